@@ -1,0 +1,51 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to hypervisor.networking
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    DOCUMENTATION = r"""
+options:
+  state:
+    description:
+      - C(merged) creates missing objects and sets the fields given, leaving other fields as they are.
+      - C(replaced) makes each listed object exactly as given; unset fields go back to their defaults.
+      - C(overridden) is C(replaced) plus removal of every other object of this kind the collection owns.
+      - C(deleted) removes the listed objects, or every object of this kind the collection owns when O(config) is empty.
+      - C(gathered) returns the current objects of this kind as RV(gathered), changing nothing.
+      - C(rendered) returns each listed object in other syntaxes as RV(rendered), without reading the host.
+      - C(parsed) turns O(running_config) into config items as RV(parsed), without reading the host.
+    type: str
+    choices: [merged, replaced, overridden, deleted, gathered, rendered, parsed]
+    default: merged
+  running_config:
+    description:
+      - With O(state=parsed), the JSON output of C(ip -d -j addr show) (or C(ip -d -j link show)) to parse.
+    type: str
+  persist:
+    description:
+      - Save the resulting configuration of this kind so that it is re-applied at boot.
+      - The state is saved under C(/etc/hypervisor-networking/) (per network namespace when the module runs
+        inside C(ip netns exec)); a systemd oneshot unit C(hypervisor-networking-restore.service) re-applies it
+        after the network is up and before libvirtd starts.
+      - With V(false) the saved state is left as it is.
+    type: bool
+    default: true
+  adopt:
+    description:
+      - Take over existing objects with the listed names that the collection did not create (an unmarked tap,
+        macvtap or bridge). Without it such a name is refused, so nothing made by hand is ever changed.
+    type: bool
+    default: false
+notes:
+  - Every object the collection creates is marked (for kernel links, in the interface alias); C(overridden) and
+    C(deleted) only ever remove marked objects.
+  - Runs on the same host serialize on a host-wide lock in C(/run/lock).
+  - The module reads the host once, plans, applies the plan and reads the host again to verify; if any step
+    fails or the result differs from the request, every change made by the call is undone.
+  - Supports check mode and diff mode. Check mode changes nothing and reports the plan in RV(commands).
+requirements:
+  - pyroute2 (Python library on the managed host)
+"""

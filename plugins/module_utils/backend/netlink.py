@@ -1,0 +1,229 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to hypervisor.networking
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Kernel links, addresses and routes through pyroute2.
+
+`read()` takes one snapshot of the network namespace as plain dicts (the same shape
+`parse.iproute` builds from `ip -j` output); the other methods each apply one change.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import socket
+
+from ansible_collections.hypervisor.networking.plugins.module_utils.backend import tuntap
+from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HostError
+
+try:
+    from pyroute2 import IPRoute
+    from pyroute2.netlink.exceptions import NetlinkError
+    HAS_PYROUTE2 = True
+except ImportError:  # reported by the module through missing_required_lib
+    IPRoute = None
+    NetlinkError = OSError
+    HAS_PYROUTE2 = False
+
+IFF_UP = 0x1
+IFA_F_NODAD = 0x02
+MACVTAP_MODES = {1: "private", 2: "vepa", 4: "bridge", 8: "passthru", 16: "source"}
+KERNEL_FEATURE = {"bridge": "bridge", "macvtap": "macvlan/macvtap", "veth": "veth", "vxlan": "vxlan"}
+ROUTE_PROTO_KERNEL = 2
+RT_TABLE_MAIN = 254
+
+
+def _family_name(family):
+    return "ipv4" if family == socket.AF_INET else "ipv6"
+
+
+class Netlink:
+    """One rtnetlink socket for the life of a module call."""
+
+    def __init__(self):
+        if not HAS_PYROUTE2:
+            raise HostError("the Python library pyroute2 is required on the managed host")
+        self.ipr = IPRoute()
+
+    def close(self):
+        self.ipr.close()
+
+    # ---- reading -------------------------------------------------------------------
+    def read(self):
+        """Return {'links': {name: link}, 'addresses': {name: [..]}, 'routes': [..]}."""
+        links_by_index = {}
+        for msg in self.ipr.get_links():
+            links_by_index[msg["index"]] = msg
+        names = {index: msg.get_attr("IFLA_IFNAME") for index, msg in links_by_index.items()}
+        links = {}
+        for index, msg in links_by_index.items():
+            link = _link_from_msg(msg, names)
+            links[link["name"]] = link
+        addresses = {name: [] for name in links}
+        for msg in self.ipr.get_addr():
+            name = names.get(msg["index"])
+            if name is None:
+                continue
+            addresses[name].append({
+                "address": "%s/%d" % (msg.get_attr("IFA_ADDRESS"), msg["prefixlen"]),
+                "family": _family_name(msg["family"]),
+                "scope": "link" if msg["scope"] == 253 else ("host" if msg["scope"] == 254 else "global"),
+            })
+        routes = []
+        for family in (socket.AF_INET, socket.AF_INET6):
+            for msg in self.ipr.get_routes(family=family, table=RT_TABLE_MAIN):
+                if msg.get_attr("RTA_TABLE", msg["table"]) != RT_TABLE_MAIN or msg["type"] != 1:
+                    continue  # unicast routes of the main table only
+                dst = msg.get_attr("RTA_DST")
+                routes.append({
+                    "family": _family_name(family),
+                    "dst": "%s/%d" % (dst, msg["dst_len"]) if dst else ("0.0.0.0/0" if family == socket.AF_INET else "::/0"),
+                    "gateway": msg.get_attr("RTA_GATEWAY"),
+                    "dev": names.get(msg.get_attr("RTA_OIF")),
+                    "metric": msg.get_attr("RTA_PRIORITY", 0),
+                    "proto": msg["proto"],
+                    "prefsrc": msg.get_attr("RTA_PREFSRC"),
+                })
+        return {"links": links, "addresses": addresses, "routes": routes}
+
+    # ---- links ---------------------------------------------------------------------
+    def _index(self, name):
+        found = self.ipr.link_lookup(ifname=name)
+        if not found:
+            raise HostError("interface %s does not exist" % name)
+        return found[0]
+
+    def _create(self, kind, **kwargs):
+        try:
+            self.ipr.link("add", kind=kind, **kwargs)
+        except NetlinkError as exc:
+            if exc.code == errno.EOPNOTSUPP:
+                raise HostError("this kernel cannot create %s devices (no %s support)" % (kind, KERNEL_FEATURE.get(kind, kind))) from exc
+            raise
+
+    def create_bridge(self, name, stp, delay, mac=None):
+        kwargs = {"ifname": name, "br_forward_delay": int(delay * 100), "br_stp_state": 1 if stp else 0}
+        if mac:
+            kwargs["address"] = mac
+        self._create("bridge", **kwargs)
+
+    def set_bridge(self, name, stp, delay):
+        # Forward delay first: the kernel refuses delays under 2 s while STP runs.
+        self.ipr.link("set", index=self._index(name), kind="bridge", br_forward_delay=int(delay * 100))
+        self.ipr.link("set", index=self._index(name), kind="bridge", br_stp_state=1 if stp else 0)
+
+    def create_tap(self, name, multi_queue, owner=None, group=None):
+        tuntap.set_tap(name, multi_queue, owner, group)
+
+    def set_tap_owner(self, name, multi_queue, owner, group):
+        tuntap.set_tap(name, multi_queue, owner, group)
+
+    def create_macvtap(self, name, lower, mode, mac=None):
+        kwargs = {"ifname": name, "link": self._index(lower), "macvtap_mode": mode}
+        if mac:
+            kwargs["address"] = mac
+        self._create("macvtap", **kwargs)
+
+    def set_macvtap_mode(self, name, mode):
+        self.ipr.link("set", index=self._index(name), kind="macvtap", macvtap_mode=mode)
+
+    def delete_link(self, name):
+        self.ipr.link("del", index=self._index(name))
+
+    def set_link(self, name, **attrs):
+        """Set any of: mtu, address, ifalias, master (name or None), state ('up'/'down')."""
+        kwargs = {}
+        for key, value in attrs.items():
+            if key == "master":
+                kwargs["master"] = self._index(value) if value else 0
+            elif key == "ifalias":
+                kwargs["IFLA_IFALIAS"] = value or ""
+            else:
+                kwargs[key] = value
+        self.ipr.link("set", index=self._index(name), **kwargs)
+
+    def set_bridge_port(self, name, **flags):
+        """Bridge port flags: isolated, learning, flood (unicast flooding)."""
+        mapped = {"unicast_flood" if key == "flood" else key: int(bool(value)) for key, value in flags.items()}
+        self.ipr.brport("set", index=self._index(name), **mapped)
+
+    # ---- addresses and routes ---------------------------------------------------------
+    def add_address(self, name, address, nodad=False):
+        """Add an address; `nodad` skips IPv6 duplicate detection for an address moved between links."""
+        iface = ipaddress.ip_interface(address)
+        kwargs = {"index": self._index(name), "address": str(iface.ip), "prefixlen": iface.network.prefixlen}
+        if iface.version == 6:
+            kwargs["family"] = socket.AF_INET6
+            if nodad:
+                kwargs["flags"] = IFA_F_NODAD
+        self.ipr.addr("add", **kwargs)
+
+    def delete_address(self, name, address):
+        iface = ipaddress.ip_interface(address)
+        kwargs = {"index": self._index(name), "address": str(iface.ip), "prefixlen": iface.network.prefixlen}
+        if iface.version == 6:
+            kwargs["family"] = socket.AF_INET6
+        self.ipr.addr("del", **kwargs)
+
+    def replace_route(self, route, dev):
+        """Add or replace a main-table route so that it leaves through `dev`."""
+        kwargs = {"dst": route["dst"], "oif": self._index(dev), "priority": route.get("metric") or 0}
+        if route.get("gateway"):
+            kwargs["gateway"] = route["gateway"]
+        if route["family"] == "ipv6":
+            kwargs["family"] = socket.AF_INET6
+        self.ipr.route("replace", **kwargs)
+
+    def delete_route(self, route, dev):
+        kwargs = {"dst": route["dst"], "oif": self._index(dev), "priority": route.get("metric") or 0}
+        if route.get("gateway"):
+            kwargs["gateway"] = route["gateway"]
+        if route["family"] == "ipv6":
+            kwargs["family"] = socket.AF_INET6
+        try:
+            self.ipr.route("del", **kwargs)
+        except NetlinkError as exc:
+            if exc.code != errno.ESRCH:  # already gone with its address
+                raise
+
+
+def _link_from_msg(msg, names):
+    info = msg.get_attr("IFLA_LINKINFO")
+    kind = info.get_attr("IFLA_INFO_KIND") if info else None
+    link = {
+        "name": msg.get_attr("IFLA_IFNAME"),
+        "index": msg["index"],
+        "kind": kind,
+        "mtu": msg.get_attr("IFLA_MTU"),
+        "max_mtu": msg.get_attr("IFLA_MAX_MTU"),
+        "mac": (msg.get_attr("IFLA_ADDRESS") or "").lower() or None,
+        "alias": msg.get_attr("IFLA_IFALIAS") or None,
+        "up": bool(msg["flags"] & IFF_UP),
+        "master": names.get(msg.get_attr("IFLA_MASTER")),
+        "lower": names.get(msg.get_attr("IFLA_LINK")),
+    }
+    data = info.get_attr("IFLA_INFO_DATA") if info else None
+    if kind == "tun" and data is not None:
+        owner = data.get_attr("IFLA_TUN_OWNER")
+        group = data.get_attr("IFLA_TUN_GROUP")
+        link["tun"] = {
+            "type": "tap" if data.get_attr("IFLA_TUN_TYPE") == 2 else "tun",
+            "multi_queue": bool(data.get_attr("IFLA_TUN_MULTI_QUEUE")),
+            "owner": owner,
+            "group": group,
+        }
+    elif kind == "macvtap" and data is not None:
+        link["macvtap"] = {"mode": MACVTAP_MODES.get(data.get_attr("IFLA_MACVLAN_MODE"), "unknown")}
+    elif kind == "bridge" and data is not None:
+        link["bridge"] = {
+            "stp": bool(data.get_attr("IFLA_BR_STP_STATE")),
+            "delay": (data.get_attr("IFLA_BR_FORWARD_DELAY") or 0) // 100,
+        }
+    slave = info.get_attr("IFLA_INFO_SLAVE_DATA") if info else None
+    if info is not None and info.get_attr("IFLA_INFO_SLAVE_KIND") == "bridge" and slave is not None:
+        link["brport"] = {
+            "isolated": bool(slave.get_attr("IFLA_BRPORT_ISOLATED")),
+            "learning": bool(slave.get_attr("IFLA_BRPORT_LEARNING")),
+            "flood": bool(slave.get_attr("IFLA_BRPORT_UNICAST_FLOOD")),
+        }
+    return link

@@ -1,0 +1,199 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to hypervisor.networking
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one path every module takes: validate, read once, plan, apply with rollback, verify.
+
+A resource (see resource/) knows one kind of object; this engine knows the states:
+merged, replaced, overridden, deleted, gathered, rendered, parsed.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.hypervisor.networking.plugins.module_utils import persist
+from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HvnetError, ValidationError
+from ansible_collections.hypervisor.networking.plugins.module_utils.lock import HostLock
+from ansible_collections.hypervisor.networking.plugins.module_utils.model.base import overlay
+from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import Problems
+from ansible_collections.hypervisor.networking.plugins.module_utils.plan import Plan
+
+STATES = ("merged", "replaced", "overridden", "deleted", "gathered", "rendered", "parsed")
+CHANGING_STATES = ("merged", "replaced", "overridden", "deleted")
+
+COMMON_ARGUMENT_SPEC = {
+    "state": {"type": "str", "default": "merged", "choices": list(STATES)},
+    "running_config": {"type": "str"},
+    "persist": {"type": "bool", "default": True},
+    "adopt": {"type": "bool", "default": False},
+}
+
+
+def run_module(module, resource):
+    """Entry point for a module: converge and exit with the result."""
+    try:
+        result = converge(resource, module.params, module.check_mode)
+    except HvnetError as exc:
+        module.fail_json(msg="%s: %s" % (resource.kind, exc))
+    warnings = result.pop("warnings", [])
+    for warning in warnings:
+        module.warn(warning)
+    if not module._diff:
+        result.pop("diff", None)
+    module.exit_json(**result)
+
+
+def converge(resource, params, check_mode):
+    state = params.get("state") or "merged"
+    config = params.get("config") or []
+    if state == "parsed":
+        if not params.get("running_config"):
+            raise ValidationError(["running_config: is required with state parsed (the output of 'ip -d -j addr show')"])
+        snapshot = resource.parse_running_config(params["running_config"])
+        current = resource.current(snapshot, {}, ())
+        return {"changed": False, "parsed": [resource.to_config(current[name]) for name in sorted(current)]}
+
+    given = _validate(resource, config, state)
+    if state == "rendered":
+        rendered = []
+        for model in given:
+            desired = resource.complete(overlay(resource.defaults(model), model), resource.empty_snapshot())
+            rendered.append(resource.render(desired))
+        return {"changed": False, "rendered": rendered}
+
+    with HostLock():
+        backend = resource.open_backend()
+        try:
+            return _converge_on_host(resource, backend, params, state, given, check_mode)
+        finally:
+            backend.close()
+
+
+def _validate(resource, config, state):
+    problems = Problems()
+    models = []
+    seen = {}
+    for index, item in enumerate(config):
+        path = "config[%d]" % index
+        if not isinstance(item, dict):
+            problems.add(path, "must be a dictionary")
+            continue
+        if state == "deleted" and set(item) - {"name"}:
+            item = {"name": item.get("name")}  # deleted needs only the names
+        model = resource.from_config(item, path, problems)
+        if model.name in seen:
+            problems.add(path + ".name", "'%s' is listed twice (also config[%d])" % (model.name, seen[model.name]))
+        seen[model.name] = index
+        models.append(model)
+    if state in ("merged", "replaced", "rendered") and not config:
+        problems.add("config", "is required with state %s" % state)
+    if state not in ("deleted", "gathered"):
+        resource.check_config(models, problems)
+    problems.raise_if_any()
+    return models
+
+
+def _converge_on_host(resource, backend, params, state, given, check_mode):
+    store = persist.Store()
+    saved = store.load(resource.kind)
+    snapshot = backend.read()
+    adopt = {model.name for model in given} if params.get("adopt") else set()
+    current = resource.current(snapshot, saved, adopt)
+    if state == "gathered":
+        return {"changed": False, "gathered": [resource.to_config(current[name]) for name in sorted(current)]}
+
+    warnings = []
+    problems = Problems()
+    desired = {}
+    removals = []
+    for index, model in enumerate(given):
+        path = "config[%d]" % index
+        conflict = resource.conflict(snapshot, model, params.get("adopt"))
+        if state == "deleted":
+            if model.name in current:
+                removals.append(model.name)
+            elif conflict:
+                warnings.append("%s: %s; left alone" % (path, conflict))
+            continue
+        if conflict and model.name not in current:
+            problems.add(path + ".name", conflict)
+            continue
+        base = current.get(model.name) if state == "merged" else None
+        if base is None:
+            base = resource.defaults(model)
+        desired[model.name] = resource.complete(overlay(base, model, union_lists=state == "merged"), snapshot)
+    if state == "deleted" and not given:
+        removals = sorted(current)
+    if state == "overridden":
+        removals = sorted(name for name in current if name not in desired)
+    problems.raise_if_any()
+    resource.check_host(desired, snapshot, problems, warnings, check_mode, [("config[%d]" % i, m.name) for i, m in enumerate(given)])
+    problems.raise_if_any()
+
+    plan = Plan()
+    for name in removals:
+        resource.plan_removal(plan, backend, current[name], snapshot)
+    for name, model in desired.items():
+        resource.plan_object(plan, backend, current.get(name), model, snapshot)
+    host_changes = bool(plan.actions)
+
+    new_saved = {name: resource.to_config(model) for name, model in current.items() if name not in removals}
+    new_saved.update({name: resource.to_config(model) for name, model in desired.items()})
+    if params.get("persist", True):
+        store.plan_save(plan, resource.kind, new_saved)
+
+    before = {name: resource.to_config(model) for name, model in current.items()}
+    if check_mode:
+        after = dict(new_saved)
+    else:
+        plan.verifications.append(lambda: _verify(resource, backend, desired, removals))
+        plan.execute()
+        after_current = resource.current(backend.read(), new_saved, ()) if host_changes else current
+        after = {name: resource.to_config(model) for name, model in after_current.items()}
+        if not host_changes:
+            after = {name: new_saved.get(name, config) for name, config in after.items()}
+    touched = sorted(set(removals) | set(desired))
+    return {
+        "changed": bool(plan.actions),
+        "commands": plan.commands,
+        "before": [before[name] for name in sorted(before)],
+        "after": [after[name] for name in sorted(after)],
+        "diff": {
+            "before": {name: before[name] for name in touched if name in before},
+            "after": {name: after[name] for name in touched if name in after},
+        },
+        "warnings": warnings,
+    }
+
+
+def _verify(resource, backend, desired, removals):
+    """Read the host again: every object must now be as desired (nmstate's verify step)."""
+    snapshot = backend.read()
+    current = resource.current(snapshot, {}, ())
+    problems = []
+    for name in removals:
+        if name in current:
+            problems.append("%s is still present after removal" % name)
+    for name, model in desired.items():
+        check = Plan()
+        resource.plan_object(check, backend, current.get(name), model, snapshot)
+        if check.actions:
+            problems.append("%s did not reach the desired state (still to do: %s)" % (name, "; ".join(check.commands)))
+    if problems:
+        raise HvnetError("verification after apply failed: " + "; ".join(problems))
+
+
+def restore_all(kinds_in_order, resources):
+    """Boot-time restore: re-apply every saved kind with state replaced. Returns an exit code."""
+    store = persist.Store()
+    status = 0
+    for kind in kinds_in_order:
+        saved = store.load(kind)
+        if not saved:
+            continue
+        params = {"state": "replaced", "config": [saved[name] for name in sorted(saved)], "persist": False, "adopt": True}
+        try:
+            result = converge(resources[kind], params, check_mode=False)
+            print("%s: %d change(s)" % (kind, len(result["commands"])))
+        except HvnetError as exc:
+            print("%s: restore failed: %s" % (kind, exc))
+            status = 1
+    return status

@@ -1,0 +1,28 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to hypervisor.networking
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Entry points: `run` for the modules, `restore_main` for the boot-time restore program.
+
+Modules import this file, so AnsiballZ ships every resource and the restore program can be
+copied from any module's payload.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.hypervisor.networking.plugins.module_utils.engine import restore_all, run_module
+from ansible_collections.hypervisor.networking.plugins.module_utils.persist import KINDS_IN_ORDER
+from ansible_collections.hypervisor.networking.plugins.module_utils.resource.interface import InterfaceResource
+from ansible_collections.hypervisor.networking.plugins.module_utils.resource.network import NetworkResource
+
+RESOURCES = {
+    "vm_network": NetworkResource(),
+    "vm_interface": InterfaceResource(),
+}
+
+
+def run(module, kind):
+    run_module(module, RESOURCES[kind])
+
+
+def restore_main():
+    return restore_all(KINDS_IN_ORDER, RESOURCES)

@@ -1,0 +1,112 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to hypervisor.networking
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A virtual network for VMs, with field names from libvirt's network XML."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import re
+from typing import List, Optional
+
+from ansible_collections.hypervisor.networking.plugins.module_utils.model import fields as f
+
+FORWARD_MODES = ("isolated", "bridge")
+MAC_TABLE_MANAGERS = ("kernel", "libvirt")
+FAMILIES = ("ipv4", "ipv6")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+MAX_FORWARD_DELAY = 30  # seconds, the kernel's ceiling with STP on
+
+
+@dataclasses.dataclass
+class Forward:
+    mode: Optional[str] = None
+
+
+@dataclasses.dataclass
+class Bridge:
+    name: Optional[str] = None
+    stp: Optional[bool] = None
+    delay: Optional[int] = None
+    mac_table_manager: Optional[str] = None
+    uplink: Optional[str] = None
+
+
+@dataclasses.dataclass
+class VmNetwork:
+    name: str
+    forward: Optional[Forward] = None
+    bridge: Optional[Bridge] = None
+    mtu: Optional[int] = None
+    mac: Optional[str] = None
+    # Interface addresses as "address/prefix" strings; merged adds to what is there.
+    ips: Optional[List[str]] = dataclasses.field(default=None, metadata={"merge": "union"})
+
+    @property
+    def mode(self):
+        return self.forward.mode if self.forward and self.forward.mode else "isolated"
+
+    @property
+    def bridge_name(self):
+        return self.bridge.name if self.bridge and self.bridge.name else self.name
+
+
+DEFAULTS = VmNetwork(
+    name="", forward=Forward(mode="isolated"),
+    bridge=Bridge(stp=True, delay=0, mac_table_manager="kernel"), ips=[],
+)
+
+
+def from_config(item, path, problems):
+    name = item.get("name")
+    if name is None:
+        problems.add(path + ".name", "is required")
+    elif not _NAME_RE.match(str(name)):
+        problems.add(path + ".name", "'%s' is not a valid network name; use 1-64 letters, digits, '_', '.', '-'" % name)
+    forward_item = item.get("forward") or {}
+    bridge_item = item.get("bridge") or {}
+    forward = Forward(mode=f.check_choice(problems, path + ".forward.mode", forward_item.get("mode"), FORWARD_MODES))
+    bridge = Bridge(
+        name=f.check_ifname(problems, path + ".bridge.name", bridge_item.get("name")),
+        stp=bridge_item.get("stp"),
+        delay=f.check_int(problems, path + ".bridge.delay", bridge_item.get("delay"), 0, MAX_FORWARD_DELAY),
+        mac_table_manager=f.check_choice(problems, path + ".bridge.mac_table_manager", bridge_item.get("mac_table_manager"), MAC_TABLE_MANAGERS),
+        uplink=f.check_ifname(problems, path + ".bridge.uplink", bridge_item.get("uplink")),
+    )
+    ips = None
+    if item.get("ips") is not None:
+        ips = []
+        for index, ip_item in enumerate(item["ips"]):
+            ip_path = "%s.ips[%d]" % (path, index)
+            family = f.check_choice(problems, ip_path + ".family", ip_item.get("family"), FAMILIES)
+            iface = f.parse_interface_address(problems, ip_path, ip_item.get("address"), ip_item.get("prefix"), ip_item.get("netmask"), family)
+            if iface is not None:
+                ips.append(str(iface))
+        _check_overlaps(problems, path + ".ips", ips)
+    model = VmNetwork(
+        name=str(name) if name is not None else "",
+        forward=forward if forward.mode else None,
+        bridge=bridge if any(v is not None for v in dataclasses.astuple(bridge)) else None,
+        mtu=f.check_int(problems, path + ".mtu", item.get("mtu"), 68, 65535),
+        mac=f.normalize_mac(problems, path + ".mac", item.get("mac")),
+        ips=ips,
+    )
+    if model.mode == "isolated" and bridge.uplink:
+        problems.add(path + ".bridge.uplink", "an isolated network has no uplink; use forward.mode bridge")
+    if name is not None and bridge.name is None and f.check_ifname(f.Problems(), "", str(name)) is None:
+        problems.add(path + ".bridge.name", "is required: the network name '%s' is not a valid interface name" % name)
+    return model
+
+
+def _check_overlaps(problems, path, ips):
+    networks = [ipaddress.ip_interface(ip).network for ip in ips]
+    for i, first in enumerate(networks):
+        for second in networks[i + 1:]:
+            if first.version == second.version and first.overlaps(second):
+                problems.add(path, "%s and %s overlap; give each subnet once" % (first, second))
+
+
+def ip_to_config(ip):
+    iface = ipaddress.ip_interface(ip)
+    return {"address": str(iface.ip), "prefix": iface.network.prefixlen, "family": "ipv%d" % iface.version}

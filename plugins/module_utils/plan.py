@@ -1,0 +1,76 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to hypervisor.networking
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A plan is an ordered list of actions; applying it undoes what was done if any step fails."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+from ansible_collections.hypervisor.networking.plugins.module_utils.errors import ApplyError, HvnetError
+
+
+class Action:
+    """One change: `command` says it in iproute2 terms, `do` applies it, `undo` reverses it."""
+
+    __slots__ = ("command", "do", "undo")
+
+    def __init__(self, command, do, undo=None):
+        self.command = command
+        self.do = do
+        self.undo = undo
+
+
+class Plan:
+    def __init__(self):
+        self.actions = []
+        self.verifications = []  # callables that raise HvnetError when the result is wrong
+
+    def add(self, command, do, undo=None):
+        self.actions.append(Action(command, do, undo))
+
+    @property
+    def commands(self):
+        return [action.command for action in self.actions]
+
+    def execute(self):
+        """Apply every action in order, then run verifications; on any failure undo in reverse."""
+        applied = []
+        for action in self.actions:
+            try:
+                action.do()
+            except Exception as exc:  # any failure must trigger the rollback below
+                self._rollback(applied, "'%s' failed: %s" % (action.command, describe(exc)))
+            applied.append(action)
+        for verify in self.verifications:
+            try:
+                verify()
+            except HvnetError as exc:
+                self._rollback(applied, str(exc))
+
+    @staticmethod
+    def _rollback(applied, reason):
+        undone, failures = [], []
+        for action in reversed(applied):
+            if action.undo is None:
+                continue
+            try:
+                action.undo()
+                undone.append(action.command)
+            except Exception as exc:  # keep undoing the rest; report what could not be undone
+                failures.append("undo of '%s' failed: %s" % (action.command, describe(exc)))
+        message = "%s; rolled back %d of %d applied changes" % (reason, len(undone), len(applied))
+        if failures:
+            message += "; " + "; ".join(failures)
+        raise ApplyError(message, undone, failures)
+
+
+def describe(exc):
+    """A short, path-free description of a low-level error."""
+    code = getattr(exc, "code", None)
+    if isinstance(code, int) and code > 0:
+        return "%s (%s)" % (os.strerror(code), errno.errorcode.get(code, code))
+    if isinstance(exc, OSError) and exc.errno:
+        return "%s (%s)" % (os.strerror(exc.errno), errno.errorcode.get(exc.errno, exc.errno))
+    return str(exc) or exc.__class__.__name__

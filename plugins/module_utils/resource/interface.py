@@ -1,0 +1,272 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to hypervisor.networking
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""vm_interface: tap and macvtap devices, planned against one snapshot of the host."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from ansible_collections.hypervisor.networking.plugins.module_utils.backend.tuntap import TUN_DEVICE
+from ansible_collections.hypervisor.networking.plugins.module_utils.model import interface as m
+from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import name_for_id, resolve_user
+from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import make_mark
+from ansible_collections.hypervisor.networking.plugins.module_utils.resource.common import LinkResource, ip_link_set_command
+
+TAP_MAX_MTU = 65521  # tun's ceiling (64 KiB minus headers)
+DEFAULT_MTU = 1500
+
+
+class InterfaceResource(LinkResource):
+    kind = "vm_interface"
+    adoptable_kinds = ("tun", "macvtap")
+
+    from_config = staticmethod(m.from_config)
+
+    @staticmethod
+    def defaults(model):
+        if model.effective_kind == "macvtap":
+            return m.VmInterface(name=model.name, kind="macvtap", mode="vepa", link_state="up")
+        return dataclasses.replace(m.DEFAULTS, name=model.name)
+
+    def check_config(self, models, problems):
+        """Cross-object value checks: none yet for interfaces."""
+
+    # ---- reading ---------------------------------------------------------------------
+    def current(self, snapshot, saved, adopt=()):
+        result = {}
+        for name, link, _attrs in self.owned_links(snapshot, adopt):
+            model = m.VmInterface(name=name, mtu=link["mtu"], mac=link["mac"], link_state="up" if link["up"] else "down")
+            if link["kind"] == "tun":
+                tun = link.get("tun") or {}
+                model.kind = "tap"
+                model.multi_queue = tun.get("multi_queue", False)
+                model.owner = _id_text(tun.get("owner"), "user")
+                model.group = _id_text(tun.get("group"), "group")
+                model.bridge = link.get("master")
+                brport = link.get("brport")
+                if brport:
+                    model.isolated, model.learning, model.flood = brport["isolated"], brport["learning"], brport["flood"]
+            elif link["kind"] == "macvtap":
+                model.kind = "macvtap"
+                model.link = link.get("lower")
+                model.mode = (link.get("macvtap") or {}).get("mode")
+            else:
+                continue
+            guest = (saved.get(name) or {}).get("guest")
+            if guest:
+                model.guest = m.Guest(**guest)
+            result[name] = model
+        return result
+
+    # ---- defaults that depend on the host --------------------------------------------
+    def complete(self, model, snapshot):
+        model = dataclasses.replace(model)
+        links = snapshot["links"]
+        queues = model.guest.queues if model.guest and model.guest.queues else 1
+        if model.kind == "tap":
+            if model.multi_queue is None:
+                model.multi_queue = queues > 1
+            if model.bridge:
+                bridge_link = links.get(model.bridge) or {}
+                manager = _bridge_mark(bridge_link).get("mac_table_manager", "kernel")
+                # libvirt's macTableManager: the bridge learns nothing from VM ports.
+                port_default = manager != "libvirt"
+                model.isolated = bool(model.isolated)
+                model.learning = port_default if model.learning is None else model.learning
+                model.flood = port_default if model.flood is None else model.flood
+            else:
+                model.isolated = model.learning = model.flood = None
+            if model.mtu is None:
+                model.mtu = (links.get(model.bridge) or {}).get("mtu") or DEFAULT_MTU
+        else:
+            if model.mac is None and model.guest and model.guest.mac:
+                model.mac = model.guest.mac  # a macvtap's own MAC is the one the guest uses
+            if model.mtu is None:
+                model.mtu = (links.get(model.link) or {}).get("mtu") or DEFAULT_MTU
+        for key, kind in (("owner", "user"), ("group", "group")):
+            value = getattr(model, key)
+            number = resolve_user(value, kind) if value is not None else None
+            if number is not None:
+                setattr(model, key, name_for_id(number, kind))
+        return model
+
+    def check_host(self, desired, snapshot, problems, warnings, check_mode, paths):
+        links = snapshot["links"]
+        path_of = {name: path for path, name in paths}
+        for name, model in desired.items():
+            path = path_of.get(name, name)
+            if model.kind == "tap":
+                if not os.path.exists(TUN_DEVICE):
+                    problems.add(path + ".kind", "this kernel has no tun/tap support (%s is missing)" % TUN_DEVICE)
+                ceiling, what = TAP_MAX_MTU, "a tap"
+                if model.bridge:
+                    bridge = links.get(model.bridge)
+                    if bridge is None:
+                        message = "bridge %s does not exist; create it first (hypervisor.networking.vm_network)" % model.bridge
+                        if check_mode:
+                            warnings.append("%s.bridge: %s, unless an earlier task creates it" % (path, message))
+                        else:
+                            problems.add(path + ".bridge", message)
+                    elif bridge.get("kind") != "bridge":
+                        problems.add(path + ".bridge", "%s is a %s device, not a Linux bridge" % (model.bridge, bridge.get("kind") or "physical"))
+                    elif bridge.get("max_mtu") and bridge["max_mtu"] < ceiling:
+                        ceiling, what = bridge["max_mtu"], "bridge %s" % model.bridge
+                if model.mtu and model.mtu > ceiling:
+                    problems.add(path + ".mtu", "%d is above the maximum of %s (%d)" % (model.mtu, what, ceiling))
+                for key, kind in (("owner", "user"), ("group", "group")):
+                    value = getattr(model, key)
+                    if value is not None and resolve_user(value, kind) is None:
+                        problems.add(path + "." + key, "%s '%s' does not exist on this host" % (kind, value))
+            else:
+                lower = links.get(model.link)
+                if lower is None:
+                    problems.add(path + ".link", "lower device %s does not exist" % model.link)
+                elif model.mtu and lower.get("mtu") and model.mtu > lower["mtu"]:
+                    problems.add(path + ".mtu", "%d is above the MTU of lower device %s (%d); a macvtap cannot exceed it" % (model.mtu, model.link, lower["mtu"]))
+
+    # ---- planning --------------------------------------------------------------------
+    def plan_object(self, plan, nl, cur, desired, snapshot):
+        link = snapshot["links"].get(desired.name)
+        mark = make_mark(self.kind)
+        why = _recreate_reason(cur, desired)
+        recreate = why is not None
+        if recreate:
+            self._plan_delete(plan, nl, cur, reason=" (re-create: %s)" % why)
+        if cur is None or recreate:
+            self._plan_create(plan, nl, desired, mark)
+            return
+        self._plan_update(plan, nl, cur, desired, link, mark)
+
+    def plan_removal(self, plan, nl, cur, snapshot):
+        self._plan_delete(plan, nl, cur)
+
+    def _plan_create(self, plan, nl, model, mark):
+        name = model.name
+        if model.kind == "tap":
+            uid, gid = _ids(model)
+            words = ["ip", "tuntap", "add", "name", name, "mode", "tap", "vnet_hdr"]
+            words += ["multi_queue"] if model.multi_queue else []
+            words += ["user", str(uid)] if uid is not None else []
+            words += ["group", str(gid)] if gid is not None else []
+            plan.add(" ".join(words), lambda: nl.create_tap(name, model.multi_queue, uid, gid), lambda: nl.delete_link(name))
+        else:
+            plan.add("ip link add link %s name %s type macvtap mode %s" % (model.link, name, model.mode),
+                     lambda: nl.create_macvtap(name, model.link, model.mode, model.mac), lambda: nl.delete_link(name))
+        attrs = {"mtu": model.mtu}
+        if model.mac:
+            attrs["address"] = model.mac
+        attrs["ifalias"] = mark
+        if model.kind == "tap":
+            attrs["master"] = model.bridge
+        attrs["state"] = model.link_state
+        plan.add(ip_link_set_command(name, **attrs), lambda: nl.set_link(name, **attrs))
+        if model.kind == "tap" and model.bridge:
+            flags = {"isolated": model.isolated, "learning": model.learning, "flood": model.flood}
+            plan.add(_bridge_link_command(name, flags), lambda: nl.set_bridge_port(name, **flags))
+
+    def _plan_delete(self, plan, nl, cur, reason=""):
+        name = cur.name
+        plan.add("ip link del %s%s" % (name, reason), lambda: nl.delete_link(name), lambda: self._recreate(nl, cur))
+
+    def _recreate(self, nl, model):
+        """Undo of a deletion: build the device again as it was."""
+        scratch = type("Scratch", (), {"actions": [], "add": lambda self, c, d, u=None: self.actions.append(d)})()
+        self._plan_create(scratch, nl, model, make_mark(self.kind))
+        for do in scratch.actions:
+            do()
+
+    def _plan_update(self, plan, nl, cur, want, link, mark):
+        name = want.name
+        if want.kind == "tap" and (_ids(cur) != _ids(want)):
+            uid, gid = _ids(want)
+            old_uid, old_gid = _ids(cur)
+            plan.add("ip tuntap set owner of %s: user %s group %s" % (name, _none_text(uid), _none_text(gid)),
+                     lambda: nl.set_tap_owner(name, want.multi_queue, uid, gid),
+                     lambda: nl.set_tap_owner(name, cur.multi_queue, old_uid, old_gid))
+        if want.kind == "macvtap" and cur.mode != want.mode:
+            plan.add("ip link set %s type macvtap mode %s" % (name, want.mode),
+                     lambda: nl.set_macvtap_mode(name, want.mode), lambda: nl.set_macvtap_mode(name, cur.mode))
+        new, old = {}, {}
+        if want.mtu is not None and want.mtu != cur.mtu:
+            new["mtu"], old["mtu"] = want.mtu, cur.mtu
+        if want.mac is not None and want.mac != cur.mac:
+            new["address"], old["address"] = want.mac, cur.mac
+        if want.kind == "tap" and want.bridge != cur.bridge:
+            new["master"], old["master"] = want.bridge, cur.bridge
+        if (link or {}).get("alias") != mark:
+            new["ifalias"], old["ifalias"] = mark, (link or {}).get("alias")
+        if want.link_state != cur.link_state:
+            new["state"], old["state"] = want.link_state, cur.link_state
+        if new:
+            plan.add(ip_link_set_command(name, **new), lambda: nl.set_link(name, **new), lambda: nl.set_link(name, **old))
+        if want.kind == "tap" and want.bridge:
+            flags = {}
+            for key in ("isolated", "learning", "flood"):
+                wanted = getattr(want, key)
+                if wanted is not None and (new.get("master") or wanted != getattr(cur, key)):
+                    flags[key] = wanted
+            if flags:
+                plan.add(_bridge_link_command(name, flags), lambda: nl.set_bridge_port(name, **flags))
+
+    # ---- offline renderings --------------------------------------------------------------
+    def render(self, model):
+        plan = _CommandsOnly()
+        self._plan_create(plan, None, model, make_mark(self.kind))
+        return {"name": model.name, "config": self.to_config(model), "commands": plan.commands}
+
+
+class _CommandsOnly:
+    def __init__(self):
+        self.commands = []
+
+    def add(self, command, do, undo=None):
+        self.commands.append(command)
+
+
+def _recreate_reason(cur, want):
+    """Why the device must be re-created to match, or None when it can change in place."""
+    if cur is None:
+        return None
+    if cur.kind != want.kind:
+        return "kind cannot change in place"
+    if want.kind == "tap":
+        if cur.multi_queue != want.multi_queue:
+            return "multi_queue cannot change in place"
+        for key in ("owner", "group"):
+            if getattr(cur, key) is not None and getattr(want, key) is None:
+                return "the kernel cannot clear a tap's %s in place" % key
+    elif cur.link != want.link:
+        return "the lower device cannot change in place"
+    return None
+
+
+def _bridge_mark(link):
+    from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import parse_mark
+
+    mark = parse_mark(link.get("alias"))
+    return mark[1] if mark else {}
+
+
+def _ids(model):
+    uid = resolve_user(model.owner, "user") if model.owner is not None else None
+    gid = resolve_user(model.group, "group") if model.group is not None else None
+    return uid, gid
+
+
+def _id_text(number, kind):
+    if number is None or number == 0xFFFFFFFF:
+        return None
+    return name_for_id(number, kind)
+
+
+def _none_text(value):
+    return "none" if value is None else str(value)
+
+
+def _bridge_link_command(name, flags):
+    words = ["bridge", "link", "set", "dev", name]
+    for key, value in flags.items():
+        words += [key, "on" if value else "off"]
+    return " ".join(words)

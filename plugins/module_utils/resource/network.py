@@ -1,0 +1,275 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to hypervisor.networking
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""vm_network, kernel backend: a Linux bridge per network, its addresses and its uplink.
+
+Enslaving an uplink that carries the host's addresses moves them (and the routes through
+the uplink) to the bridge in an order that keeps the host reachable: bridge up with the
+uplink's MAC, addresses added to the bridge, uplink enslaved, routes replaced, addresses
+removed from the uplink. If the default gateway answered before, it must answer after, or
+the whole call rolls back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+
+from ansible_collections.hypervisor.networking.plugins.module_utils.backend import probe
+from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HvnetError
+from ansible_collections.hypervisor.networking.plugins.module_utils.model import network as m
+from ansible_collections.hypervisor.networking.plugins.module_utils.model.base import to_config
+from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import make_mark
+from ansible_collections.hypervisor.networking.plugins.module_utils.resource.common import LinkResource, ip_link_set_command
+
+ROUTE_PROTO_KERNEL = 2
+GATEWAY_TIMEOUT = 5.0
+MIN_STP_DELAY = 2  # seconds
+
+
+class NetworkResource(LinkResource):
+    kind = "vm_network"
+    adoptable_kinds = ("bridge",)
+
+    from_config = staticmethod(m.from_config)
+
+    @staticmethod
+    def defaults(model):
+        uplink = model.bridge.uplink if model.bridge else None
+        # STP stays off on bridges with a physical uplink: top-of-rack ports with BPDU guard
+        # shut down when a hypervisor starts sending BPDUs.
+        return m.VmNetwork(
+            name=model.name, forward=m.Forward(mode="isolated"),
+            bridge=m.Bridge(stp=uplink is None, delay=0, mac_table_manager="kernel"), ips=[],
+        )
+
+    def link_name(self, model):
+        return model.bridge_name
+
+    def to_config(self, model):
+        config = to_config(dataclasses.replace(model, ips=None))
+        if model.ips is not None:
+            config["ips"] = [m.ip_to_config(ip) for ip in model.ips]
+        return config
+
+    def check_config(self, models, problems):
+        bridges, uplinks, subnets = {}, {}, []
+        for index, model in enumerate(models):
+            path = "config[%d]" % index
+            for seen, key, value in ((bridges, "bridge.name", model.bridge_name),
+                                     (uplinks, "bridge.uplink", model.bridge.uplink if model.bridge else None)):
+                if value is None:
+                    continue
+                if value in seen:
+                    problems.add("%s.%s" % (path, key), "%s is also used by config[%d]" % (value, seen[value]))
+                seen[value] = index
+            for ip in model.ips or []:
+                network = ipaddress.ip_interface(ip).network
+                for other_index, other in subnets:
+                    if other_index != index and other.version == network.version and other.overlaps(network):
+                        problems.add(path + ".ips", "%s overlaps %s of config[%d]" % (network, other, other_index))
+                subnets.append((index, network))
+
+    # ---- reading ---------------------------------------------------------------------
+    def current(self, snapshot, saved, adopt=()):
+        result = {}
+        for link_name, link, attrs in self.owned_links(snapshot, adopt):
+            if link.get("kind") != "bridge":
+                continue
+            name = attrs.get("name", link_name)
+            moved = set(attrs.get("moved", "").split(",")) - {""}
+            bridge_info = link.get("bridge") or {}
+            result[name] = m.VmNetwork(
+                name=name,
+                forward=m.Forward(mode=attrs.get("mode", "bridge")),
+                bridge=m.Bridge(name=link_name, stp=bridge_info.get("stp"), delay=bridge_info.get("delay"),
+                                mac_table_manager=attrs.get("mac_table_manager", "kernel"), uplink=attrs.get("uplink")),
+                mtu=link.get("mtu"),
+                mac=link.get("mac"),
+                ips=[a["address"] for a in snapshot["addresses"].get(link_name, [])
+                     if a["scope"] == "global" and a["address"] not in moved],
+            )
+        return result
+
+    def complete(self, model, snapshot):
+        model = dataclasses.replace(model, forward=dataclasses.replace(model.forward), bridge=dataclasses.replace(model.bridge))
+        model.bridge.name = model.bridge_name
+        if model.bridge.stp and model.bridge.delay < MIN_STP_DELAY:
+            model.bridge.delay = MIN_STP_DELAY  # the kernel raises it to this while STP runs
+        if model.mac is None and model.bridge.uplink:
+            model.mac = (snapshot["links"].get(model.bridge.uplink) or {}).get("mac")
+        return model
+
+    def check_host(self, desired, snapshot, problems, warnings, check_mode, paths):
+        links = snapshot["links"]
+        path_of = {name: path for path, name in paths}
+        for name, model in desired.items():
+            path = path_of.get(name, name)
+            uplink_name = model.bridge.uplink
+            if uplink_name:
+                uplink = links.get(uplink_name)
+                if uplink is None:
+                    problems.add(path + ".bridge.uplink", "%s does not exist" % uplink_name)
+                    continue
+                if uplink.get("kind") in ("bridge", "tun", "macvtap") or uplink_name == "lo":
+                    problems.add(path + ".bridge.uplink", "%s is a %s device; an uplink is a NIC, bond or veth" % (uplink_name, uplink.get("kind") or "loopback"))
+                elif uplink.get("master") not in (None, model.bridge.name):
+                    problems.add(path + ".bridge.uplink", "%s is already enslaved to %s" % (uplink_name, uplink["master"]))
+                if model.mtu and uplink.get("max_mtu") and model.mtu > uplink["max_mtu"]:
+                    problems.add(path + ".mtu", "%d is above the maximum MTU of uplink %s (%d)" % (model.mtu, uplink_name, uplink["max_mtu"]))
+            for ip in model.ips or []:
+                network = ipaddress.ip_interface(ip).network
+                for other, addresses in snapshot["addresses"].items():
+                    if other in (model.bridge.name, uplink_name):
+                        continue
+                    for address in addresses:
+                        if address["scope"] == "global" and ipaddress.ip_interface(address["address"]).network.overlaps(network):
+                            problems.add(path + ".ips", "%s overlaps %s on %s" % (network, address["address"], other))
+
+    # ---- planning --------------------------------------------------------------------
+    def plan_object(self, plan, nl, cur, want, snapshot):
+        bridge = want.bridge.name
+        link = snapshot["links"].get(bridge)
+        old_uplink = cur.bridge.uplink if cur else None
+        new_uplink = want.bridge.uplink
+        moved = _marked_moved(link) if old_uplink == new_uplink else set()
+        if new_uplink and new_uplink != old_uplink:
+            moved = {a["address"] for a in _global_addresses(snapshot, new_uplink)}
+        mark = _mark(want, moved)
+        if cur is None:
+            words = ["ip", "link", "add", "name", bridge, "type", "bridge", "stp_state", "1" if want.bridge.stp else "0",
+                     "forward_delay", str(want.bridge.delay * 100)]
+            if want.mac:
+                words += ["address", want.mac]
+            plan.add(" ".join(words), lambda: nl.create_bridge(bridge, want.bridge.stp, want.bridge.delay, want.mac),
+                     lambda: nl.delete_link(bridge))
+            attrs = {"ifalias": mark, "state": "up"}
+            if want.mtu:
+                attrs["mtu"] = want.mtu
+            plan.add(ip_link_set_command(bridge, **attrs), lambda: nl.set_link(bridge, **attrs))
+            current_ips = []
+        else:
+            if (cur.bridge.stp, cur.bridge.delay) != (want.bridge.stp, want.bridge.delay):
+                plan.add("ip link set %s type bridge forward_delay %d stp_state %d" % (bridge, want.bridge.delay * 100, int(want.bridge.stp)),
+                         lambda: nl.set_bridge(bridge, want.bridge.stp, want.bridge.delay),
+                         lambda: nl.set_bridge(bridge, cur.bridge.stp, cur.bridge.delay))
+            new, old = {}, {}
+            for key, attr in (("mtu", "mtu"), ("mac", "address")):
+                wanted = getattr(want, key)
+                if wanted is not None and wanted != getattr(cur, key):
+                    new[attr], old[attr] = wanted, getattr(cur, key)
+            if link.get("alias") != mark:
+                new["ifalias"], old["ifalias"] = mark, link.get("alias")
+            if not link.get("up"):
+                new["state"], old["state"] = "up", "down"
+            if new:
+                plan.add(ip_link_set_command(bridge, **new), lambda: nl.set_link(bridge, **new), lambda: nl.set_link(bridge, **old))
+            current_ips = cur.ips
+        for ip in current_ips:
+            if ip not in want.ips:
+                plan.add("ip addr del %s dev %s" % (ip, bridge), _bind(nl.delete_address, bridge, ip), _bind(nl.add_address, bridge, ip))
+        for ip in want.ips:
+            if ip not in current_ips:
+                plan.add("ip addr add %s dev %s" % (ip, bridge), _bind(nl.add_address, bridge, ip), _bind(nl.delete_address, bridge, ip))
+        if old_uplink and old_uplink != new_uplink:
+            self._plan_release(plan, nl, bridge, old_uplink, _marked_moved(link), snapshot)
+        if new_uplink and new_uplink != old_uplink:
+            self._plan_enslave(plan, nl, bridge, new_uplink, want.mtu, snapshot)
+        elif new_uplink and want.mtu and (snapshot["links"].get(new_uplink) or {}).get("mtu") != want.mtu:
+            old_mtu = snapshot["links"][new_uplink]["mtu"]
+            plan.add("ip link set %s mtu %d" % (new_uplink, want.mtu), lambda: nl.set_link(new_uplink, mtu=want.mtu),
+                     lambda: nl.set_link(new_uplink, mtu=old_mtu))
+
+    def plan_removal(self, plan, nl, cur, snapshot):
+        bridge = cur.bridge.name
+        link = snapshot["links"].get(bridge) or {}
+        if cur.bridge.uplink and (snapshot["links"].get(cur.bridge.uplink) or {}).get("master") == bridge:
+            self._plan_release(plan, nl, bridge, cur.bridge.uplink, _marked_moved(link), snapshot)
+        plan.add("ip link del %s" % bridge, lambda: nl.delete_link(bridge), lambda: self._recreate(nl, cur, link, snapshot))
+
+    def _recreate(self, nl, cur, link, snapshot):
+        nl.create_bridge(cur.bridge.name, cur.bridge.stp, cur.bridge.delay, cur.mac)
+        nl.set_link(cur.bridge.name, ifalias=link.get("alias"), mtu=cur.mtu, state="up")
+        for ip in cur.ips + sorted(_marked_moved(link)):
+            nl.add_address(cur.bridge.name, ip, nodad=True)
+        for route in _routes_via(snapshot, cur.bridge.name):
+            nl.replace_route(route, cur.bridge.name)
+
+    def _plan_enslave(self, plan, nl, bridge, uplink, mtu, snapshot):
+        addresses = [a["address"] for a in _global_addresses(snapshot, uplink)]
+        routes = _routes_via(snapshot, uplink)
+        gateways = [r["gateway"] for r in routes if r.get("gateway") and r["dst"] in ("0.0.0.0/0", "::/0")]
+        for ip in addresses:
+            plan.add("ip addr add %s dev %s nodad" % (ip, bridge), _bind(nl.add_address, bridge, ip, True), _bind(nl.delete_address, bridge, ip))
+        old_mtu = (snapshot["links"].get(uplink) or {}).get("mtu")
+        attrs = {"master": bridge}
+        if mtu and mtu != old_mtu:
+            attrs["mtu"] = mtu
+        plan.add(ip_link_set_command(uplink, **attrs), lambda: nl.set_link(uplink, **attrs),
+                 lambda: nl.set_link(uplink, master=None, mtu=old_mtu))
+        for route in routes:
+            plan.add("ip route replace %s%s dev %s" % (route["dst"], " via %s" % route["gateway"] if route.get("gateway") else "", bridge),
+                     _bind(nl.replace_route, route, bridge), _bind(nl.replace_route, route, uplink))
+        for ip in addresses:
+            plan.add("ip addr del %s dev %s" % (ip, uplink), _bind(nl.delete_address, uplink, ip), _bind(nl.add_address, uplink, ip, True))
+        if nl is not None:  # offline renderings probe nothing
+            reachable_before = [gw for gw in gateways if probe.reachable(gw, timeout=1.0)]
+            if reachable_before:
+                plan.verifications.append(lambda: _check_gateways(reachable_before, uplink, bridge))
+
+    def _plan_release(self, plan, nl, bridge, uplink, moved, snapshot):
+        routes = _routes_via(snapshot, bridge)
+        for ip in sorted(moved):
+            plan.add("ip addr add %s dev %s nodad" % (ip, uplink), _bind(nl.add_address, uplink, ip, True), _bind(nl.delete_address, uplink, ip))
+        plan.add("ip link set %s nomaster" % uplink, lambda: nl.set_link(uplink, master=None), lambda: nl.set_link(uplink, master=bridge))
+        for route in routes:
+            plan.add("ip route replace %s%s dev %s" % (route["dst"], " via %s" % route["gateway"] if route.get("gateway") else "", uplink),
+                     _bind(nl.replace_route, route, uplink), _bind(nl.replace_route, route, bridge))
+        for ip in sorted(moved):
+            plan.add("ip addr del %s dev %s" % (ip, bridge), _bind(nl.delete_address, bridge, ip), _bind(nl.add_address, bridge, ip, True))
+
+    def render(self, model):
+        plan = _CommandsOnly()
+        self.plan_object(plan, None, None, model, self.empty_snapshot())
+        return {"name": model.name, "config": self.to_config(model), "commands": plan.commands}
+
+
+class _CommandsOnly:
+    def __init__(self):
+        self.commands = []
+        self.verifications = []
+
+    def add(self, command, do, undo=None):
+        self.commands.append(command)
+
+
+def _bind(function, *args):
+    return lambda: function(*args)
+
+
+def _mark(model, moved):
+    return make_mark("vm_network", name=model.name, mode=model.mode, mac_table_manager=model.bridge.mac_table_manager,
+                     uplink=model.bridge.uplink, moved=sorted(moved))
+
+
+def _marked_moved(link):
+    from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import parse_mark
+
+    mark = parse_mark((link or {}).get("alias"))
+    return set((mark[1].get("moved", "") if mark else "").split(",")) - {""}
+
+
+def _global_addresses(snapshot, name):
+    return [a for a in snapshot["addresses"].get(name, []) if a["scope"] == "global"]
+
+
+def _routes_via(snapshot, dev):
+    """Routes through `dev` that someone configured (not the kernel's own prefix routes)."""
+    return [r for r in snapshot["routes"] if r["dev"] == dev and r["proto"] != ROUTE_PROTO_KERNEL
+            and not (r["family"] == "ipv6" and r["dst"].startswith("fe80:"))]
+
+
+def _check_gateways(gateways, uplink, bridge):
+    for gateway in gateways:
+        if not probe.reachable(gateway, timeout=GATEWAY_TIMEOUT):
+            raise HvnetError("default gateway %s stopped answering after %s moved into %s" % (gateway, uplink, bridge))
