@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: vm_interface
-short_description: The host side of VM NICs: tap and macvtap devices
+short_description: The host side of VM NICs, tap and macvtap devices
 version_added: 0.1.0
 description:
   - Creates, updates and removes persistent tap devices (single- or multi-queue, owned by the user a VMM runs as)

@@ -11,7 +11,7 @@ short_description: Virtual networks for VMs, following libvirt's network model
 version_added: 0.1.0
 description:
   - Manages virtual networks for VMs with field names from libvirt's network XML.
-  - The C(kernel) backend builds each network from kernel objects through netlink (pyroute2): a Linux bridge with
+  - The C(kernel) backend builds each network from kernel objects through netlink (pyroute2), a Linux bridge with
     its STP settings, MTU, MAC and addresses, and for O(config[].forward.mode=bridge) an optional uplink NIC
     enslaved to it.
   - Enslaving an uplink that carries the host's addresses moves those addresses and the routes through the uplink
