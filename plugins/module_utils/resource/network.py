@@ -167,10 +167,10 @@ class NetworkResource(LinkResource):
             current_ips = cur.ips
         for ip in current_ips:
             if ip not in want.ips:
-                plan.add("ip addr del %s dev %s" % (ip, bridge), _bind(nl.delete_address, bridge, ip), _bind(nl.add_address, bridge, ip))
+                plan.add("ip addr del %s dev %s" % (ip, bridge), _call(nl, "delete_address", bridge, ip), _call(nl, "add_address", bridge, ip))
         for ip in want.ips:
             if ip not in current_ips:
-                plan.add("ip addr add %s dev %s" % (ip, bridge), _bind(nl.add_address, bridge, ip), _bind(nl.delete_address, bridge, ip))
+                plan.add("ip addr add %s dev %s" % (ip, bridge), _call(nl, "add_address", bridge, ip), _call(nl, "delete_address", bridge, ip))
         if old_uplink and old_uplink != new_uplink:
             self._plan_release(plan, nl, bridge, old_uplink, _marked_moved(link), snapshot)
         if new_uplink and new_uplink != old_uplink:
@@ -200,7 +200,7 @@ class NetworkResource(LinkResource):
         routes = _routes_via(snapshot, uplink)
         gateways = [r["gateway"] for r in routes if r.get("gateway") and r["dst"] in ("0.0.0.0/0", "::/0")]
         for ip in addresses:
-            plan.add("ip addr add %s dev %s nodad" % (ip, bridge), _bind(nl.add_address, bridge, ip, True), _bind(nl.delete_address, bridge, ip))
+            plan.add("ip addr add %s dev %s nodad" % (ip, bridge), _call(nl, "add_address", bridge, ip, True), _call(nl, "delete_address", bridge, ip))
         old_mtu = (snapshot["links"].get(uplink) or {}).get("mtu")
         attrs = {"master": bridge}
         if mtu and mtu != old_mtu:
@@ -209,9 +209,9 @@ class NetworkResource(LinkResource):
                  lambda: nl.set_link(uplink, master=None, mtu=old_mtu))
         for route in routes:
             plan.add("ip route replace %s%s dev %s" % (route["dst"], " via %s" % route["gateway"] if route.get("gateway") else "", bridge),
-                     _bind(nl.replace_route, route, bridge), _bind(nl.replace_route, route, uplink))
+                     _call(nl, "replace_route", route, bridge), _call(nl, "replace_route", route, uplink))
         for ip in addresses:
-            plan.add("ip addr del %s dev %s" % (ip, uplink), _bind(nl.delete_address, uplink, ip), _bind(nl.add_address, uplink, ip, True))
+            plan.add("ip addr del %s dev %s" % (ip, uplink), _call(nl, "delete_address", uplink, ip), _call(nl, "add_address", uplink, ip, True))
         if nl is not None:  # offline renderings probe nothing
             reachable_before = [gw for gw in gateways if probe.reachable(gw, timeout=1.0)]
             if reachable_before:
@@ -220,13 +220,13 @@ class NetworkResource(LinkResource):
     def _plan_release(self, plan, nl, bridge, uplink, moved, snapshot):
         routes = _routes_via(snapshot, bridge)
         for ip in sorted(moved):
-            plan.add("ip addr add %s dev %s nodad" % (ip, uplink), _bind(nl.add_address, uplink, ip, True), _bind(nl.delete_address, uplink, ip))
+            plan.add("ip addr add %s dev %s nodad" % (ip, uplink), _call(nl, "add_address", uplink, ip, True), _call(nl, "delete_address", uplink, ip))
         plan.add("ip link set %s nomaster" % uplink, lambda: nl.set_link(uplink, master=None), lambda: nl.set_link(uplink, master=bridge))
         for route in routes:
             plan.add("ip route replace %s%s dev %s" % (route["dst"], " via %s" % route["gateway"] if route.get("gateway") else "", uplink),
-                     _bind(nl.replace_route, route, uplink), _bind(nl.replace_route, route, bridge))
+                     _call(nl, "replace_route", route, uplink), _call(nl, "replace_route", route, bridge))
         for ip in sorted(moved):
-            plan.add("ip addr del %s dev %s" % (ip, bridge), _bind(nl.delete_address, bridge, ip), _bind(nl.add_address, bridge, ip, True))
+            plan.add("ip addr del %s dev %s" % (ip, bridge), _call(nl, "delete_address", bridge, ip), _call(nl, "add_address", bridge, ip, True))
 
     def render(self, model):
         plan = _CommandsOnly()
@@ -243,8 +243,9 @@ class _CommandsOnly:
         self.commands.append(command)
 
 
-def _bind(function, *args):
-    return lambda: function(*args)
+def _call(nl, method, *args):
+    """Defer the backend call (offline renderings plan with no backend at all)."""
+    return lambda: getattr(nl, method)(*args)
 
 
 def _mark(model, moved):
