@@ -60,7 +60,7 @@ def converge(resource, params, check_mode):
         return {"changed": False, "rendered": rendered}
 
     with HostLock():
-        backend = resource.open_backend()
+        backend = resource.open_backend(params)
         try:
             return _converge_on_host(resource, backend, params, state, given, check_mode)
         finally:
@@ -133,6 +133,7 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
         resource.plan_removal(plan, backend, current[name], snapshot)
     for name, model in desired.items():
         resource.plan_object(plan, backend, current.get(name), model, snapshot)
+    resource.finish_plan(plan, backend, snapshot)
     host_changes = bool(plan.actions)
 
     new_saved = {name: resource.to_config(model) for name, model in current.items() if name not in removals}
@@ -175,6 +176,7 @@ def _verify(resource, backend, desired, removals):
     for name, model in desired.items():
         check = Plan()
         resource.plan_object(check, backend, current.get(name), model, snapshot)
+        resource.finish_plan(check, backend, snapshot)
         if check.actions:
             problems.append("%s did not reach the desired state (still to do: %s)" % (name, "; ".join(check.commands)))
     if problems:

@@ -6,18 +6,17 @@
 from __future__ import annotations
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend.netlink import Netlink
-from ansible_collections.hypervisor.networking.plugins.module_utils.model.base import to_config
 from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import parse_mark
 from ansible_collections.hypervisor.networking.plugins.module_utils.parse.iproute import snapshot_from_ip_json
+from ansible_collections.hypervisor.networking.plugins.module_utils.resource.base import Resource
 
 
-class LinkResource:
+class LinkResource(Resource):
     """Base for resources that live as kernel links marked with our alias."""
 
-    kind = None
     adoptable_kinds = ()  # kernel link kinds that `adopt: true` may take over
 
-    def open_backend(self):
+    def open_backend(self, params):
         return Netlink()
 
     @staticmethod
@@ -26,9 +25,6 @@ class LinkResource:
 
     def parse_running_config(self, text):
         return snapshot_from_ip_json(text)
-
-    def to_config(self, model):
-        return to_config(model)
 
     def owned_links(self, snapshot, adopt=()):
         """Links marked as ours, plus unmarked ones of an adoptable kind named in `adopt`."""

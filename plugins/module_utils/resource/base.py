@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to hypervisor.networking
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The contract between the engine and a resource (one kind of object a module manages).
+
+The engine (engine.py) owns the states, the lock, check/diff mode, persistence and rollback;
+a resource only knows its objects. A snapshot is whatever `open_backend(params).read()`
+returns: plain data, read once per call.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.hypervisor.networking.plugins.module_utils.model.base import to_config
+
+
+class Resource:
+    kind = None  # the module's name, also the key of its saved state
+
+    # ---- values (no host) -----------------------------------------------------------
+    def from_config(self, item, path, problems):
+        """Validate one config item's values into a model; None marks fields not given."""
+        raise NotImplementedError
+
+    def defaults(self, model):
+        """The model every unset field falls back to under replaced/overridden (and new objects)."""
+        raise NotImplementedError
+
+    def check_config(self, models, problems):
+        """Checks across the listed objects (duplicate bridges, overlapping subnets...)."""
+
+    def to_config(self, model):
+        return to_config(model)
+
+    def render(self, model):
+        """state rendered: the object in other syntaxes, without the host."""
+        raise NotImplementedError
+
+    def parse_running_config(self, text):
+        """state parsed: a snapshot built from text the user captured elsewhere."""
+        raise NotImplementedError
+
+    def empty_snapshot(self):
+        raise NotImplementedError
+
+    # ---- host --------------------------------------------------------------------------
+    def open_backend(self, params):
+        """A backend with read() -> snapshot and close(), plus the calls actions make."""
+        raise NotImplementedError
+
+    def current(self, snapshot, saved, adopt=()):
+        """{name: model} of the objects this collection owns (plus adoptable ones named in adopt)."""
+        raise NotImplementedError
+
+    def conflict(self, snapshot, model, adopt):
+        """Why this object cannot be ours (exists and is not marked), or None."""
+        return None
+
+    def complete(self, model, snapshot):
+        """Fill defaults that depend on the host (an MTU that follows the bridge...)."""
+        return model
+
+    def check_host(self, desired, snapshot, problems, warnings, check_mode, paths):
+        """Checks against the host, after every value check passed."""
+
+    def plan_object(self, plan, backend, current, desired, snapshot):
+        """Add the actions that turn `current` (None: absent) into `desired`; none when equal."""
+        raise NotImplementedError
+
+    def plan_removal(self, plan, backend, current, snapshot):
+        raise NotImplementedError
+
+    def finish_plan(self, plan, backend, snapshot):
+        """Last planning step, e.g. commit a batched transaction the object actions filled."""
