@@ -9,6 +9,8 @@ merged, replaced, overridden, deleted, gathered, rendered, parsed.
 
 from __future__ import annotations
 
+import sys
+
 from ansible_collections.hypervisor.networking.plugins.module_utils import persist
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HvnetError, ValidationError
 from ansible_collections.hypervisor.networking.plugins.module_utils.lock import HostLock
@@ -194,8 +196,8 @@ def restore_all(kinds_in_order, resources):
         params = {"state": "replaced", "config": [saved[name] for name in sorted(saved)], "persist": False, "adopt": True}
         try:
             result = converge(resources[kind], params, check_mode=False)
-            print("%s: %d change(s)" % (kind, len(result["commands"])))
+            sys.stdout.write("%s: %d change(s)\n" % (kind, len(result["commands"])))
         except HvnetError as exc:
-            print("%s: restore failed: %s" % (kind, exc))
+            sys.stdout.write("%s: restore failed: %s\n" % (kind, exc))
             status = 1
     return status

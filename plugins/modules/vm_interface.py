@@ -16,13 +16,15 @@ description:
   - A device is re-created only when a field that cannot change in place differs (O(config[].kind),
     O(config[].multi_queue), the macvtap lower device); the plan says so.
 author:
-  - hypervisor.networking contributors
+  - hypervisor.networking contributors (@hypervisor-networking)
 extends_documentation_fragment:
   - hypervisor.networking.resource
 attributes:
   check_mode:
+    description: Reports the plan in RV(commands) and changes nothing.
     support: full
   diff_mode:
+    description: Shows the before and after state of every object the call touched.
     support: full
 options:
   config:
@@ -159,7 +161,9 @@ commands:
   returned: with a state that changes the host
   type: list
   elements: str
-  sample: ["ip tuntap add name ich0 mode tap vnet_hdr multi_queue user 1000", "ip link set ich0 mtu 1500 alias 'hypervisor.networking/vm_interface' master ich-int up"]
+  sample:
+    - ip tuntap add name ich0 mode tap vnet_hdr multi_queue user 1000
+    - ip link set ich0 mtu 1500 alias 'hypervisor.networking/vm_interface' master ich-int up
 before:
   description: The interfaces this collection owned before the call, as config items.
   returned: with a state that changes the host
@@ -176,10 +180,21 @@ gathered:
   type: list
   elements: dict
 rendered:
-  description: Each listed interface with its defaults filled in (RV(rendered[].config)) and the iproute2 commands that create it (RV(rendered[].commands)).
+  description: Each listed interface without reading the host.
   returned: when O(state=rendered)
   type: list
   elements: dict
+  contains:
+    name:
+      description: The interface's name.
+      type: str
+    config:
+      description: The config item with every default filled in.
+      type: dict
+    commands:
+      description: The iproute2 commands that create it on an empty host.
+      type: list
+      elements: str
 parsed:
   description: The interfaces found in O(running_config) that carry this collection's mark, as config items.
   returned: when O(state=parsed)

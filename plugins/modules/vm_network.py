@@ -20,13 +20,15 @@ description:
     answered before the change and does not answer within 5 seconds after it, the whole call is rolled back.
   - Removing a network moves such addresses and routes back to the uplink.
 author:
-  - hypervisor.networking contributors
+  - hypervisor.networking contributors (@hypervisor-networking)
 extends_documentation_fragment:
   - hypervisor.networking.resource
 attributes:
   check_mode:
+    description: Reports the plan in RV(commands) and changes nothing.
     support: full
   diff_mode:
+    description: Shows the before and after state of every object the call touched.
     support: full
 options:
   backend:
@@ -177,10 +179,21 @@ gathered:
   type: list
   elements: dict
 rendered:
-  description: Each listed network with its defaults filled in (RV(rendered[].config)) and the iproute2 commands that build it (RV(rendered[].commands)).
+  description: Each listed network without reading the host.
   returned: when O(state=rendered)
   type: list
   elements: dict
+  contains:
+    name:
+      description: The network's name.
+      type: str
+    config:
+      description: The config item with every default filled in.
+      type: dict
+    commands:
+      description: The iproute2 commands that build it on an empty host.
+      type: list
+      elements: str
 parsed:
   description: The networks found in O(running_config) that carry this collection's mark, as config items.
   returned: when O(state=parsed)

@@ -103,7 +103,8 @@ def test_uplink_move_order_keeps_host_reachable():
 
 
 def test_replaced_removes_extra_addresses_merged_keeps_them():
-    bridge = link("br0", kind="bridge", alias="hypervisor.networking/vm_network mac_table_manager=kernel mode=isolated name=br0", bridge={"stp": True, "delay": 2})
+    mark = "hypervisor.networking/vm_network mac_table_manager=kernel mode=isolated name=br0"
+    bridge = link("br0", kind="bridge", alias=mark, bridge={"stp": True, "delay": 2})
     snap = snapshot(bridge, addresses={"br0": [{"address": "198.51.100.1/24", "family": "ipv4", "scope": "global"}]})
     item = {"name": "br0", "ips": [{"address": "203.0.113.1/24"}]}
     assert plan_for(NetworkResource(), item, snap, merged=True) == ["ip addr add 203.0.113.1/24 dev br0"]
@@ -115,7 +116,11 @@ def test_plan_rolls_back_in_reverse_and_reports():
     plan = Plan()
     plan.add("first", lambda: done.append("1"), lambda: done.append("undo 1"))
     plan.add("second", lambda: done.append("2"), lambda: done.append("undo 2"))
-    plan.add("third", lambda: (_ for _ in ()).throw(OSError(16, "busy")))
+
+    def fail():
+        raise OSError(16, "busy")
+
+    plan.add("third", fail)
     with pytest.raises(ApplyError) as info:
         plan.execute()
     assert done == ["1", "2", "undo 2", "undo 1"]

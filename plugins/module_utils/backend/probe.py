@@ -46,7 +46,7 @@ def reachable(address, timeout=5.0, interval=0.2):
                 continue
             wait_until = min(deadline, time.monotonic() + interval)
             while time.monotonic() < wait_until:
-                ready, _, _ = select.select([sock], [], [], max(0.0, wait_until - time.monotonic()))
+                ready = select.select([sock], [], [], max(0.0, wait_until - time.monotonic()))[0]
                 if not ready:
                     break
                 data, source = sock.recvfrom(2048)

@@ -124,23 +124,24 @@ class InterfaceResource(LinkResource):
                 if lower is None:
                     problems.add(path + ".link", "lower device %s does not exist" % model.link)
                 elif model.mtu and lower.get("mtu") and model.mtu > lower["mtu"]:
-                    problems.add(path + ".mtu", "%d is above the MTU of lower device %s (%d); a macvtap cannot exceed it" % (model.mtu, model.link, lower["mtu"]))
+                    problems.add(path + ".mtu", "%d is above the MTU of lower device %s (%d); a macvtap cannot exceed it"
+                                 % (model.mtu, model.link, lower["mtu"]))
 
     # ---- planning --------------------------------------------------------------------
-    def plan_object(self, plan, nl, cur, desired, snapshot):
+    def plan_object(self, plan, backend, current, desired, snapshot):
         link = snapshot["links"].get(desired.name)
         mark = make_mark(self.kind)
-        why = _recreate_reason(cur, desired)
+        why = _recreate_reason(current, desired)
         recreate = why is not None
         if recreate:
-            self._plan_delete(plan, nl, cur, reason=" (re-create: %s)" % why)
-        if cur is None or recreate:
-            self._plan_create(plan, nl, desired, mark)
+            self._plan_delete(plan, backend, current, reason=" (re-create: %s)" % why)
+        if current is None or recreate:
+            self._plan_create(plan, backend, desired, mark)
             return
-        self._plan_update(plan, nl, cur, desired, link, mark)
+        self._plan_update(plan, backend, current, desired, link, mark)
 
-    def plan_removal(self, plan, nl, cur, snapshot):
-        self._plan_delete(plan, nl, cur)
+    def plan_removal(self, plan, backend, current, snapshot):
+        self._plan_delete(plan, backend, current)
 
     def _plan_create(self, plan, nl, model, mark):
         name = model.name

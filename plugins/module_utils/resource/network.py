@@ -112,7 +112,8 @@ class NetworkResource(LinkResource):
                     problems.add(path + ".bridge.uplink", "%s does not exist" % uplink_name)
                     continue
                 if uplink.get("kind") in ("bridge", "tun", "macvtap") or uplink_name == "lo":
-                    problems.add(path + ".bridge.uplink", "%s is a %s device; an uplink is a NIC, bond or veth" % (uplink_name, uplink.get("kind") or "loopback"))
+                    problems.add(path + ".bridge.uplink", "%s is a %s device; an uplink is a NIC, bond or veth"
+                                 % (uplink_name, uplink.get("kind") or "loopback"))
                 elif uplink.get("master") not in (None, model.bridge.name):
                     problems.add(path + ".bridge.uplink", "%s is already enslaved to %s" % (uplink_name, uplink["master"]))
                 if model.mtu and uplink.get("max_mtu") and model.mtu > uplink["max_mtu"]:
@@ -127,65 +128,65 @@ class NetworkResource(LinkResource):
                             problems.add(path + ".ips", "%s overlaps %s on %s" % (network, address["address"], other))
 
     # ---- planning --------------------------------------------------------------------
-    def plan_object(self, plan, nl, cur, want, snapshot):
-        bridge = want.bridge.name
+    def plan_object(self, plan, backend, current, desired, snapshot):
+        bridge = desired.bridge.name
         link = snapshot["links"].get(bridge)
-        old_uplink = cur.bridge.uplink if cur else None
-        new_uplink = want.bridge.uplink
+        old_uplink = current.bridge.uplink if current else None
+        new_uplink = desired.bridge.uplink
         moved = _marked_moved(link) if old_uplink == new_uplink else set()
         if new_uplink and new_uplink != old_uplink:
             moved = {a["address"] for a in _global_addresses(snapshot, new_uplink)}
-        mark = _mark(want, moved)
-        if cur is None:
-            words = ["ip", "link", "add", "name", bridge, "type", "bridge", "stp_state", "1" if want.bridge.stp else "0",
-                     "forward_delay", str(want.bridge.delay * 100)]
-            if want.mac:
-                words += ["address", want.mac]
-            plan.add(" ".join(words), lambda: nl.create_bridge(bridge, want.bridge.stp, want.bridge.delay, want.mac),
-                     lambda: nl.delete_link(bridge))
+        mark = _mark(desired, moved)
+        if current is None:
+            words = ["ip", "link", "add", "name", bridge, "type", "bridge", "stp_state", "1" if desired.bridge.stp else "0",
+                     "forward_delay", str(desired.bridge.delay * 100)]
+            if desired.mac:
+                words += ["address", desired.mac]
+            plan.add(" ".join(words), lambda: backend.create_bridge(bridge, desired.bridge.stp, desired.bridge.delay, desired.mac),
+                     lambda: backend.delete_link(bridge))
             attrs = {"ifalias": mark, "state": "up"}
-            if want.mtu:
-                attrs["mtu"] = want.mtu
-            plan.add(ip_link_set_command(bridge, **attrs), lambda: nl.set_link(bridge, **attrs))
+            if desired.mtu:
+                attrs["mtu"] = desired.mtu
+            plan.add(ip_link_set_command(bridge, **attrs), lambda: backend.set_link(bridge, **attrs))
             current_ips = []
         else:
-            if (cur.bridge.stp, cur.bridge.delay) != (want.bridge.stp, want.bridge.delay):
-                plan.add("ip link set %s type bridge forward_delay %d stp_state %d" % (bridge, want.bridge.delay * 100, int(want.bridge.stp)),
-                         lambda: nl.set_bridge(bridge, want.bridge.stp, want.bridge.delay),
-                         lambda: nl.set_bridge(bridge, cur.bridge.stp, cur.bridge.delay))
+            if (current.bridge.stp, current.bridge.delay) != (desired.bridge.stp, desired.bridge.delay):
+                plan.add("ip link set %s type bridge forward_delay %d stp_state %d" % (bridge, desired.bridge.delay * 100, int(desired.bridge.stp)),
+                         lambda: backend.set_bridge(bridge, desired.bridge.stp, desired.bridge.delay),
+                         lambda: backend.set_bridge(bridge, current.bridge.stp, current.bridge.delay))
             new, old = {}, {}
             for key, attr in (("mtu", "mtu"), ("mac", "address")):
-                wanted = getattr(want, key)
-                if wanted is not None and wanted != getattr(cur, key):
-                    new[attr], old[attr] = wanted, getattr(cur, key)
+                wanted = getattr(desired, key)
+                if wanted is not None and wanted != getattr(current, key):
+                    new[attr], old[attr] = wanted, getattr(current, key)
             if link.get("alias") != mark:
                 new["ifalias"], old["ifalias"] = mark, link.get("alias")
             if not link.get("up"):
                 new["state"], old["state"] = "up", "down"
             if new:
-                plan.add(ip_link_set_command(bridge, **new), lambda: nl.set_link(bridge, **new), lambda: nl.set_link(bridge, **old))
-            current_ips = cur.ips
+                plan.add(ip_link_set_command(bridge, **new), lambda: backend.set_link(bridge, **new), lambda: backend.set_link(bridge, **old))
+            current_ips = current.ips
         for ip in current_ips:
-            if ip not in want.ips:
-                plan.add("ip addr del %s dev %s" % (ip, bridge), _call(nl, "delete_address", bridge, ip), _call(nl, "add_address", bridge, ip))
-        for ip in want.ips:
+            if ip not in desired.ips:
+                plan.add("ip addr del %s dev %s" % (ip, bridge), _call(backend, "delete_address", bridge, ip), _call(backend, "add_address", bridge, ip))
+        for ip in desired.ips:
             if ip not in current_ips:
-                plan.add("ip addr add %s dev %s" % (ip, bridge), _call(nl, "add_address", bridge, ip), _call(nl, "delete_address", bridge, ip))
+                plan.add("ip addr add %s dev %s" % (ip, bridge), _call(backend, "add_address", bridge, ip), _call(backend, "delete_address", bridge, ip))
         if old_uplink and old_uplink != new_uplink:
-            self._plan_release(plan, nl, bridge, old_uplink, _marked_moved(link), snapshot)
+            self._plan_release(plan, backend, bridge, old_uplink, _marked_moved(link), snapshot)
         if new_uplink and new_uplink != old_uplink:
-            self._plan_enslave(plan, nl, bridge, new_uplink, want.mtu, snapshot)
-        elif new_uplink and want.mtu and (snapshot["links"].get(new_uplink) or {}).get("mtu") != want.mtu:
+            self._plan_enslave(plan, backend, bridge, new_uplink, desired.mtu, snapshot)
+        elif new_uplink and desired.mtu and (snapshot["links"].get(new_uplink) or {}).get("mtu") != desired.mtu:
             old_mtu = snapshot["links"][new_uplink]["mtu"]
-            plan.add("ip link set %s mtu %d" % (new_uplink, want.mtu), lambda: nl.set_link(new_uplink, mtu=want.mtu),
-                     lambda: nl.set_link(new_uplink, mtu=old_mtu))
+            plan.add("ip link set %s mtu %d" % (new_uplink, desired.mtu), lambda: backend.set_link(new_uplink, mtu=desired.mtu),
+                     lambda: backend.set_link(new_uplink, mtu=old_mtu))
 
-    def plan_removal(self, plan, nl, cur, snapshot):
-        bridge = cur.bridge.name
+    def plan_removal(self, plan, backend, current, snapshot):
+        bridge = current.bridge.name
         link = snapshot["links"].get(bridge) or {}
-        if cur.bridge.uplink and (snapshot["links"].get(cur.bridge.uplink) or {}).get("master") == bridge:
-            self._plan_release(plan, nl, bridge, cur.bridge.uplink, _marked_moved(link), snapshot)
-        plan.add("ip link del %s" % bridge, lambda: nl.delete_link(bridge), lambda: self._recreate(nl, cur, link, snapshot))
+        if current.bridge.uplink and (snapshot["links"].get(current.bridge.uplink) or {}).get("master") == bridge:
+            self._plan_release(plan, backend, bridge, current.bridge.uplink, _marked_moved(link), snapshot)
+        plan.add("ip link del %s" % bridge, lambda: backend.delete_link(bridge), lambda: self._recreate(backend, current, link, snapshot))
 
     def _recreate(self, nl, cur, link, snapshot):
         nl.create_bridge(cur.bridge.name, cur.bridge.stp, cur.bridge.delay, cur.mac)

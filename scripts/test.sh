@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# The one command that runs the tests of the hypervisor.networking collection.
+#
+#   scripts/test.sh [all|unit|integration|molecule|lint|sanity]   (default: all)
+#
+# "all" runs, in this order, stopping at the first failure:
+#   pytest      pytest tests/unit tests/integration
+#   molecule    `molecule test` in every roles/*/ that has molecule/default/molecule.yml
+#   lint        ansible-lint --profile production (config: .ansible-lint)
+#   sanity      ansible-test sanity on a clean copy in build/sanity/ansible_collections/...
+# A summary (status and duration of each part) is printed at the end.
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "${REPO_ROOT}"
+VENV_BIN="${REPO_ROOT}/.venv/bin"
+# Python version ansible-test uses for its sanity virtualenvs (Debian 12: 3.11).
+SANITY_PYTHON="${SANITY_PYTHON:-3.11}"
+
+usage() {
+    echo "usage: $0 [all|unit|integration|molecule|lint|sanity]" >&2
+    exit 2
+}
+
+WHAT="${1:-all}"
+[[ $# -le 1 ]] || usage
+case "${WHAT}" in
+    all | unit | integration | molecule | lint | sanity) ;;
+    -h | --help | help) usage ;;
+    *) usage ;;
+esac
+
+SUMMARY=()
+print_summary() {
+    local rc=$?
+    if ((${#SUMMARY[@]})); then
+        echo
+        echo "==================== test summary ===================="
+        printf '  %s\n' "${SUMMARY[@]}"
+        echo "======================================================"
+    fi
+    if ((rc == 0)); then
+        echo "RESULT: PASS (${WHAT})"
+    else
+        echo "RESULT: FAIL (${WHAT})" >&2
+    fi
+}
+trap print_summary EXIT
+
+# run_part NAME FUNCTION: run a part, time it, record it; exit on failure.
+run_part() {
+    local name="$1" fn="$2" start rc
+    echo
+    echo "==> ${name}"
+    start=${SECONDS}
+    set +e
+    (set -e; "${fn}")
+    rc=$?
+    set -e
+    local took=$((SECONDS - start))
+    if ((rc == 0)); then
+        SUMMARY+=("PASS  ${name} (${took}s)")
+    else
+        SUMMARY+=("FAIL  ${name} (${took}s, exit ${rc})")
+        exit "${rc}"
+    fi
+}
+
+# --- parts -------------------------------------------------------------------
+PYTEST_DIRS=()
+part_pytest() {
+    local rc=0
+    "${VENV_BIN}/pytest" "${PYTEST_DIRS[@]}" || rc=$?
+    if ((rc == 5)); then
+        # exit code 5: no tests were collected (e.g. tests/unit still empty)
+        echo "pytest: no tests collected in ${PYTEST_DIRS[*]} - nothing to run"
+        return 0
+    fi
+    return "${rc}"
+}
+
+part_molecule() {
+    local found=0 role
+    shopt -s nullglob
+    for role in roles/*/; do
+        role="${role%/}"
+        [[ -f "${role}/molecule/default/molecule.yml" ]] || continue
+        found=1
+        echo "--> molecule test: ${role}"
+        (cd "${role}" && "${VENV_BIN}/molecule" test)
+    done
+    if ((found == 0)); then
+        echo "molecule: no roles/*/molecule/default/molecule.yml yet - nothing to run"
+    fi
+}
+
+part_lint() {
+    "${VENV_BIN}/ansible-lint" --profile production
+}
+
+part_sanity() {
+    local dest="${REPO_ROOT}/build/sanity/ansible_collections/hypervisor/networking"
+    local keep="${REPO_ROOT}/build/sanity-output"
+    # keep ansible-test's tests/output (its delegation/import virtualenvs)
+    # from the previous run: saves ~30s per run
+    rm -rf "${keep}"
+    if [[ -d "${dest}/tests/output" ]]; then mv "${dest}/tests/output" "${keep}"; fi
+    rm -rf "${REPO_ROOT}/build/sanity"
+    mkdir -p "${dest}/tests"
+    if [[ -d "${keep}" ]]; then mv "${keep}" "${dest}/tests/output"; fi
+    # tracked + untracked-but-not-ignored files that exist in the work tree
+    git ls-files -z -co --exclude-standard |
+        while IFS= read -r -d '' f; do
+            if [[ -e "${f}" || -L "${f}" ]]; then printf '%s\0' "${f}"; fi
+        done |
+        rsync -a --from0 --files-from=- ./ "${dest}/"
+    # The copy lives inside this repo's work tree, where build/ is ignored:
+    # without a .git of its own ansible-test would ask the outer repo for the
+    # file list and skip every target.  An empty repo makes it list the
+    # copy's files itself (git ls-files --cached --others).
+    git -C "${dest}" init -q
+    # ansible-test --venv: no Docker here; ansible-test creates (and caches
+    # under ~/.ansible/test/venv) one virtualenv per sanity test with the
+    # requirements it pins, installed from PyPI.
+    (cd "${dest}" && "${VENV_BIN}/ansible-test" sanity --venv --python "${SANITY_PYTHON}" --color no)
+}
+
+# --- main --------------------------------------------------------------------
+"${REPO_ROOT}/scripts/bootstrap.sh"
+export PATH="${VENV_BIN}:${PATH}"
+export ANSIBLE_COLLECTIONS_PATH="${REPO_ROOT}/.collections"
+export HV_REPO_ROOT="${REPO_ROOT}"   # used by roles/*/molecule/*/molecule.yml
+# plain output when not on a terminal (CI logs)
+if [[ ! -t 1 ]]; then
+    export NO_COLOR=1 ANSIBLE_NOCOLOR=1 PY_COLORS=0
+fi
+
+case "${WHAT}" in
+    unit) PYTEST_DIRS=(tests/unit) ;;
+    integration) PYTEST_DIRS=(tests/integration) ;;
+    *) PYTEST_DIRS=(tests/unit tests/integration) ;;
+esac
+
+case "${WHAT}" in
+    unit | integration) run_part "pytest ${PYTEST_DIRS[*]}" part_pytest ;;
+    molecule) run_part molecule part_molecule ;;
+    lint) run_part ansible-lint part_lint ;;
+    sanity) run_part ansible-test-sanity part_sanity ;;
+    all)
+        run_part "pytest ${PYTEST_DIRS[*]}" part_pytest
+        run_part molecule part_molecule
+        run_part ansible-lint part_lint
+        run_part ansible-test-sanity part_sanity
+        ;;
+esac
