@@ -138,8 +138,7 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
     resource.finish_plan(plan, backend, snapshot)
     host_changes = bool(plan.actions)
 
-    new_saved = {name: resource.to_config(model) for name, model in current.items() if name not in removals}
-    new_saved.update({name: resource.to_config(model) for name, model in desired.items()})
+    new_saved = _saved_intent(resource, state, given, desired, current, saved, removals, snapshot)
     if params.get("persist", True):
         store.plan_save(plan, resource.kind, new_saved)
 
@@ -165,6 +164,29 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
         },
         "warnings": warnings,
     }
+
+
+def _saved_intent(resource, state, given, desired, current, saved, removals, snapshot):
+    """What persistence saves: what was asked for, not what the kernel chose.
+
+    A new tap's random MAC or a bridge's inherited MTU would otherwise enter the saved state
+    only on the second run and make it report a change. Untouched objects keep their saved
+    item; merged builds on the saved item, replaced starts from the defaults.
+    """
+    result = {name: saved.get(name) or resource.to_config(model) for name, model in current.items() if name not in removals}
+    for model in given:
+        if model.name not in desired:
+            continue
+        if state == "merged" and model.name in saved:
+            previous = resource.from_config(saved[model.name], "saved", Problems())
+            base = overlay(resource.defaults(model), previous)
+            intent = resource.complete(overlay(base, model, union_lists=True), snapshot)
+        elif state == "merged" and model.name in current:
+            intent = desired[model.name]  # made before persistence knew it: take it as it is
+        else:
+            intent = resource.complete(overlay(resource.defaults(model), model), snapshot)
+        result[model.name] = resource.to_config(intent)
+    return result
 
 
 def _verify(resource, backend, desired, removals):

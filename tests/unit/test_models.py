@@ -54,7 +54,7 @@ def test_interface_normalises():
     ({"name": "n", "ips": [{"address": "198.51.100.0/24"}]}, "config[0].ips[0].address", "network or broadcast"),
     ({"name": "n", "ips": [{"address": "198.51.100.1/24", "family": "ipv6"}]}, "config[0].ips[0].family", "does not match"),
     ({"name": "n", "ips": [{"address": "198.51.100.1/24"}, {"address": "198.51.100.2/25"}]}, "config[0].ips", "overlap"),
-    ({"name": "n", "forward": {"mode": "nat"}}, "config[0].forward.mode", "isolated, bridge"),
+    ({"name": "n", "forward": {"mode": "bogus"}}, "config[0].forward.mode", "is not one of"),
     ({"name": "n", "bridge": {"delay": 31}}, "config[0].bridge.delay", "0..30"),
     ({"name": "a-long-network-name"}, "config[0].bridge.name", "not a valid interface name"),
 ])
