@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 
 from netns import Netns, list_namespaces, ping, veth
 
@@ -25,6 +26,10 @@ def test_netns_lifecycle():
     assert ns.name in list_namespaces()
     assert ns.link("lo")["operstate"] in ("UNKNOWN", "UP")
     sleeper = ns.popen("sleep", "300")
+    # `ip netns exec` joins the namespace just after it starts: poll, bounded.
+    deadline = time.monotonic() + 5
+    while sleeper.pid not in ns.pids() and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert sleeper.pid in ns.pids()
     ns.destroy()
     assert sleeper.wait(timeout=10) != 0

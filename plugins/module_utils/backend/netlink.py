@@ -166,20 +166,21 @@ class Netlink:
         self.ipr.addr("del", **kwargs)
 
     def replace_route(self, route, dev):
-        """Add or replace a main-table route so that it leaves through `dev`."""
+        """Add or replace a main-table route so that it leaves through `dev`, keeping its protocol."""
+        self.ipr.route("replace", **self._route_args(route, dev))
+
+    def _route_args(self, route, dev):
         kwargs = {"dst": route["dst"], "oif": self._index(dev), "priority": route.get("metric") or 0}
         if route.get("gateway"):
             kwargs["gateway"] = route["gateway"]
+        if route.get("proto"):
+            kwargs["proto"] = route["proto"]  # a moved 'boot' or 'dhcp' route stays one
         if route["family"] == "ipv6":
             kwargs["family"] = socket.AF_INET6
-        self.ipr.route("replace", **kwargs)
+        return kwargs
 
     def delete_route(self, route, dev):
-        kwargs = {"dst": route["dst"], "oif": self._index(dev), "priority": route.get("metric") or 0}
-        if route.get("gateway"):
-            kwargs["gateway"] = route["gateway"]
-        if route["family"] == "ipv6":
-            kwargs["family"] = socket.AF_INET6
+        kwargs = self._route_args(route, dev)
         try:
             self.ipr.route("del", **kwargs)
         except NetlinkError as exc:
@@ -213,7 +214,11 @@ def _link_from_msg(msg, names):
             "group": group,
         }
     elif kind == "macvtap" and data is not None:
-        link["macvtap"] = {"mode": MACVTAP_MODES.get(data.get_attr("IFLA_MACVLAN_MODE"), "unknown")}
+        # pyroute2 names it IFLA_MACVTAP_MODE and decodes it to text; older ones give the number.
+        mode = data.get_attr("IFLA_MACVTAP_MODE")
+        if mode is None:
+            mode = data.get_attr("IFLA_MACVLAN_MODE")
+        link["macvtap"] = {"mode": MACVTAP_MODES.get(mode, "unknown") if isinstance(mode, int) else mode}
     elif kind == "bridge" and data is not None:
         link["bridge"] = {
             "stp": bool(data.get_attr("IFLA_BR_STP_STATE")),
