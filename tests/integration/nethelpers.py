@@ -199,10 +199,10 @@ class ContinuousPing:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
         try:
-            self.output, _ = self.proc.communicate(timeout=timeout)
+            self.output = self.proc.communicate(timeout=timeout)[0]
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            self.output, _ = self.proc.communicate()
+            self.output = self.proc.communicate()[0]
         match = _SUMMARY.search(self.output or "")
         assert match, "no ping summary in: %s" % self.output
         return int(match.group(1)), int(match.group(2))
