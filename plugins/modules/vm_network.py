@@ -55,8 +55,53 @@ options:
               - V(isolated) (the default, libvirt's network without C(<forward>)) connects VMs to each other and
                 to the host only; it cannot have an uplink.
               - V(bridge) is a host bridge, optionally with O(config[].bridge.uplink) enslaved.
+              - V(nat) routes the subnets out through the host with masquerading, as libvirt's "default" network
+                (nftables table C(inet hvnet_<name>)); outbound from the subnets accepted (only via
+                O(config[].forward.dev) when set), inbound only related/established, guest-to-guest accepted,
+                224.0.0.0/24 and 255.255.255.255 left alone, TCP/UDP source ports mapped into 1024-65535.
+                IPv6 is routed without NAT unless O(config[].forward.nat.ipv6) is set.
+              - V(route) forwards without NAT in both directions (only via O(config[].forward.dev) when set); the
+                upstream router needs a route to the subnets.
+              - V(open) forwards with no firewall rules at all.
+              - V(isolated) networks with addresses get a table that rejects forwarding in and out of the bridge.
+              - V(nat), V(route) and V(open) turn on C(net.ipv4.ip_forward) / C(net.ipv6.conf.all.forwarding) for
+                the families of their addresses (per network namespace); when no network needs them any more they
+                go back to the value found before.
             type: str
-            choices: [isolated, bridge]
+            choices: [isolated, bridge, nat, route, open]
+          dev:
+            description:
+              - With V(nat) or V(route), restrict forwarding to this host device (libvirt's C(dev)). Not with V(open).
+            type: str
+          nat:
+            description: NAT settings, only with O(config[].forward.mode=nat) (libvirt's C(<nat>)).
+            type: dict
+            suboptions:
+              addresses:
+                description: SNAT to this IPv4 address range instead of masquerading to the outgoing device's address.
+                type: dict
+                suboptions:
+                  start:
+                    description: First address.
+                    type: str
+                    required: true
+                  end:
+                    description: Last address; defaults to O(config[].forward.nat.addresses.start).
+                    type: str
+              ports:
+                description: Source port range for TCP and UDP (1-65535); default 1024-65535.
+                type: dict
+                suboptions:
+                  start:
+                    description: First port.
+                    type: int
+                    required: true
+                  end:
+                    description: Last port; defaults to O(config[].forward.nat.ports.start).
+                    type: int
+              ipv6:
+                description: Masquerade IPv6 too (libvirt's C(<nat ipv6='yes'/>)); otherwise IPv6 is routed.
+                type: bool
       bridge:
         description: The Linux bridge (libvirt's C(<bridge>)).
         type: dict
@@ -112,9 +157,252 @@ options:
             description: Address family; checked against the address.
             type: str
             choices: [ipv4, ipv6]
+          tftp_root:
+            description:
+              - Serve this directory by TFTP (libvirt's C(<tftp root>)); IPv4, one address per network.
+            type: str
+          dhcp:
+            description:
+              - DHCP on this address's subnet (libvirt's C(<dhcp>)), served by the network's own dnsmasq; one IPv4
+                and one IPv6 address per network may have it. IPv6 subnets always get router advertisements.
+              - The network's O(config[].mtu) is handed out as DHCP option 26 (and in router advertisements).
+              - Not with O(config[].forward.mode=bridge).
+            type: dict
+            suboptions:
+              ranges:
+                description: Address pools, inside the subnet, without the network's own address.
+                type: list
+                elements: dict
+                suboptions:
+                  start:
+                    description: First address.
+                    type: str
+                    required: true
+                  end:
+                    description: Last address.
+                    type: str
+                    required: true
+              hosts:
+                description:
+                  - Reservations. IPv4 hosts are identified by O(config[].ips[].dhcp.hosts[].mac) (or id or name),
+                    IPv6 hosts by O(config[].ips[].dhcp.hosts[].id) (DUID) or name.
+                type: list
+                elements: dict
+                suboptions:
+                  mac:
+                    description: MAC address (IPv4 only).
+                    type: str
+                  name:
+                    description: Host name, also resolvable through the network's DNS.
+                    type: str
+                  ip:
+                    description: The reserved address, inside the subnet.
+                    type: str
+                  id:
+                    description: Client id or DUID as hex octets separated by colons.
+                    type: str
+              bootp:
+                description: BOOTP/PXE boot file (IPv4 only).
+                type: dict
+                suboptions:
+                  file:
+                    description: Boot file name.
+                    type: str
+                    required: true
+                  server:
+                    description: TFTP server address; default this host.
+                    type: str
+      routes:
+        description:
+          - Static routes to subnets behind a guest (libvirt's C(<route>)). The gateway must be inside the subnet of
+            one of O(config[].ips). The routes carry protocol number 99 so only they are ever removed.
+        type: list
+        elements: dict
+        suboptions:
+          family:
+            description: Address family; checked against the address.
+            type: str
+            choices: [ipv4, ipv6]
+          address:
+            description: Destination network address.
+            type: str
+            required: true
+          prefix:
+            description: Destination prefix length; default a host route.
+            type: int
+          gateway:
+            description: Next hop, reachable through one of the network's subnets.
+            type: str
+            required: true
+          metric:
+            description: Route metric; default 0 for IPv4 and 1024 for IPv6, as the kernel has them.
+            type: int
+      domain:
+        description: DNS domain of the network's DHCP and DNS (libvirt's C(<domain>)).
+        type: dict
+        suboptions:
+          name:
+            description: Domain name.
+            type: str
+            required: true
+          local_only:
+            description: Answer names in the domain only from this network's DNS, never forward them.
+            type: bool
+      dns:
+        description:
+          - The network's DNS server (dnsmasq, libvirt's C(<dns>)). It runs by default on V(nat), V(route) and
+            V(open) networks with addresses, and on V(isolated) ones when O(config[].dns), O(config[].domain) or
+            DHCP is set. Every instance runs unprivileged (user C(dnsmasq), else C(nobody)) and listens on its
+            bridge only.
+        type: dict
+        suboptions:
+          enable:
+            description: V(false) runs no DNS (DHCP still runs when configured). Default V(true).
+            type: bool
+          forward_plain_names:
+            description: V(false) never forwards names without a dot upstream. Default V(true).
+            type: bool
+          forwarders:
+            description: Upstream servers, all or per domain; an entry with only O(config[].dns.forwarders[].addr)
+              replaces the host's resolvers.
+            type: list
+            elements: dict
+            suboptions:
+              addr:
+                description: Server address.
+                type: str
+              domain:
+                description: Only for names in this domain; without addr, such names are answered locally only.
+                type: str
+          hosts:
+            description: Address records.
+            type: list
+            elements: dict
+            suboptions:
+              ip:
+                description: Address.
+                type: str
+                required: true
+              hostnames:
+                description: Names for the address.
+                type: list
+                elements: str
+                required: true
+          srv:
+            description: SRV records (RFC 2782).
+            type: list
+            elements: dict
+            suboptions:
+              service:
+                description: Service name without the leading underscore.
+                type: str
+                required: true
+              protocol:
+                description: Protocol.
+                type: str
+                choices: [tcp, udp]
+                required: true
+              domain:
+                description: Domain of the record.
+                type: str
+              target:
+                description: Target host name (C(.) for "not available").
+                type: str
+              port:
+                description: Port.
+                type: int
+              priority:
+                description: Priority.
+                type: int
+              weight:
+                description: Weight.
+                type: int
+          txt:
+            description: TXT records.
+            type: list
+            elements: dict
+            suboptions:
+              name:
+                description: Record name, without spaces or commas.
+                type: str
+                required: true
+              value:
+                description: Record text.
+                type: str
+                required: true
+      bandwidth:
+        description:
+          - Aggregate bandwidth of the network (libvirt's C(<bandwidth>)), in KiB/s as libvirt has them, applied
+            with tc on the bridge. O(config[].bandwidth.inbound) is an HTB root qdisc. O(config[].bandwidth.outbound)
+            needs the kernel's tc police (C(act_police)); on kernels without it the task fails before any change.
+        type: dict
+        suboptions:
+          inbound:
+            description: Traffic towards the guests.
+            type: dict
+            suboptions:
+              average:
+                description: Average rate in KiB/s.
+                type: int
+              peak:
+                description: Peak rate in KiB/s (HTB ceil).
+                type: int
+              burst:
+                description: Burst size in KiB.
+                type: int
+              floor:
+                description: Guaranteed rate of the default class in KiB/s, at most O(config[].bandwidth.inbound.average).
+                type: int
+          outbound:
+            description: Traffic from the guests.
+            type: dict
+            suboptions:
+              average:
+                description: Average rate in KiB/s.
+                type: int
+              peak:
+                description: Accepted for libvirt compatibility; ingress policing has no peak (libvirt ignores it too).
+                type: int
+              burst:
+                description: Burst size in KiB.
+                type: int
+      port_forwards:
+        description:
+          - Inbound DNAT to a guest, like KubeVirt's masquerade C(ports). Only with O(config[].forward.mode=nat) or
+            V(route). Connections to the host (any local address, or O(config[].port_forwards[].host_address)) on
+            O(config[].port_forwards[].host_port) go to the guest; guests reach the forward too (hairpin).
+        type: list
+        elements: dict
+        suboptions:
+          protocol:
+            description: Protocol.
+            type: str
+            choices: [tcp, udp]
+            default: tcp
+          host_port:
+            description: Port on the host.
+            type: int
+            required: true
+          guest_ip:
+            description: The guest's address, inside one of the network's subnets.
+            type: str
+            required: true
+          guest_port:
+            description: Port on the guest; default O(config[].port_forwards[].host_port).
+            type: int
+          host_address:
+            description: Only connections to this host address; default any local address.
+            type: str
 notes:
-  - This kernel-backend release does not install firewall rules; an isolated network's traffic is not forwarded
-    only as long as the host does not route it (NAT, routed and open modes with their nftables rules come next).
+  - The firewall of each network is one nftables table C(inet hvnet_<name>) owned by the collection; its first rule
+    carries the ownership mark with a digest, so a table edited by hand is put back on the next run. Tables without
+    the mark are never changed or removed.
+  - One dnsmasq per network. Its configuration goes to C(/etc/hypervisor-networking/dnsmasq/<scope>/), its pid file
+    to C(/run/hypervisor-networking/<scope>/), its leases to C(/var/lib/hypervisor-networking/<scope>/) (scope is the
+    C(ip netns) name, or C(host)); it is restarted only when its configuration changed, and leases survive restarts.
+    Where systemd runs, each instance is a unit C(hvnet-dnsmasq-<scope>-<name>.service); elsewhere it is started
+    directly.
+  - Removing a network removes exactly its table, its dnsmasq and its files.
 """
 
 EXAMPLES = r"""
@@ -142,6 +430,48 @@ EXAMPLES = r"""
         bridge: {name: virbr-stor, stp: false}
         mtu: 9000
         ips: [{address: 198.51.100.1/24}, {address: "2001:db8:5::1", prefix: 64}]
+
+- name: libvirt's "default" network without libvirt, plus a reservation, DNS names and a port forward
+  hypervisor.networking.vm_network:
+    config:
+      - name: default
+        bridge: {name: virbr0}
+        forward: {mode: nat}
+        mtu: 1450                      # also handed to guests as DHCP option 26
+        ips:
+          - address: 192.168.122.1
+            netmask: 255.255.255.0
+            dhcp:
+              ranges: [{start: 192.168.122.2, end: 192.168.122.254}]
+              hosts: [{mac: "52:54:00:6b:3c:58", name: web, ip: 192.168.122.10}]
+          - {address: "2001:db8:ca2:2::1", prefix: 64}
+        domain: {name: vm.example.com}
+        dns:
+          hosts: [{ip: 192.168.122.10, hostnames: [web, www]}]
+        port_forwards:
+          - {protocol: tcp, host_port: 8443, guest_ip: 192.168.122.10, guest_port: 443}
+
+- name: A routed network restricted to eth1, with a route to a subnet behind a guest
+  hypervisor.networking.vm_network:
+    config:
+      - name: local
+        bridge: {name: virbr1}
+        forward: {mode: route, dev: eth1}
+        ips:
+          - {address: 192.168.122.1, prefix: 24, dhcp: {ranges: [{start: 192.168.122.2, end: 192.168.122.254}]}}
+        routes:
+          - {address: 192.168.222.0, prefix: 24, gateway: 192.168.122.2}
+
+- name: NAT to a fixed public range and port range, IPv6 masqueraded too, inbound bandwidth capped
+  hypervisor.networking.vm_network:
+    config:
+      - name: natpool
+        forward:
+          mode: nat
+          nat: {addresses: {start: 203.0.113.10, end: 203.0.113.20}, ports: {start: 20000, end: 40000}, ipv6: true}
+        ips: [{address: 10.10.0.1, prefix: 24}, {address: "fd00:10::1", prefix: 64}]
+        bandwidth:
+          inbound: {average: 1000, peak: 5000, burst: 5120}
 
 - name: Only the networks listed here may exist among those the collection manages
   hypervisor.networking.vm_network:
@@ -194,6 +524,20 @@ rendered:
       description: The iproute2 commands that build it on an empty host.
       type: list
       elements: str
+    nftables:
+      description: The nftables table of the network (C(nft -f) syntax), or null when it needs none.
+      type: str
+    dnsmasq:
+      description: The dnsmasq configuration of the network (file locations as placeholders), or null when it runs none.
+      type: str
+    tc:
+      description: The tc commands that shape the network's bandwidth.
+      type: list
+      elements: str
+    sysctl:
+      description: The forwarding sysctls the network needs.
+      type: list
+      elements: str
 parsed:
   description: The networks found in O(running_config) that carry this collection's mark, as config items.
   returned: when O(state=parsed)
@@ -209,7 +553,15 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.entry import
 
 CONFIG_SPEC = {
     "name": {"type": "str", "required": True},
-    "forward": {"type": "dict", "options": {"mode": {"type": "str", "choices": ["isolated", "bridge"]}}},
+    "forward": {"type": "dict", "options": {
+        "mode": {"type": "str", "choices": ["isolated", "bridge", "nat", "route", "open"]},
+        "dev": {"type": "str"},
+        "nat": {"type": "dict", "options": {
+            "addresses": {"type": "dict", "options": {"start": {"type": "str", "required": True}, "end": {"type": "str"}}},
+            "ports": {"type": "dict", "options": {"start": {"type": "int", "required": True}, "end": {"type": "int"}}},
+            "ipv6": {"type": "bool"},
+        }},
+    }},
     "bridge": {"type": "dict", "options": {
         "name": {"type": "str"},
         "stp": {"type": "bool"},
@@ -224,6 +576,50 @@ CONFIG_SPEC = {
         "prefix": {"type": "int"},
         "netmask": {"type": "str"},
         "family": {"type": "str", "choices": ["ipv4", "ipv6"]},
+        "tftp_root": {"type": "str"},
+        "dhcp": {"type": "dict", "options": {
+            "ranges": {"type": "list", "elements": "dict", "options": {
+                "start": {"type": "str", "required": True}, "end": {"type": "str", "required": True}}},
+            "hosts": {"type": "list", "elements": "dict", "options": {
+                "mac": {"type": "str"}, "name": {"type": "str"}, "ip": {"type": "str"}, "id": {"type": "str"}}},
+            "bootp": {"type": "dict", "options": {"file": {"type": "str", "required": True}, "server": {"type": "str"}}},
+        }},
+    }},
+    "routes": {"type": "list", "elements": "dict", "options": {
+        "family": {"type": "str", "choices": ["ipv4", "ipv6"]},
+        "address": {"type": "str", "required": True},
+        "prefix": {"type": "int"},
+        "gateway": {"type": "str", "required": True},
+        "metric": {"type": "int"},
+    }},
+    "domain": {"type": "dict", "options": {"name": {"type": "str", "required": True}, "local_only": {"type": "bool"}}},
+    "dns": {"type": "dict", "options": {
+        "enable": {"type": "bool"},
+        "forward_plain_names": {"type": "bool"},
+        "forwarders": {"type": "list", "elements": "dict", "options": {"addr": {"type": "str"}, "domain": {"type": "str"}}},
+        "hosts": {"type": "list", "elements": "dict", "options": {
+            "ip": {"type": "str", "required": True}, "hostnames": {"type": "list", "elements": "str", "required": True}}},
+        "srv": {"type": "list", "elements": "dict", "options": {
+            "service": {"type": "str", "required": True},
+            "protocol": {"type": "str", "choices": ["tcp", "udp"], "required": True},
+            "domain": {"type": "str"},
+            "target": {"type": "str"},
+            "port": {"type": "int"},
+            "priority": {"type": "int"},
+            "weight": {"type": "int"},
+        }},
+        "txt": {"type": "list", "elements": "dict", "options": {"name": {"type": "str", "required": True}, "value": {"type": "str", "required": True}}},
+    }},
+    "bandwidth": {"type": "dict", "options": {
+        "inbound": {"type": "dict", "options": {"average": {"type": "int"}, "peak": {"type": "int"}, "burst": {"type": "int"}, "floor": {"type": "int"}}},
+        "outbound": {"type": "dict", "options": {"average": {"type": "int"}, "peak": {"type": "int"}, "burst": {"type": "int"}}},
+    }},
+    "port_forwards": {"type": "list", "elements": "dict", "options": {
+        "protocol": {"type": "str", "choices": ["tcp", "udp"], "default": "tcp"},
+        "host_port": {"type": "int", "required": True},
+        "guest_ip": {"type": "str", "required": True},
+        "guest_port": {"type": "int"},
+        "host_address": {"type": "str"},
     }},
 }
 

@@ -107,8 +107,10 @@ def test_replaced_removes_extra_addresses_merged_keeps_them():
     bridge = link("br0", kind="bridge", alias=mark, bridge={"stp": True, "delay": 2})
     snap = snapshot(bridge, addresses={"br0": [{"address": "198.51.100.1/24", "family": "ipv4", "scope": "global"}]})
     item = {"name": "br0", "ips": [{"address": "203.0.113.1/24"}]}
-    assert plan_for(NetworkResource(), item, snap, merged=True) == ["ip addr add 203.0.113.1/24 dev br0"]
-    assert plan_for(NetworkResource(), item, snap) == ["ip addr del 198.51.100.1/24 dev br0", "ip addr add 203.0.113.1/24 dev br0"]
+    # an isolated network with addresses also gets its isolation table (none in this snapshot yet)
+    table = "nft -f - (table inet hvnet_br0, 3 rules, for network br0)"
+    assert plan_for(NetworkResource(), item, snap, merged=True) == ["ip addr add 203.0.113.1/24 dev br0", table]
+    assert plan_for(NetworkResource(), item, snap) == ["ip addr del 198.51.100.1/24 dev br0", "ip addr add 203.0.113.1/24 dev br0", table]
 
 
 def test_plan_rolls_back_in_reverse_and_reports():

@@ -8,11 +8,12 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import re
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import fields as f
+from ansible_collections.hypervisor.networking.plugins.module_utils.model import network_services as svc
 
-FORWARD_MODES = ("isolated", "bridge")
+FORWARD_MODES = ("isolated", "bridge", "nat", "route", "open")
 MAC_TABLE_MANAGERS = ("kernel", "libvirt")
 FAMILIES = ("ipv4", "ipv6")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -22,6 +23,8 @@ MAX_FORWARD_DELAY = 30  # seconds, the kernel's ceiling with STP on
 @dataclasses.dataclass
 class Forward:
     mode: Optional[str] = None
+    dev: Optional[str] = None  # nat/route: restrict egress to this device
+    nat: Optional[dict] = None  # nat: {addresses: {start, end}, ports: {start, end}, ipv6}; see network_services
 
 
 @dataclasses.dataclass
@@ -42,6 +45,13 @@ class VmNetwork:
     mac: Optional[str] = None
     # Interface addresses as "address/prefix" strings; merged adds to what is there.
     ips: Optional[List[str]] = dataclasses.field(default=None, metadata={"merge": "union"})
+    # Services of nat/route/open/isolated networks, in the normal forms of network_services.
+    ip_options: Optional[Dict[str, dict]] = None  # "address/prefix" -> {dhcp, tftp_root}
+    routes: Optional[List[dict]] = None
+    domain: Optional[dict] = None
+    dns: Optional[dict] = None
+    bandwidth: Optional[dict] = None
+    port_forwards: Optional[List[dict]] = None
 
     @property
     def mode(self):
@@ -67,6 +77,8 @@ def from_config(item, path, problems):
     forward_item = item.get("forward") or {}
     bridge_item = item.get("bridge") or {}
     forward = Forward(mode=f.check_choice(problems, path + ".forward.mode", forward_item.get("mode"), FORWARD_MODES))
+    forward.dev = svc.forward_dev(problems, path, forward_item, forward.mode)
+    forward.nat = svc.forward_nat(problems, path, forward_item, forward.mode)
     bridge = Bridge(
         name=f.check_ifname(problems, path + ".bridge.name", bridge_item.get("name")),
         stp=bridge_item.get("stp"),
@@ -75,6 +87,7 @@ def from_config(item, path, problems):
         uplink=f.check_ifname(problems, path + ".bridge.uplink", bridge_item.get("uplink")),
     )
     ips = None
+    ip_options = {}
     if item.get("ips") is not None:
         ips = []
         for index, ip_item in enumerate(item["ips"]):
@@ -83,14 +96,25 @@ def from_config(item, path, problems):
             iface = f.parse_interface_address(problems, ip_path, ip_item.get("address"), ip_item.get("prefix"), ip_item.get("netmask"), family)
             if iface is not None:
                 ips.append(str(iface))
+            options = svc.ip_options(problems, ip_path, ip_item, iface, forward.mode or "isolated")
+            if options and iface is not None:
+                ip_options[str(iface)] = options
         _check_overlaps(problems, path + ".ips", ips)
+        svc.check_ip_options(problems, path, ips, ip_options)
+    networks = [ipaddress.ip_interface(ip).network for ip in ips] if ips is not None else None
     model = VmNetwork(
         name=str(name) if name is not None else "",
-        forward=forward if forward.mode else None,
+        forward=forward if any(v is not None for v in dataclasses.astuple(forward)) else None,
         bridge=bridge if any(v is not None for v in dataclasses.astuple(bridge)) else None,
         mtu=f.check_int(problems, path + ".mtu", item.get("mtu"), 68, 65535),
         mac=f.normalize_mac(problems, path + ".mac", item.get("mac")),
         ips=ips,
+        ip_options=ip_options or (None if ips is None else {}),
+        routes=svc.routes(problems, path, item.get("routes"), networks),
+        domain=svc.domain(problems, path, item.get("domain")),
+        dns=svc.dns(problems, path, item.get("dns")),
+        bandwidth=svc.bandwidth(problems, path, item.get("bandwidth")),
+        port_forwards=svc.port_forwards(problems, path, item.get("port_forwards"), networks, forward.mode),
     )
     if model.mode == "isolated" and bridge.uplink:
         problems.add(path + ".bridge.uplink", "an isolated network has no uplink; use forward.mode bridge")
@@ -107,6 +131,8 @@ def _check_overlaps(problems, path, ips):
                 problems.add(path, "%s and %s overlap; give each subnet once" % (first, second))
 
 
-def ip_to_config(ip):
+def ip_to_config(ip, options=None):
     iface = ipaddress.ip_interface(ip)
-    return {"address": str(iface.ip), "prefix": iface.network.prefixlen, "family": "ipv%d" % iface.version}
+    config = {"address": str(iface.ip), "prefix": iface.network.prefixlen, "family": "ipv%d" % iface.version}
+    config.update(options or {})  # dhcp, tftp_root (see network_services)
+    return config

@@ -16,10 +16,12 @@ import dataclasses
 import ipaddress
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend import probe
+from ansible_collections.hypervisor.networking.plugins.module_utils.backend.hostnet import NetworkHost
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HvnetError
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import network as m
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.base import to_config
 from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import make_mark
+from ansible_collections.hypervisor.networking.plugins.module_utils.resource import network_services as services
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.common import LinkResource, ip_link_set_command
 
 ROUTE_PROTO_KERNEL = 2
@@ -47,10 +49,13 @@ class NetworkResource(LinkResource):
         return model.bridge_name
 
     def to_config(self, model):
-        config = to_config(dataclasses.replace(model, ips=None))
+        config = to_config(dataclasses.replace(model, ips=None, ip_options=None))
         if model.ips is not None:
-            config["ips"] = [m.ip_to_config(ip) for ip in model.ips]
+            config["ips"] = [m.ip_to_config(ip, (model.ip_options or {}).get(ip)) for ip in model.ips]
         return config
+
+    def open_backend(self, params):
+        return NetworkHost()
 
     def check_config(self, models, problems):
         bridges, uplinks, subnets = {}, {}, []
@@ -69,6 +74,7 @@ class NetworkResource(LinkResource):
                     if other_index != index and other.version == network.version and other.overlaps(network):
                         problems.add(path + ".ips", "%s overlaps %s of config[%d]" % (network, other, other_index))
                 subnets.append((index, network))
+        services.check_config(models, problems)
 
     # ---- reading ---------------------------------------------------------------------
     def current(self, snapshot, saved, adopt=()):
@@ -89,6 +95,7 @@ class NetworkResource(LinkResource):
                 ips=[a["address"] for a in snapshot["addresses"].get(link_name, [])
                      if a["scope"] == "global" and a["address"] not in moved],
             )
+            services.fill_from_spec(result[name], (snapshot.get("services") or {}).get(name))
         return result
 
     def complete(self, model, snapshot):
@@ -126,6 +133,7 @@ class NetworkResource(LinkResource):
                     for address in addresses:
                         if address["scope"] == "global" and ipaddress.ip_interface(address["address"]).network.overlaps(network):
                             problems.add(path + ".ips", "%s overlaps %s on %s" % (network, address["address"], other))
+        services.check_host(desired, snapshot, problems, warnings, path_of)
 
     # ---- planning --------------------------------------------------------------------
     def plan_object(self, plan, backend, current, desired, snapshot):
@@ -180,8 +188,10 @@ class NetworkResource(LinkResource):
             old_mtu = snapshot["links"][new_uplink]["mtu"]
             plan.add("ip link set %s mtu %d" % (new_uplink, desired.mtu), lambda: backend.set_link(new_uplink, mtu=desired.mtu),
                      lambda: backend.set_link(new_uplink, mtu=old_mtu))
+        services.plan(plan, backend, current, desired, snapshot)
 
     def plan_removal(self, plan, backend, current, snapshot):
+        services.plan_removal(plan, backend, current, snapshot)
         bridge = current.bridge.name
         link = snapshot["links"].get(bridge) or {}
         if current.bridge.uplink and (snapshot["links"].get(current.bridge.uplink) or {}).get("master") == bridge:
@@ -229,10 +239,14 @@ class NetworkResource(LinkResource):
         for ip in sorted(moved):
             plan.add("ip addr del %s dev %s" % (ip, bridge), _call(nl, "delete_address", bridge, ip), _call(nl, "add_address", bridge, ip, True))
 
+    def finish_plan(self, plan, backend, snapshot):
+        services.finish(plan, backend, snapshot)
+
     def render(self, model):
         plan = _CommandsOnly()
         self.plan_object(plan, None, None, model, self.empty_snapshot())
-        return {"name": model.name, "config": self.to_config(model), "commands": plan.commands}
+        self.finish_plan(plan, None, self.empty_snapshot())
+        return dict({"name": model.name, "config": self.to_config(model), "commands": plan.commands}, **services.rendered(model))
 
 
 class _CommandsOnly:

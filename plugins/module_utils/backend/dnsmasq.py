@@ -1,0 +1,231 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to hypervisor.networking
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One dnsmasq per network: its files, its process, its supervision.
+
+Files are namespaced by scope (the `ip netns` name, or "host") so two namespaces never collide:
+  config  /etc/hypervisor-networking/dnsmasq/<scope>/<network>.conf
+  pid     /run/hypervisor-networking/<scope>/<network>.pid
+  leases  /var/lib/hypervisor-networking/<scope>/<network>.leases (kept across restarts)
+Where systemd runs (/run/systemd/system exists) each instance is a unit
+`hvnet-dnsmasq-<scope>-<network>.service` (inside a namespace with NetworkNamespacePath=);
+elsewhere dnsmasq is started directly and found again through its pid file.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import re
+import signal
+import subprocess
+import tempfile
+import time
+
+from ansible_collections.hypervisor.networking.plugins.module_utils.backend.nftables import find_binary
+from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HostError
+
+CONF_ROOT = "/etc/hypervisor-networking/dnsmasq"
+RUN_ROOT = "/run/hypervisor-networking"
+LEASE_ROOT = "/var/lib/hypervisor-networking"
+UNIT_DIR = "/etc/systemd/system"
+START_TIMEOUT = 10.0
+STOP_TIMEOUT = 5.0
+_UNIT_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+UNIT = """[Unit]
+Description=dnsmasq of VM network %(name)s (hypervisor.networking)
+After=network.target hypervisor-networking-restore.service
+
+[Service]
+Type=simple
+ExecStart=%(binary)s --keep-in-foreground --conf-file=%(conf)s
+ExecReload=/bin/kill -HUP $MAINPID
+Restart=on-failure
+%(netns)s
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def service_user():
+    """The unprivileged user and group dnsmasq drops to: dnsmasq if it exists, else nobody."""
+    for name in ("dnsmasq", "nobody"):
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            continue
+        try:
+            group = grp.getgrgid(entry.pw_gid).gr_name
+        except KeyError:
+            group = str(entry.pw_gid)
+        return name, group
+    raise HostError("neither user dnsmasq nor nobody exists; dnsmasq cannot drop root")
+
+
+class Dnsmasq:
+    def __init__(self, scope, netns=None):
+        self.scope = scope
+        self.netns = netns
+        self.binary = find_binary("dnsmasq")
+        self.conf_dir = os.path.join(CONF_ROOT, scope)
+        self.run_dir = os.path.join(RUN_ROOT, scope)
+        self.lease_dir = os.path.join(LEASE_ROOT, scope)
+        self.systemd = os.path.isdir("/run/systemd/system")
+
+    @property
+    def available(self):
+        return self.binary is not None
+
+    def paths(self, name):
+        return {"conf": os.path.join(self.conf_dir, name + ".conf"), "pid": os.path.join(self.run_dir, name + ".pid"),
+                "leases": os.path.join(self.lease_dir, name + ".leases")}
+
+    def unit_name(self, name):
+        return "hvnet-dnsmasq-%s-%s.service" % (_UNIT_SAFE.sub("_", self.scope), _UNIT_SAFE.sub("_", name))
+
+    # ---- reading ---------------------------------------------------------------------
+    def read(self):
+        """{network: {'conf': text, 'pid': pid or None}} for every config file of this scope."""
+        result = {}
+        try:
+            names = sorted(os.listdir(self.conf_dir))
+        except OSError:
+            names = []
+        for file_name in names:
+            if not file_name.endswith(".conf"):
+                continue
+            name = file_name[:-len(".conf")]
+            with open(os.path.join(self.conf_dir, file_name)) as handle:
+                conf = handle.read()
+            result[name] = {"conf": conf, "pid": self.running_pid(name)}
+        return result
+
+    def running_pid(self, name):
+        """The pid of this network's dnsmasq when it runs in our namespace, else None."""
+        paths = self.paths(name)
+        try:
+            with open(paths["pid"]) as handle:
+                pid = int(handle.read().strip())
+            with open("/proc/%d/cmdline" % pid, "rb") as handle:
+                cmdline = handle.read().split(b"\0")
+            same_netns = os.stat("/proc/%d/ns/net" % pid).st_ino == os.stat("/proc/self/ns/net").st_ino
+        except (OSError, ValueError):
+            return None
+        if not same_netns or ("--conf-file=%s" % paths["conf"]).encode() not in cmdline:
+            return None
+        return pid
+
+    # ---- changing ----------------------------------------------------------------------
+    def write_conf(self, name, text):
+        paths = self.paths(name)
+        for directory in (self.conf_dir, self.run_dir, self.lease_dir):
+            os.makedirs(directory, mode=0o755, exist_ok=True)
+        temp = paths["conf"] + ".tmp"
+        with open(temp, "w") as handle:
+            handle.write(text)
+        os.chmod(temp, 0o644)
+        os.replace(temp, paths["conf"])
+
+    def remove_files(self, name, leases=True):
+        paths = self.paths(name)
+        for key in ("conf", "pid") + (("leases",) if leases else ()):
+            try:
+                os.unlink(paths[key])
+            except FileNotFoundError:
+                pass
+        for directory in (self.conf_dir, self.run_dir, self.lease_dir):
+            try:
+                os.rmdir(directory)
+            except OSError:
+                pass
+
+    def start(self, name):
+        if self.binary is None:
+            raise HostError("dnsmasq is not installed (Debian/Ubuntu package dnsmasq-base)")
+        if self.running_pid(name):
+            return
+        if self.systemd:
+            self._write_unit(name)
+            self._systemctl("enable", "--now", self.unit_name(name))
+        else:
+            self._start_direct(name)
+        self._wait_running(name)
+
+    def restart(self, name):
+        if self.systemd:
+            self._write_unit(name)
+            self._systemctl("restart", self.unit_name(name))
+            self._wait_running(name)
+            return
+        self.stop(name, keep_unit=True)
+        self.start(name)
+
+    def stop(self, name, keep_unit=False):
+        if self.systemd and not keep_unit:
+            unit = os.path.join(UNIT_DIR, self.unit_name(name))
+            if os.path.exists(unit):
+                self._systemctl("disable", "--now", self.unit_name(name))
+                os.unlink(unit)
+                self._systemctl("daemon-reload")
+        pid = self.running_pid(name)
+        if pid is None:
+            return
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                return
+            deadline = time.monotonic() + STOP_TIMEOUT
+            while time.monotonic() < deadline:
+                if not os.path.exists("/proc/%d" % pid) or _is_zombie(pid):
+                    return
+                time.sleep(0.05)
+        raise HostError("dnsmasq of network %s (pid %d) did not stop" % (name, pid))
+
+    def _start_direct(self, name):
+        paths = self.paths(name)
+        with tempfile.TemporaryFile(mode="w+") as errors:
+            proc = subprocess.run([self.binary, "--conf-file=%s" % paths["conf"]], stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=errors, timeout=START_TIMEOUT, check=False)
+            errors.seek(0)
+            message = errors.read().strip()
+        if proc.returncode != 0:
+            raise HostError("dnsmasq of network %s did not start: %s" % (name, self._scrub(message) or "exit %d" % proc.returncode))
+
+    def _wait_running(self, name):
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.running_pid(name):
+                return
+            time.sleep(0.05)
+        raise HostError("dnsmasq of network %s did not come up within %d s" % (name, START_TIMEOUT))
+
+    def _write_unit(self, name):
+        netns = "NetworkNamespacePath=/run/netns/%s\n" % self.netns if self.netns else ""
+        text = UNIT % {"name": name, "binary": self.binary, "conf": self.paths(name)["conf"], "netns": netns}
+        path = os.path.join(UNIT_DIR, self.unit_name(name))
+        with open(path + ".tmp", "w") as handle:
+            handle.write(text)
+        os.replace(path + ".tmp", path)
+        self._systemctl("daemon-reload")
+
+    def _systemctl(self, *args):
+        proc = subprocess.run(["systemctl"] + list(args), capture_output=True, text=True, timeout=60, check=False)
+        if proc.returncode != 0:
+            raise HostError("systemctl %s failed: %s" % (" ".join(args), self._scrub(proc.stderr.strip())))
+
+    def _scrub(self, text):
+        """No host paths in messages: name the files by role."""
+        for root, label in ((self.conf_dir, "<config dir>"), (self.run_dir, "<run dir>"), (self.lease_dir, "<lease dir>")):
+            text = text.replace(root, label)
+        return text
+
+
+def _is_zombie(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True

@@ -1,0 +1,93 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to hypervisor.networking
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""nftables: read with `nft -j list ruleset`, apply generated rulesets with `nft -f -` (atomic).
+
+Only tables named hvnet_* whose first rule carries our mark count as ours (see
+render/nftables.py); nothing else is ever changed or removed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HostError
+from ansible_collections.hypervisor.networking.plugins.module_utils.render import nftables as render
+
+TIMEOUT = 30
+
+
+def find_binary(name, extra=("/usr/sbin", "/sbin", "/usr/bin", "/bin")):
+    found = shutil.which(name)
+    if found:
+        return found
+    for directory in extra:
+        path = os.path.join(directory, name)
+        if os.access(path, os.X_OK):
+            return path
+    return None
+
+
+class Nftables:
+    def __init__(self):
+        self.binary = find_binary("nft")
+
+    @property
+    def available(self):
+        return self.binary is not None
+
+    def _run(self, argv, text_input=None):
+        proc = subprocess.run([self.binary] + argv, input=text_input, capture_output=True, text=True, timeout=TIMEOUT, check=False)
+        if proc.returncode != 0:
+            raise HostError("nft %s failed: %s" % (" ".join(argv), (proc.stderr or proc.stdout).strip()[-2000:]))
+        return proc.stdout
+
+    def read(self):
+        """{'owned': {network: {table, family, digest, rules, objects}}, 'foreign': [table names]}."""
+        result = {"available": self.available, "owned": {}, "foreign": []}
+        if not self.available:
+            return result
+        document = json.loads(self._run(["-j", "list", "ruleset"]) or '{"nftables": []}')
+        tables = {}
+        for item in document.get("nftables", []):
+            kind, value = next(iter(item.items()))
+            if kind == "metainfo":
+                continue
+            family = value.get("family")
+            table = value.get("table") if kind != "table" else value.get("name")
+            if family != render.FAMILY or not str(table).startswith(render.TABLE_PREFIX):
+                continue
+            entry = tables.setdefault(table, {"objects": [], "rules": 0, "mark": None})
+            entry["objects"].append({kind: value})
+            if kind == "rule":
+                entry["rules"] += 1
+                if entry["mark"] is None and value.get("chain") == "hv_forward":
+                    entry["mark"] = render.parse_mark(value.get("comment")) or False
+        for table, entry in sorted(tables.items()):
+            mark = entry["mark"]
+            if not mark:
+                result["foreign"].append(table)
+                continue
+            name, digest, rules = mark
+            result["owned"][name] = {"table": table, "family": render.FAMILY, "digest": digest if rules == entry["rules"] else "",
+                                     "rules": entry["rules"], "objects": entry["objects"]}
+        return result
+
+    def apply(self, script):
+        self._run(["-f", "-"], script)
+
+    def delete(self, family, table):
+        self._run(["-f", "-"], render.delete_script(family, table))
+
+    def restore(self, family, table, objects):
+        """Put a table back exactly as `read()` saw it (used by rollbacks)."""
+        cleaned = []
+        for item in objects:
+            kind, value = next(iter(item.items()))
+            value = {key: val for key, val in value.items() if key != "handle"}
+            cleaned.append({"add": {kind: value}})
+        self._run(["-f", "-"], "table %s %s\ndelete table %s %s\n" % (family, table, family, table))
+        self._run(["-j", "-f", "-"], json.dumps({"nftables": cleaned}))

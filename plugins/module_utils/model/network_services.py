@@ -1,0 +1,496 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to hypervisor.networking
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The services of a NAT, routed, open or isolated network: value checks and normal forms.
+
+Field names follow libvirt's network XML: forward.dev, forward.nat (addresses, ports, plus
+ipv6), ips[].dhcp (ranges, hosts, bootp), ips[].tftp_root, routes, domain, dns (enable,
+forward_plain_names, forwarders, hosts, srv, txt) and bandwidth; port_forwards is ours.
+
+Every value is validated here, once, into a plain normal form (dicts and lists without
+unset keys), which is what the planners, renderers and the saved spec use.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+
+from ansible_collections.hypervisor.networking.plugins.module_utils.model import fields as f
+
+SERVICE_MODES = ("nat", "route", "open", "isolated")
+FORWARDING_MODES = ("nat", "route", "open")
+PORT_FORWARD_MODES = ("nat", "route")
+PROTOCOLS = ("tcp", "udp")
+FAMILIES = ("ipv4", "ipv6")
+MAX_U32 = 4294967295
+_DNS_NAME_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$")
+_DUID_RE = re.compile(r"^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2})+$")
+_TXT_NAME_RE = re.compile(r"^[^\s,]+$")
+
+# The fields of VmNetwork this module owns (besides forward.dev and forward.nat).
+TOP_FIELDS = ("routes", "domain", "dns", "bandwidth", "port_forwards")
+
+
+def _ip(problems, path, value, version=None):
+    if value is None:
+        problems.add(path, "is required")
+        return None
+    try:
+        ip = ipaddress.ip_address(str(value))
+    except ValueError:
+        problems.add(path, "'%s' is not an IP address" % value)
+        return None
+    if version is not None and ip.version != version:
+        problems.add(path, "%s is not an IPv%d address" % (ip, version))
+        return None
+    return ip
+
+
+def _bool(problems, path, value):
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        problems.add(path, "must be true or false")
+        return None
+    return value
+
+
+def _str(problems, path, value, required=False, pattern=None, what="a name"):
+    if value is None:
+        if required:
+            problems.add(path, "is required")
+        return None
+    text = str(value)
+    if not text or (pattern is not None and not pattern.match(text)):
+        problems.add(path, "'%s' is not %s" % (text, what))
+        return None
+    return text
+
+
+def _list(problems, path, value):
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        problems.add(path, "must be a list")
+        return []
+    return value
+
+
+def _dict(problems, path, value):
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problems.add(path, "must be a dictionary")
+        return {}
+    return value
+
+
+def _compact(item):
+    return {key: value for key, value in item.items() if value is not None}
+
+
+def _range(problems, path, item, minimum, maximum):
+    start = f.check_int(problems, path + ".start", item.get("start"), minimum, maximum)
+    end = f.check_int(problems, path + ".end", item.get("end"), minimum, maximum)
+    if item.get("start") is None:
+        problems.add(path + ".start", "is required")
+    if end is None and start is not None and item.get("end") is None:
+        end = start
+    if start is not None and end is not None and start > end:
+        problems.add(path, "start %d is above end %d" % (start, end))
+        return None
+    if start is None or end is None:
+        return None
+    return {"start": start, "end": end}
+
+
+def _address_range(problems, path, item, version=None, subnet=None):
+    start = _ip(problems, path + ".start", item.get("start"), version)
+    end = _ip(problems, path + ".end", item.get("end", item.get("start")), version)
+    if start is None or end is None:
+        return None
+    if start.version != end.version:
+        problems.add(path, "start %s and end %s are of different families" % (start, end))
+        return None
+    if start > end:
+        problems.add(path, "start %s is above end %s" % (start, end))
+        return None
+    if subnet is not None:
+        for label, ip in (("start", start), ("end", end)):
+            if ip not in subnet:
+                problems.add("%s.%s" % (path, label), "%s is outside the subnet %s" % (ip, subnet))
+                return None
+            if subnet.version == 4 and subnet.prefixlen < 31 and ip in (subnet.network_address, subnet.broadcast_address):
+                problems.add("%s.%s" % (path, label), "%s is the network or broadcast address of %s" % (ip, subnet))
+                return None
+    return {"start": str(start), "end": str(end)}
+
+
+# ---- forward ------------------------------------------------------------------------------
+def forward_dev(problems, path, forward_item, mode):
+    dev = f.check_ifname(problems, path + ".forward.dev", forward_item.get("dev"))
+    if dev is not None and mode not in ("nat", "route"):
+        problems.add(path + ".forward.dev", "only applies to forward.mode nat or route (open installs no firewall rules to restrict it)")
+        return None
+    return dev
+
+
+def forward_nat(problems, path, forward_item, mode):
+    item = forward_item.get("nat")
+    if item is None:
+        return None
+    path += ".forward.nat"
+    item = _dict(problems, path, item)
+    if mode != "nat":
+        problems.add(path, "only applies to forward.mode nat")
+        return None
+    result = {}
+    if item.get("addresses") is not None:
+        result["addresses"] = _address_range(problems, path + ".addresses", _dict(problems, path + ".addresses", item["addresses"]), 4)
+    if item.get("ports") is not None:
+        result["ports"] = _range(problems, path + ".ports", _dict(problems, path + ".ports", item["ports"]), 1, 65535)
+    result["ipv6"] = _bool(problems, path + ".ipv6", item.get("ipv6"))
+    return _compact(result) or None
+
+
+# ---- ips[] ----------------------------------------------------------------------------------
+def ip_options(problems, ip_path, ip_item, iface, mode):
+    """Return {"dhcp": {...}, "tftp_root": str} (unset keys left out) or None."""
+    result = {}
+    dhcp_item = ip_item.get("dhcp")
+    tftp_root = ip_item.get("tftp_root")
+    if (dhcp_item is not None or tftp_root is not None) and mode is not None and mode not in SERVICE_MODES:
+        problems.add(ip_path + ".dhcp", "DHCP and TFTP need forward.mode nat, route, open or isolated (not %s)" % mode)
+        return None
+    if tftp_root is not None:
+        if iface is not None and iface.version != 4:
+            problems.add(ip_path + ".tftp_root", "TFTP is for IPv4 addresses only")
+        elif not str(tftp_root).startswith("/") or "\n" in str(tftp_root) or "," in str(tftp_root):
+            problems.add(ip_path + ".tftp_root", "'%s' must be an absolute directory path without ',' or line breaks" % tftp_root)
+        else:
+            result["tftp_root"] = os.path.normpath(str(tftp_root))
+    if dhcp_item is not None:
+        dhcp = _dhcp(problems, ip_path + ".dhcp", _dict(problems, ip_path + ".dhcp", dhcp_item), iface)
+        if dhcp is not None:
+            result["dhcp"] = dhcp
+    return result or None
+
+
+def _dhcp(problems, path, item, iface):
+    subnet = iface.network if iface is not None else None
+    version = iface.version if iface is not None else None
+    ranges = []
+    for index, range_item in enumerate(_list(problems, path + ".ranges", item.get("ranges"))):
+        rpath = "%s.ranges[%d]" % (path, index)
+        found = _address_range(problems, rpath, _dict(problems, rpath, range_item), version, subnet)
+        if found is None:
+            continue
+        if iface is not None and ipaddress.ip_address(found["start"]) <= iface.ip <= ipaddress.ip_address(found["end"]):
+            problems.add(rpath, "contains the network's own address %s" % iface.ip)
+        ranges.append(found)
+    for i, first in enumerate(ranges):
+        for j, second in enumerate(ranges[i + 1:], i + 1):
+            if ipaddress.ip_address(first["start"]) <= ipaddress.ip_address(second["end"]) and \
+                    ipaddress.ip_address(second["start"]) <= ipaddress.ip_address(first["end"]):
+                problems.add("%s.ranges[%d]" % (path, j), "overlaps ranges[%d]" % i)
+    hosts = []
+    seen = {}
+    for index, host_item in enumerate(_list(problems, path + ".hosts", item.get("hosts"))):
+        hpath = "%s.hosts[%d]" % (path, index)
+        host_item = _dict(problems, hpath, host_item)
+        host = {
+            "mac": f.normalize_mac(problems, hpath + ".mac", host_item.get("mac")),
+            "name": _str(problems, hpath + ".name", host_item.get("name"), pattern=_DNS_NAME_RE, what="a host name"),
+            "id": _str(problems, hpath + ".id", host_item.get("id"), pattern=_DUID_RE, what="a client id or DUID (hex octets separated by ':')"),
+        }
+        ip = _ip(problems, hpath + ".ip", host_item.get("ip"), version)
+        if ip is not None:
+            if subnet is not None and ip not in subnet:
+                problems.add(hpath + ".ip", "%s is outside the subnet %s" % (ip, subnet))
+            elif iface is not None and ip == iface.ip:
+                problems.add(hpath + ".ip", "%s is the network's own address" % ip)
+            elif str(ip) in seen:
+                problems.add(hpath + ".ip", "%s is also given to hosts[%d]" % (ip, seen[str(ip)]))
+            else:
+                seen[str(ip)] = index
+                host["ip"] = str(ip)
+        if version == 6 and host["mac"] is not None:
+            problems.add(hpath + ".mac", "an IPv6 host is identified by id or name, not by MAC address")
+        if not (host["mac"] or host["name"] or host["id"]):
+            problems.add(hpath, "needs mac, id or name to identify the host")
+        hosts.append(_compact(host))
+    result = {"ranges": ranges or None, "hosts": hosts or None}
+    if item.get("bootp") is not None:
+        bpath = path + ".bootp"
+        bootp = _dict(problems, bpath, item["bootp"])
+        if version == 6:
+            problems.add(bpath, "BOOTP is for IPv4 only")
+        else:
+            server = bootp.get("server")
+            if server is not None and _ip(problems, bpath + ".server", server, 4) is None:
+                server = None
+            file_name = _str(problems, bpath + ".file", bootp.get("file"), required=True)
+            if file_name is not None and ("," in file_name or "\n" in file_name):
+                problems.add(bpath + ".file", "must not contain ',' or line breaks")
+                file_name = None
+            if file_name is not None:
+                result["bootp"] = _compact({"file": file_name, "server": server})
+    return _compact(result)
+
+
+# ---- routes, domain, dns, bandwidth, port forwards ------------------------------------------
+def routes(problems, path, value, networks):
+    if value is None:
+        return None
+    result = []
+    for index, item in enumerate(_list(problems, path + ".routes", value)):
+        rpath = "%s.routes[%d]" % (path, index)
+        item = _dict(problems, rpath, item)
+        family = f.check_choice(problems, rpath + ".family", item.get("family"), FAMILIES)
+        version = {"ipv4": 4, "ipv6": 6}.get(family)
+        address = _ip(problems, rpath + ".address", item.get("address"), version)
+        if address is None:
+            continue
+        version = address.version
+        prefix = f.check_int(problems, rpath + ".prefix", item.get("prefix", 32 if version == 4 else 128), 0, 32 if version == 4 else 128)
+        if prefix is None:
+            continue
+        try:
+            network = ipaddress.ip_network("%s/%d" % (address, prefix))
+        except ValueError:
+            problems.add(rpath + ".address", "%s has host bits set for prefix %d" % (address, prefix))
+            continue
+        gateway = _ip(problems, rpath + ".gateway", item.get("gateway"), version)
+        if gateway is not None and networks is not None and not any(gateway in net for net in networks if net.version == version):
+            problems.add(rpath + ".gateway", "%s is not reachable: no ips entry of this network has a subnet containing it" % gateway)
+            continue
+        metric = f.check_int(problems, rpath + ".metric", item.get("metric"), 0, MAX_U32)
+        if gateway is not None:
+            result.append(_compact({"family": "ipv%d" % version, "address": str(network.network_address), "prefix": prefix,
+                                    "gateway": str(gateway), "metric": metric}))
+    return result or None
+
+
+def domain(problems, path, value):
+    if value is None:
+        return None
+    item = _dict(problems, path + ".domain", value)
+    name = _str(problems, path + ".domain.name", item.get("name"), required=True, pattern=_DNS_NAME_RE, what="a domain name")
+    local_only = _bool(problems, path + ".domain.local_only", item.get("local_only"))
+    if name is None:
+        return None
+    return _compact({"name": name.rstrip("."), "local_only": local_only})
+
+
+def dns(problems, path, value):
+    if value is None:
+        return None
+    path += ".dns"
+    item = _dict(problems, path, value)
+    result = {
+        "enable": _bool(problems, path + ".enable", item.get("enable")),
+        "forward_plain_names": _bool(problems, path + ".forward_plain_names", item.get("forward_plain_names")),
+    }
+    forwarders = []
+    for index, fitem in enumerate(_list(problems, path + ".forwarders", item.get("forwarders"))):
+        fpath = "%s.forwarders[%d]" % (path, index)
+        fitem = _dict(problems, fpath, fitem)
+        addr = _ip(problems, fpath + ".addr", fitem["addr"]) if fitem.get("addr") is not None else None
+        dom = _str(problems, fpath + ".domain", fitem.get("domain"), pattern=_DNS_NAME_RE, what="a domain name")
+        if fitem.get("addr") is None and fitem.get("domain") is None:
+            problems.add(fpath, "needs addr, domain or both")
+        forwarders.append(_compact({"addr": str(addr) if addr else None, "domain": dom}))
+    hosts = []
+    for index, hitem in enumerate(_list(problems, path + ".hosts", item.get("hosts"))):
+        hpath = "%s.hosts[%d]" % (path, index)
+        hitem = _dict(problems, hpath, hitem)
+        ip = _ip(problems, hpath + ".ip", hitem.get("ip"))
+        names = []
+        for nindex, name in enumerate(_list(problems, hpath + ".hostnames", hitem.get("hostnames"))):
+            name = _str(problems, "%s.hostnames[%d]" % (hpath, nindex), name, required=True, pattern=_DNS_NAME_RE, what="a host name")
+            if name:
+                names.append(name)
+        if not names and not hitem.get("hostnames"):
+            problems.add(hpath + ".hostnames", "is required (at least one name)")
+        if ip is not None and names:
+            hosts.append({"ip": str(ip), "hostnames": names})
+    srvs = []
+    for index, sitem in enumerate(_list(problems, path + ".srv", item.get("srv"))):
+        spath = "%s.srv[%d]" % (path, index)
+        sitem = _dict(problems, spath, sitem)
+        srv = {
+            "service": _str(problems, spath + ".service", sitem.get("service"), required=True, pattern=re.compile(r"^[A-Za-z0-9-]{1,15}$"),
+                            what="a service name (1-15 letters, digits, '-')"),
+            "protocol": f.check_choice(problems, spath + ".protocol", sitem.get("protocol"), PROTOCOLS),
+            "domain": _str(problems, spath + ".domain", sitem.get("domain"), pattern=_DNS_NAME_RE, what="a domain name"),
+            "target": _str(problems, spath + ".target", sitem.get("target"), pattern=re.compile(r"^(\.|[A-Za-z0-9_.-]+)$"), what="a host name or '.'"),
+            "port": f.check_int(problems, spath + ".port", sitem.get("port"), 0, 65535),
+            "priority": f.check_int(problems, spath + ".priority", sitem.get("priority"), 0, 65535),
+            "weight": f.check_int(problems, spath + ".weight", sitem.get("weight"), 0, 65535),
+        }
+        if sitem.get("protocol") is None:
+            problems.add(spath + ".protocol", "is required (one of: tcp, udp)")
+        if srv["service"] and srv["protocol"]:
+            srvs.append(_compact(srv))
+    txts = []
+    for index, titem in enumerate(_list(problems, path + ".txt", item.get("txt"))):
+        tpath = "%s.txt[%d]" % (path, index)
+        titem = _dict(problems, tpath, titem)
+        name = _str(problems, tpath + ".name", titem.get("name"), required=True, pattern=_TXT_NAME_RE, what="a record name without spaces or commas")
+        value_text = titem.get("value")
+        if value_text is None:
+            problems.add(tpath + ".value", "is required")
+        elif '"' in str(value_text) or "\n" in str(value_text):
+            problems.add(tpath + ".value", "must not contain '\"' or line breaks")
+        elif name:
+            txts.append({"name": name, "value": str(value_text)})
+    result.update({"forwarders": forwarders or None, "hosts": hosts or None, "srv": srvs or None, "txt": txts or None})
+    return _compact(result) or None
+
+
+def bandwidth(problems, path, value):
+    if value is None:
+        return None
+    path += ".bandwidth"
+    item = _dict(problems, path, value)
+    result = {}
+    for direction in ("inbound", "outbound"):
+        if item.get(direction) is None:
+            continue
+        dpath = "%s.%s" % (path, direction)
+        ditem = _dict(problems, dpath, item[direction])
+        rates = {key: f.check_int(problems, "%s.%s" % (dpath, key), ditem.get(key), 1, MAX_U32)
+                 for key in ("average", "peak", "burst", "floor")}
+        if direction == "outbound" and rates["floor"] is not None:
+            problems.add(dpath + ".floor", "floor applies to inbound traffic only")
+            continue
+        if rates["average"] is None:
+            if ditem.get("average") is None:
+                problems.add(dpath + ".average", "is required (KiB/s)")
+            continue
+        if rates["peak"] is not None and rates["peak"] < rates["average"]:
+            problems.add(dpath + ".peak", "%d is below average %d" % (rates["peak"], rates["average"]))
+            continue
+        if rates["floor"] is not None and rates["floor"] > rates["average"]:
+            problems.add(dpath + ".floor", "%d is above average %d" % (rates["floor"], rates["average"]))
+            continue
+        result[direction] = _compact(rates)
+    return result or None
+
+
+def port_forwards(problems, path, value, networks, mode):
+    if value is None:
+        return None
+    items = _list(problems, path + ".port_forwards", value)
+    if items and mode is not None and mode not in PORT_FORWARD_MODES:
+        problems.add(path + ".port_forwards", "need forward.mode nat or route (not %s)" % mode)
+        return None
+    result = []
+    seen = {}
+    for index, item in enumerate(items):
+        ppath = "%s.port_forwards[%d]" % (path, index)
+        item = _dict(problems, ppath, item)
+        protocol = f.check_choice(problems, ppath + ".protocol", item.get("protocol", "tcp"), PROTOCOLS)
+        host_port = f.check_int(problems, ppath + ".host_port", item.get("host_port"), 1, 65535)
+        if item.get("host_port") is None:
+            problems.add(ppath + ".host_port", "is required (1..65535)")
+        guest_port = f.check_int(problems, ppath + ".guest_port", item.get("guest_port", item.get("host_port")), 1, 65535)
+        guest_ip = _ip(problems, ppath + ".guest_ip", item.get("guest_ip"))
+        if guest_ip is not None and networks is not None and not any(guest_ip in net for net in networks):
+            problems.add(ppath + ".guest_ip", "%s is outside every subnet of this network's ips" % guest_ip)
+            guest_ip = None
+        host_address = None
+        if item.get("host_address") is not None:
+            host_address = _ip(problems, ppath + ".host_address", item["host_address"], guest_ip.version if guest_ip else None)
+        if None in (protocol, host_port, guest_port, guest_ip):
+            continue
+        key = (protocol, str(host_address) if host_address else None, host_port, guest_ip.version)
+        if key in seen:
+            problems.add(ppath, "%s port %d is also forwarded by port_forwards[%d]" % (protocol, host_port, seen[key]))
+            continue
+        seen[key] = index
+        result.append(_compact({"protocol": protocol, "host_port": host_port, "guest_ip": str(guest_ip), "guest_port": guest_port,
+                                "host_address": str(host_address) if host_address else None}))
+    return result or None
+
+
+def check_ip_options(problems, path, ips, options):
+    """libvirt's rules across ips[]: DHCP on one address of each family, TFTP on one address."""
+    dhcp_seen = {}
+    tftp_seen = None
+    for index, ip in enumerate(ips or []):
+        opts = (options or {}).get(ip) or {}
+        version = ipaddress.ip_interface(ip).version
+        if opts.get("dhcp"):
+            if version in dhcp_seen:
+                problems.add("%s.ips[%d].dhcp" % (path, index), "DHCP is already on ips[%d]; one address of each family may have it" % dhcp_seen[version])
+            dhcp_seen.setdefault(version, index)
+        if opts.get("tftp_root"):
+            if tftp_seen is not None:
+                problems.add("%s.ips[%d].tftp_root" % (path, index), "TFTP is already on ips[%d]; one address may have it" % tftp_seen)
+            tftp_seen = index if tftp_seen is None else tftp_seen
+
+
+def port_forward_keys(model):
+    """(protocol, host_address or None, host_port, family) of every port forward of a network."""
+    return [(p["protocol"], p.get("host_address"), p["host_port"], ipaddress.ip_address(p["guest_ip"]).version)
+            for p in model.port_forwards or []]
+
+
+def keys_clash(first, second):
+    return first[0] == second[0] and first[2] == second[2] and first[3] == second[3] and \
+        (first[1] is None or second[1] is None or first[1] == second[1])
+
+
+def dns_enabled(model):
+    return (model.dns or {}).get("enable", True)
+
+
+def runs_dnsmasq(model):
+    """Whether the network needs its own dnsmasq.
+
+    DHCP (or TFTP) needs it on every mode that has services; DNS follows libvirt (on by default)
+    on nat, route and open networks, and runs on isolated networks only when dns or domain is given,
+    so an isolated network with only gateway addresses stays a plain bridge.
+    """
+    if model.mode not in SERVICE_MODES or not model.ips:
+        return False
+    if any(opts.get("dhcp") or opts.get("tftp_root") for opts in (model.ip_options or {}).values()):
+        return True
+    if not dns_enabled(model):
+        return False
+    return model.mode in FORWARDING_MODES or model.dns is not None or model.domain is not None
+
+
+def check_desired(problems, path, model):
+    """Checks that need the whole model (under merged, the fields the call did not give come
+    from the host): fields against the mode, and addresses against the network's subnets."""
+    mode = model.mode
+    networks = [ipaddress.ip_interface(ip).network for ip in model.ips or []]
+    forward = model.forward
+    if forward is not None and forward.dev and mode not in ("nat", "route"):
+        problems.add(path + ".forward.dev", "only applies to forward.mode nat or route (not %s)" % mode)
+    if forward is not None and forward.nat and mode != "nat":
+        problems.add(path + ".forward.nat", "only applies to forward.mode nat (not %s)" % mode)
+    if mode not in SERVICE_MODES:
+        for field in TOP_FIELDS:
+            if getattr(model, field):
+                problems.add("%s.%s" % (path, field), "needs forward.mode nat, route, open or isolated (not %s)" % mode)
+        if any(model.ip_options.values() if model.ip_options else ()):
+            problems.add(path + ".ips", "DHCP and TFTP need forward.mode nat, route, open or isolated (not %s)" % mode)
+        return
+    if model.port_forwards and mode not in PORT_FORWARD_MODES:
+        problems.add(path + ".port_forwards", "need forward.mode nat or route (not %s)" % mode)
+    for index, route in enumerate(model.routes or []):
+        gateway = ipaddress.ip_address(route["gateway"])
+        if not any(gateway in net for net in networks):
+            problems.add("%s.routes[%d].gateway" % (path, index), "%s is not reachable: no ips entry of this network has a subnet containing it" % gateway)
+    for index, forward_item in enumerate(model.port_forwards or []):
+        guest_ip = ipaddress.ip_address(forward_item["guest_ip"])
+        if not any(guest_ip in net for net in networks):
+            problems.add("%s.port_forwards[%d].guest_ip" % (path, index), "%s is outside every subnet of this network's ips" % guest_ip)
+    for address in (model.ip_options or {}):
+        if address not in (model.ips or []):
+            problems.add(path + ".ips", "DHCP/TFTP settings for %s, which is not among the network's ips" % address)

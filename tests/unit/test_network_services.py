@@ -1,0 +1,165 @@
+"""Renderers (golden files) and value checks of vm_network's nat/route/open/isolated services."""
+
+import os
+
+import pytest
+
+from ansible_collections.hypervisor.networking.plugins.module_utils.backend import tc
+from ansible_collections.hypervisor.networking.plugins.module_utils.model import network
+from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import Problems
+from ansible_collections.hypervisor.networking.plugins.module_utils.render import dnsmasq, nftables
+from ansible_collections.hypervisor.networking.plugins.module_utils.resource.network import NetworkResource
+
+GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
+
+NAT = {
+    "name": "default", "bridge": {"name": "virbr0"}, "forward": {"mode": "nat", "dev": "eth0"}, "mtu": 1450,
+    "ips": [
+        {"address": "192.168.122.1", "netmask": "255.255.255.0", "dhcp": {
+            "ranges": [{"start": "192.168.122.2", "end": "192.168.122.254"}],
+            "hosts": [{"mac": "52:54:00:6B:3C:58", "name": "web", "ip": "192.168.122.10"}],
+            "bootp": {"file": "pxelinux.0"}}, "tftp_root": "/srv/tftp"},
+        {"address": "2001:db8:ca2:2::1", "prefix": 64, "dhcp": {"ranges": [{"start": "2001:db8:ca2:2:1::10", "end": "2001:db8:ca2:2:1::ff"}]}},
+    ],
+    "domain": {"name": "example.com", "local_only": True},
+    "dns": {"forward_plain_names": False, "forwarders": [{"addr": "8.8.8.8"}, {"domain": "example.com", "addr": "8.8.4.4"}, {"domain": "www.example.com"}],
+            "hosts": [{"ip": "192.168.122.2", "hostnames": ["myhost", "myhostalias"]}],
+            "srv": [{"service": "name", "protocol": "tcp", "domain": "test-domain-name", "target": ".", "port": 1024, "priority": 10, "weight": 10}],
+            "txt": [{"name": "example", "value": "example value"}]},
+    "port_forwards": [{"protocol": "tcp", "host_port": 8443, "guest_ip": "192.168.122.10", "guest_port": 443},
+                      {"protocol": "udp", "host_port": 5353, "guest_ip": "192.168.122.10", "host_address": "203.0.113.5"}],
+}
+
+
+def model_of(item):
+    problems = Problems()
+    model = network.from_config(item, "config[0]", problems)
+    assert not problems, problems.items
+    resource = NetworkResource()
+    from ansible_collections.hypervisor.networking.plugins.module_utils.model.base import overlay
+    return resource.complete(overlay(resource.defaults(model), model), resource.empty_snapshot())
+
+
+def golden(name, text):
+    path = os.path.join(GOLDEN, name)
+    if os.environ.get("HV_UPDATE_GOLDEN"):
+        with open(path, "w") as handle:
+            handle.write(text)
+    with open(path) as handle:
+        assert text == handle.read()
+
+
+def test_nat_ruleset_golden():
+    golden("nat.nft", nftables.render(model_of(NAT))["text"])
+
+
+def test_nat_ranges_and_ipv6_ruleset_golden():
+    item = dict(NAT, forward={"mode": "nat", "nat": {"addresses": {"start": "203.0.113.10", "end": "203.0.113.20"},
+                                                     "ports": {"start": 20000, "end": 30000}, "ipv6": True}}, port_forwards=None)
+    golden("nat-range-ipv6.nft", nftables.render(model_of(item))["text"])
+
+
+def test_route_and_isolated_rulesets_golden():
+    golden("route.nft", nftables.render(model_of(dict(NAT, forward={"mode": "route", "dev": "eth1"}, port_forwards=None)))["text"])
+    golden("isolated.nft", nftables.render(model_of(dict(NAT, forward=None, port_forwards=None)))["text"])
+
+
+def test_no_table_for_open_bridge_or_addressless():
+    assert nftables.render(model_of(dict(NAT, forward={"mode": "open"}, port_forwards=None))) is None
+    assert nftables.render(model_of({"name": "nogw", "bridge": {"name": "virbr2"}})) is None
+
+
+def test_dnsmasq_golden():
+    golden("nat.dnsmasq.conf", dnsmasq.render(model_of(NAT), "/run/x/default.pid", "/var/lib/x/default.leases", "dnsmasq", "nogroup"))
+
+
+def test_mark_round_trip_and_table_names():
+    rendered = nftables.render(model_of(NAT))
+    assert nftables.parse_mark(nftables.make_mark("default", rendered["digest"], rendered["rules"])) == ("default", rendered["digest"], rendered["rules"])
+    assert nftables.parse_mark("someone else's comment") is None
+    assert nftables.table_name("default") == "hvnet_default"
+    assert nftables.table_name("my-net.1").startswith("hvnet_my_net_1_")
+    assert len(nftables.make_mark("n" * 64, "0123456789", 999)) <= 128
+
+
+def test_tc_commands():
+    assert tc.commands("virbr0", {"inbound": {"average": 1000, "peak": 5000, "burst": 5120}}) == [
+        ["qdisc", "replace", "dev", "virbr0", "root", "handle", "1:", "htb", "default", "2"],
+        ["class", "replace", "dev", "virbr0", "parent", "1:", "classid", "1:1", "htb", "rate", "1000kbps", "ceil", "5000kbps", "burst", "5120kb"],
+        ["class", "replace", "dev", "virbr0", "parent", "1:1", "classid", "1:2", "htb", "rate", "1000kbps", "ceil", "5000kbps", "burst", "5120kb"],
+    ]
+
+
+def problems_of(item):
+    problems = Problems()
+    network.from_config(item, "config[0]", problems)
+    return problems.items
+
+
+@pytest.mark.parametrize("item, fragment", [
+    ({"name": "n", "forward": {"mode": "nat"}, "ips": [{"address": "198.51.100.1/24", "dhcp": {"ranges": [{"start": "198.51.100.9", "end": "198.51.100.2"}]}}]},
+     "config[0].ips[0].dhcp.ranges[0]: start 198.51.100.9 is above end 198.51.100.2"),
+    ({"name": "n", "forward": {"mode": "nat"}, "ips": [{"address": "198.51.100.1/24", "dhcp": {"ranges": [{"start": "198.51.100.1", "end": "198.51.100.9"}]}}]},
+     "config[0].ips[0].dhcp.ranges[0]: contains the network's own address 198.51.100.1"),
+    ({"name": "n", "forward": {"mode": "nat"},
+      "ips": [{"address": "198.51.100.1/24", "dhcp": {"ranges": [{"start": "198.51.100.2", "end": "198.51.100.255"}]}}]},
+     "config[0].ips[0].dhcp.ranges[0].end: 198.51.100.255 is the network or broadcast address"),
+    ({"name": "n", "forward": {"mode": "nat"}, "ips": [{"address": "2001:db8::1/64", "dhcp": {"hosts": [{"mac": "52:54:00:00:00:01", "ip": "2001:db8::5"}]}}]},
+     "config[0].ips[0].dhcp.hosts[0].mac: an IPv6 host is identified by id or name"),
+    ({"name": "n", "forward": {"mode": "nat"}, "ips": [{"address": "198.51.100.1/24", "dhcp": {"hosts": [{"ip": "198.51.100.5"}]}}]},
+     "config[0].ips[0].dhcp.hosts[0]: needs mac, id or name"),
+    ({"name": "n", "forward": {"mode": "nat"},
+      "ips": [{"address": "198.51.100.1/24", "dhcp": {"hosts": [{"name": "a", "ip": "198.51.100.5"}]}},
+              {"address": "203.0.113.1/24", "dhcp": {"hosts": [{"name": "b", "ip": "203.0.113.5"}]}}]},
+     "config[0].ips[1].dhcp: DHCP is already on ips[0]"),
+    ({"name": "n", "forward": {"mode": "bridge"}, "ips": [{"address": "198.51.100.1/24", "dhcp": {}}]},
+     "config[0].ips[0].dhcp: DHCP and TFTP need forward.mode nat, route, open or isolated"),
+    ({"name": "n", "forward": {"mode": "route", "nat": {"ipv6": True}}}, "config[0].forward.nat: only applies to forward.mode nat"),
+    ({"name": "n", "forward": {"mode": "nat", "nat": {"addresses": {"start": "2001:db8::1"}}}},
+     "config[0].forward.nat.addresses.start: 2001:db8::1 is not an IPv4 address"),
+    ({"name": "n", "forward": {"mode": "nat"}, "ips": [{"address": "198.51.100.1/24"}], "port_forwards": [{"host_port": 80, "guest_ip": "203.0.113.5"}]},
+     "config[0].port_forwards[0].guest_ip: 203.0.113.5 is outside every subnet"),
+    ({"name": "n", "forward": {"mode": "isolated"}, "ips": [{"address": "198.51.100.1/24"}], "port_forwards": [{"host_port": 80, "guest_ip": "198.51.100.5"}]},
+     "config[0].port_forwards: need forward.mode nat or route"),
+    ({"name": "n", "forward": {"mode": "nat"}, "ips": [{"address": "198.51.100.1/24"}],
+      "port_forwards": [{"host_port": 80, "guest_ip": "198.51.100.5"}, {"host_port": 80, "guest_ip": "198.51.100.6"}]},
+     "config[0].port_forwards[1]: tcp port 80 is also forwarded by port_forwards[0]"),
+    ({"name": "n", "bandwidth": {"outbound": {"average": 10, "floor": 5}}},
+     "config[0].bandwidth.outbound.floor: floor applies to inbound traffic only"),
+    ({"name": "n", "bandwidth": {"inbound": {"average": 10, "peak": 5}}}, "config[0].bandwidth.inbound.peak: 5 is below average 10"),
+    ({"name": "n", "dns": {"txt": [{"name": "a b", "value": "x"}]}}, "config[0].dns.txt[0].name: 'a b' is not a record name"),
+    ({"name": "n", "dns": {"forwarders": [{}]}}, "config[0].dns.forwarders[0]: needs addr, domain or both"),
+    ({"name": "n", "domain": {"name": "bad..name"}}, "config[0].domain.name: 'bad..name' is not a domain name"),
+    ({"name": "n", "ips": [{"address": "2001:db8::1/64", "tftp_root": "/srv"}]}, "config[0].ips[0].tftp_root: TFTP is for IPv4 addresses only"),
+])
+def test_value_checks(item, fragment):
+    found = problems_of(item)
+    assert any(p.startswith(fragment) for p in found), found
+
+
+def test_every_problem_at_once():
+    found = problems_of({"name": "n", "forward": {"mode": "nat", "nat": {"ports": {"start": 0, "end": 70000}}},
+                         "ips": [{"address": "198.51.100.1/24", "dhcp": {"ranges": [{"start": "203.0.113.2", "end": "203.0.113.9"}]}}],
+                         "routes": [{"address": "192.0.2.0", "prefix": 24, "gateway": "203.0.113.1"}]})
+    assert len(found) >= 4, found
+    assert any("routes[0].gateway" in p for p in found)
+    assert any("nat.ports.start" in p for p in found) and any("nat.ports.end" in p for p in found)
+
+
+def test_config_round_trip():
+    resource = NetworkResource()
+    model = model_of(NAT)
+    config = resource.to_config(model)
+    assert config["ips"][0]["dhcp"]["hosts"][0]["mac"] == "52:54:00:6b:3c:58"
+    again = model_of(dict(config, bridge={"name": "virbr0"}))
+    assert resource.to_config(again) == config
+
+
+def test_cross_network_port_forward_clash():
+    resource = NetworkResource()
+    first = model_of(dict(NAT))
+    second = model_of(dict(NAT, name="other", bridge={"name": "virbr9"}, ips=[{"address": "198.51.100.1/24"}],
+                           port_forwards=[{"host_port": 8443, "guest_ip": "198.51.100.9"}]))
+    problems = Problems()
+    resource.check_config([first, second], problems)
+    assert any(p.startswith("config[1].port_forwards[0]: tcp port 8443 is also forwarded by config[0]") for p in problems.items), problems.items
