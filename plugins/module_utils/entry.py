@@ -13,10 +13,12 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.engine impor
 from ansible_collections.hypervisor.networking.plugins.module_utils.persist import KINDS_IN_ORDER
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.interface import InterfaceResource
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.network import NetworkResource
+from ansible_collections.hypervisor.networking.plugins.module_utils.resource.ovs_port import OvsPortResource
 
 RESOURCES = {
     "vm_network": NetworkResource(),
     "vm_interface": InterfaceResource(),
+    "ovs_dpdk_port": OvsPortResource(),
 }
 
 

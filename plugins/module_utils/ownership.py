@@ -10,6 +10,8 @@ Kernel links carry the mark in their alias (`ip link set DEV alias ...`), e.g.
 from __future__ import annotations
 
 MARK_PREFIX = "hypervisor.networking/"
+# OVSDB rows (Port, QoS) carry the mark as external_ids:<OVS_OWNER_KEY>=<module name>
+OVS_OWNER_KEY = "hypervisor-networking-owner"
 
 
 def make_mark(kind, **attrs):

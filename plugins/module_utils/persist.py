@@ -24,7 +24,7 @@ BUNDLE_DIR = "/usr/local/lib/hypervisor-networking"
 UNIT_PATH = "/etc/systemd/system/hypervisor-networking-restore.service"
 UNIT_LINK = "/etc/systemd/system/multi-user.target.wants/hypervisor-networking-restore.service"
 PACKAGE = "ansible_collections/hypervisor/networking/plugins/module_utils"
-KINDS_IN_ORDER = ("vm_network", "vm_interface")
+KINDS_IN_ORDER = ("vm_network", "ovs_dpdk_port", "vm_interface")
 
 RESTORE_PROGRAM = '''#!%(python)s
 """Re-apply the VM networking saved by hypervisor.networking (written by the collection)."""

@@ -27,6 +27,15 @@ attributes:
     description: Shows the before and after state of every object the call touched.
     support: full
 options:
+  database:
+    description:
+      - Kind V(vhostuser) only; the OVSDB server as C(ovs-vsctl --db) takes it. Defaults to V(unix:/var/run/openvswitch/db.sock).
+    type: str
+  vhost_socket_dir:
+    description:
+      - Kind V(vhostuser) only; the directory vhost-user sockets must be in. Defaults to C(/var/run/openvswitch) joined with
+        C(Open_vSwitch other_config:vhost-sock-dir).
+    type: path
   config:
     description: The interfaces.
     type: list
@@ -40,9 +49,18 @@ options:
         description:
           - V(tap) for a tap device a VMM opens (QEMU, cloud-hypervisor, Firecracker).
           - V(macvtap) for a macvtap on top of O(config[].link).
+          - V(vhostuser) for a vhost-user-client port on an OVS-DPDK netdev bridge O(config[].bridge); QEMU listens on
+            O(config[].socket) and OVS connects. Takes O(config[].bridge), O(config[].socket), O(config[].owner),
+            O(config[].mtu) and O(config[].guest) only; the port is an OVSDB row marked C(vm_interface).
           - Defaults to V(tap) for new interfaces.
         type: str
-        choices: [tap, macvtap]
+        choices: [tap, macvtap, vhostuser]
+      socket:
+        description:
+          - Kind V(vhostuser) only, and required there; the vhost-user socket, inside the vhost-user socket directory
+            (O(vhost_socket_dir)).
+          - With O(config[].owner) (the user QEMU runs as), a subdirectory holding the socket is created or re-owned for that user.
+        type: str
       multi_queue:
         description:
           - Create the tap with several queues. Defaults to V(true) when O(config[].guest.queues) is above 1;
@@ -218,7 +236,8 @@ GUEST_SPEC = {
 
 CONFIG_SPEC = {
     "name": {"type": "str", "required": True},
-    "kind": {"type": "str", "choices": ["tap", "macvtap"]},
+    "kind": {"type": "str", "choices": ["tap", "macvtap", "vhostuser"]},
+    "socket": {"type": "str"},
     "multi_queue": {"type": "bool"},
     "owner": {"type": "str"},
     "group": {"type": "str"},
@@ -236,7 +255,8 @@ CONFIG_SPEC = {
 
 
 def main():
-    argument_spec = dict(COMMON_ARGUMENT_SPEC, config={"type": "list", "elements": "dict", "options": CONFIG_SPEC})
+    argument_spec = dict(COMMON_ARGUMENT_SPEC, config={"type": "list", "elements": "dict", "options": CONFIG_SPEC},
+                         database={"type": "str"}, vhost_socket_dir={"type": "path"})
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if not HAS_PYROUTE2 and module.params["state"] not in ("rendered", "parsed"):
         module.fail_json(msg=missing_required_lib("pyroute2"))

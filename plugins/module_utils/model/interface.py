@@ -9,8 +9,9 @@ import dataclasses
 from typing import Optional
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import fields as f
+from ansible_collections.hypervisor.networking.plugins.module_utils.model.ovs_port import MTU_MAX, check_socket_path
 
-KINDS = ("tap", "macvtap")
+KINDS = ("tap", "macvtap", "vhostuser")
 MACVTAP_MODES = ("vepa", "bridge", "private", "passthru")
 LINK_STATES = ("up", "down")
 GUEST_MODELS = ("virtio", "virtio-transitional", "virtio-non-transitional", "e1000", "e1000e", "igb", "rtl8139", "vmxnet3")
@@ -18,6 +19,9 @@ MAX_QUEUE_PAIRS = 128   # cloud-hypervisor num_queues = 2 x pairs; a tap holds a
 QUEUE_SIZE_MIN, QUEUE_SIZE_MAX = 64, 32768
 TAP_ONLY = ("multi_queue", "owner", "group", "bridge", "isolated", "learning", "flood")
 MACVTAP_ONLY = ("link", "mode")
+# vhostuser: a dpdkvhostuserclient port on an OVS netdev bridge; QEMU (as `owner`) listens on `socket`
+VHOSTUSER_FIELDS = ("name", "kind", "bridge", "socket", "owner", "mtu", "guest")
+VHOSTUSER_MTU_MAX = MTU_MAX
 
 
 @dataclasses.dataclass
@@ -46,6 +50,7 @@ class VmInterface:
     link: Optional[str] = None
     mode: Optional[str] = None
     guest: Optional[Guest] = None
+    socket: Optional[str] = None
 
     @property
     def effective_kind(self):
@@ -85,6 +90,7 @@ def from_config(item, path, problems):
         link=f.check_ifname(problems, path + ".link", item.get("link")),
         mode=f.check_choice(problems, path + ".mode", item.get("mode"), MACVTAP_MODES),
         guest=guest if any(dataclasses.astuple(guest)) else None,
+        socket=check_socket_path(problems, path + ".socket", item.get("socket")),
     )
     _check_combinations(problems, path, item, model)
     return model
@@ -111,6 +117,17 @@ def _check_guest_ip(problems, path, value):
 
 def _check_combinations(problems, path, item, model):
     kind = model.kind or "tap"
+    if kind != "vhostuser" and item.get("socket") is not None:
+        problems.add(path + ".socket", "applies to kind vhostuser only")
+    if kind == "vhostuser":
+        for key in sorted(set(item) - set(VHOSTUSER_FIELDS)):
+            if item.get(key) is not None:
+                problems.add(path + "." + key, "does not apply to kind vhostuser (allowed: %s)" % ", ".join(VHOSTUSER_FIELDS))
+        if not item.get("socket"):
+            problems.add(path + ".socket", "is required for kind vhostuser: the vhost-user socket QEMU listens on")
+        if model.mtu is not None and model.mtu > VHOSTUSER_MTU_MAX:
+            problems.add(path + ".mtu", "%d is above the OVS-DPDK maximum of %d" % (model.mtu, VHOSTUSER_MTU_MAX))
+        return
     if kind == "macvtap":
         for key in TAP_ONLY:
             if item.get(key) is not None:

@@ -8,10 +8,13 @@ from __future__ import annotations
 import dataclasses
 import os
 
+from ansible_collections.hypervisor.networking.plugins.module_utils.backend.netlink import Netlink
+from ansible_collections.hypervisor.networking.plugins.module_utils.backend.ovsdb import WithOvsdb
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend.tuntap import TUN_DEVICE
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import interface as m
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import name_for_id, resolve_user
 from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import make_mark
+from ansible_collections.hypervisor.networking.plugins.module_utils.resource import ovs_port, vhostuser
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.common import LinkResource, ip_link_set_command
 
 TAP_MAX_MTU = 65521  # tun's ceiling (64 KiB minus headers)
@@ -24,8 +27,14 @@ class InterfaceResource(LinkResource):
 
     from_config = staticmethod(m.from_config)
 
+    def open_backend(self, params):
+        # kind vhostuser lives in OVSDB: the kernel backend plus ovs-vsctl
+        return WithOvsdb(Netlink(), params.get("database"), params.get("vhost_socket_dir"))
+
     @staticmethod
     def defaults(model):
+        if model.effective_kind == "vhostuser":
+            return m.VmInterface(name=model.name, kind="vhostuser")
         if model.effective_kind == "macvtap":
             return m.VmInterface(name=model.name, kind="macvtap", mode="vepa", link_state="up")
         return dataclasses.replace(m.DEFAULTS, name=model.name)
@@ -58,11 +67,19 @@ class InterfaceResource(LinkResource):
             if guest:
                 model.guest = m.Guest(**guest)
             result[name] = model
+        result.update(vhostuser.current(snapshot, saved))
         return result
+
+    def conflict(self, snapshot, model, adopt):
+        if model.kind == "vhostuser":
+            return vhostuser.conflict(snapshot, model, adopt)
+        return super().conflict(snapshot, model, adopt)
 
     # ---- defaults that depend on the host --------------------------------------------
     def complete(self, model, snapshot):
         model = dataclasses.replace(model)
+        if model.kind == "vhostuser":
+            return model
         links = snapshot["links"]
         queues = model.guest.queues if model.guest and model.guest.queues else 1
         if model.kind == "tap":
@@ -95,6 +112,9 @@ class InterfaceResource(LinkResource):
     def check_host(self, desired, snapshot, problems, warnings, check_mode, paths):
         links = snapshot["links"]
         path_of = {name: path for path, name in paths}
+        vhost = {name: model for name, model in desired.items() if model.kind == "vhostuser"}
+        vhostuser.check_host(vhost, snapshot, problems, warnings, check_mode, path_of)
+        desired = {name: model for name, model in desired.items() if name not in vhost}
         for name, model in desired.items():
             path = path_of.get(name, name)
             if model.kind == "tap":
@@ -129,6 +149,13 @@ class InterfaceResource(LinkResource):
 
     # ---- planning --------------------------------------------------------------------
     def plan_object(self, plan, backend, current, desired, snapshot):
+        if vhostuser.is_vhost(desired) or vhostuser.is_vhost(current):
+            if current is not None and vhostuser.is_vhost(current) != vhostuser.is_vhost(desired):
+                self.plan_removal(plan, backend, current, snapshot)  # kind cannot change in place
+                current = None
+            if vhostuser.is_vhost(desired):
+                vhostuser.plan(plan, backend, current, desired, snapshot)
+                return
         link = snapshot["links"].get(desired.name)
         mark = make_mark(self.kind)
         why = _recreate_reason(current, desired)
@@ -141,7 +168,13 @@ class InterfaceResource(LinkResource):
         self._plan_update(plan, backend, current, desired, link, mark)
 
     def plan_removal(self, plan, backend, current, snapshot):
+        if vhostuser.is_vhost(current):
+            vhostuser.plan_removal(backend, current, snapshot)
+            return
         self._plan_delete(plan, backend, current)
+
+    def finish_plan(self, plan, backend, snapshot):
+        ovs_port.finish(plan, backend)  # the vhostuser ports' one ovs-vsctl transaction, if any
 
     def _plan_create(self, plan, nl, model, mark):
         name = model.name
@@ -213,6 +246,8 @@ class InterfaceResource(LinkResource):
 
     # ---- offline renderings --------------------------------------------------------------
     def render(self, model):
+        if vhostuser.is_vhost(model):
+            return {"name": model.name, "config": self.to_config(model), "commands": vhostuser.render(model)}
         plan = _CommandsOnly()
         self._plan_create(plan, None, model, make_mark(self.kind))
         return {"name": model.name, "config": self.to_config(model), "commands": plan.commands}

@@ -1,0 +1,130 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to hypervisor.networking
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""vm_interface kind vhostuser: a VM's dpdkvhostuserclient port on an OVS netdev bridge.
+
+QEMU listens on `socket` (running as `owner`) and OVS connects to it. The port is planned by
+the ovs_dpdk_port planner (same rows, mark `vm_interface`); the socket's directory is made to
+exist inside the vhost-user socket directory and to belong to `owner`, so QEMU can create it.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.hypervisor.networking.plugins.module_utils.model import interface as mi
+from ansible_collections.hypervisor.networking.plugins.module_utils.model import ovs_port as mo
+from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import name_for_id, resolve_user
+from ansible_collections.hypervisor.networking.plugins.module_utils.resource import ovs_port as op
+
+KIND = "vhostuser"
+MARK = "vm_interface"
+
+
+def is_vhost(model):
+    return model is not None and model.kind == KIND
+
+
+def as_port(model):
+    return mo.OvsDpdkPort(name=model.name, bridge=model.bridge, type="dpdkvhostuserclient",
+                          vhost_server_path=model.socket, mtu_request=model.mtu)
+
+
+def _dir_owner(path):
+    try:
+        return name_for_id(os.stat(os.path.dirname(path)).st_uid, "user")
+    except (OSError, TypeError):
+        return None
+
+
+def current(snapshot, saved):
+    ovs = snapshot.get("ovs")
+    result = {}
+    if not ovs:
+        return result
+    for name, port in ovs["ports"].items():
+        if op.owner_of(port) != MARK:
+            continue
+        row = op.model_from_rows(name, ovs)
+        model = mi.VmInterface(name=name, kind=KIND, bridge=row.bridge, socket=row.vhost_server_path, mtu=row.mtu_request,
+                               owner=_dir_owner(row.vhost_server_path) if row.vhost_server_path else None)
+        guest = (saved.get(name) or {}).get("guest")
+        if guest:
+            model.guest = mi.Guest(**guest)
+        result[name] = model
+    return result
+
+
+def conflict(snapshot, model, adopt):
+    if snapshot.get("ovs") is None:
+        return None
+    return op.conflict(snapshot["ovs"], as_port(model), False, MARK)
+
+
+def check_host(desired, snapshot, problems, warnings, check_mode, path_of):
+    if not desired:
+        return
+    ovs = snapshot.get("ovs")
+    if ovs is None:
+        problems.add("config", "kind vhostuser needs Open vSwitch with DPDK: %s" % snapshot.get("ovs_error"))
+        return
+    reason = op.dpdk_problem(ovs)
+    if reason:
+        problems.add("config", reason)
+        return
+    for name, model in desired.items():
+        path = path_of.get(name, name)
+        if not model.bridge:
+            problems.add(path + ".bridge", "is required for kind vhostuser: the OVS netdev bridge")
+            continue
+        op.host_problems(problems, path, as_port(model), ovs, MARK, check_mode, warnings, socket_field="socket")
+        if model.owner is not None and resolve_user(model.owner, "user") is None:
+            problems.add(path + ".owner", "user '%s' does not exist on this host" % model.owner)
+        elif model.owner is not None and os.path.dirname(model.socket) == op.socket_dir(ovs):
+            uid = resolve_user(model.owner, "user")
+            try:
+                st = os.stat(op.socket_dir(ovs))
+            except OSError:
+                problems.add(path + ".socket", "the vhost-user socket directory does not exist; create it (role hypervisor.networking.dpdk)")
+                continue
+            if st.st_uid != uid and not st.st_mode & 0o002:
+                problems.add(path + ".socket", "user %s cannot create a socket directly in the vhost-user socket directory; "
+                             "use a subdirectory (it is created owned by %s)" % (model.owner, model.owner))
+
+
+def plan(plan_, backend, cur, want, snapshot):
+    """Port (in the batched transaction) and, for an owner, the socket's own directory."""
+    ovs = snapshot["ovs"]
+    op.plan_port(backend.pending, MARK, as_port(cur) if is_vhost(cur) else None, as_port(want), ovs)
+    if want.owner is None:
+        return
+    directory = os.path.dirname(want.socket)
+    if directory == op.socket_dir(ovs):
+        return  # never re-own the shared socket directory
+    uid = resolve_user(want.owner, "user")
+    if not os.path.isdir(directory):
+        plan_.add("install -d -o %s -m 0750 %s" % (want.owner, directory),
+                  lambda: _make_dir(directory, uid), lambda: _remove_dir(directory))
+    elif os.stat(directory).st_uid != uid:
+        old = os.stat(directory).st_uid
+        plan_.add("chown %s %s" % (want.owner, directory), lambda: os.chown(directory, uid, -1), lambda: os.chown(directory, old, -1))
+
+
+def plan_removal(backend, cur, snapshot):
+    op.plan_removal(backend.pending, MARK, as_port(cur), snapshot["ovs"])
+
+
+def render(model):
+    return [op.ovs_command_text_for(as_port(model), MARK)]
+
+
+def _make_dir(directory, uid):
+    os.makedirs(directory, mode=0o750, exist_ok=True)
+    os.chown(directory, uid, -1)
+
+
+def _remove_dir(directory):
+    try:
+        os.rmdir(directory)
+    except OSError:
+        pass
