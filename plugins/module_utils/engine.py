@@ -10,6 +10,7 @@ merged, replaced, overridden, deleted, gathered, rendered, parsed.
 from __future__ import annotations
 
 import sys
+import traceback
 
 from ansible_collections.hypervisor.networking.plugins.module_utils import persist
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HvnetError, ValidationError
@@ -35,6 +36,9 @@ def run_module(module, resource):
         result = converge(resource, module.params, module.check_mode)
     except HvnetError as exc:
         module.fail_json(msg="%s: %s" % (resource.kind, exc))
+    except Exception as exc:  # a bug: say so plainly, keep the traceback for -vvv
+        module.fail_json(msg="%s: internal error (%s: %s); please report it" % (resource.kind, type(exc).__name__, exc),
+                         exception=traceback.format_exc())
     warnings = result.pop("warnings", [])
     for warning in warnings:
         module.warn(warning)
@@ -97,7 +101,8 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
     store = persist.Store()
     saved = store.load(resource.kind)
     snapshot = backend.read()
-    adopt = {model.name for model in given} if params.get("adopt") else set()
+    # adopt only ever lets a call take over and change an object, never remove one.
+    adopt = {model.name for model in given} if params.get("adopt") and state in ("merged", "replaced", "overridden") else set()
     current = resource.current(snapshot, saved, adopt)
     if state == "gathered":
         return {"changed": False, "gathered": [resource.to_config(current[name]) for name in sorted(current)]}
@@ -108,7 +113,7 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
     removals = []
     for index, model in enumerate(given):
         path = "config[%d]" % index
-        conflict = resource.conflict(snapshot, model, params.get("adopt"))
+        conflict = resource.conflict(snapshot, model, bool(adopt))
         if state == "deleted":
             if model.name in current:
                 removals.append(model.name)
@@ -118,16 +123,13 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
         if conflict and model.name not in current:
             problems.add(path + ".name", conflict)
             continue
-        base = current.get(model.name) if state == "merged" else None
-        if base is None:
-            base = resource.defaults(model)
-        desired[model.name] = resource.complete(overlay(base, model, union_lists=state == "merged"), snapshot)
+        desired[model.name] = _desired(resource, state, model, current.get(model.name), snapshot)
     if state == "deleted" and not given:
         removals = sorted(current)
     if state == "overridden":
         removals = sorted(name for name in current if name not in desired)
-    problems.raise_if_any()
-    resource.check_host(desired, snapshot, problems, warnings, check_mode, [("config[%d]" % i, m.name) for i, m in enumerate(given)])
+    paths = [("config[%d]" % i, m.name) for i, m in enumerate(given)]
+    resource.check_host(desired, snapshot, problems, warnings, check_mode, paths)
     problems.raise_if_any()
 
     plan = Plan()
@@ -138,20 +140,26 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
     resource.finish_plan(plan, backend, snapshot)
     host_changes = bool(plan.actions)
 
-    new_saved = _saved_intent(resource, state, given, desired, current, saved, removals, snapshot)
     if params.get("persist", True):
-        store.plan_save(plan, resource.kind, new_saved)
+        new_saved = _saved_intent(resource, state, given, desired, current, saved, removals, snapshot)
+        warning = store.plan_save(plan, resource.kind, new_saved)
+        if warning:
+            warnings.append(warning)
 
     before = {name: resource.to_config(model) for name, model in current.items()}
     if check_mode:
-        after = dict(new_saved)
+        predicted = {name: model for name, model in current.items() if name not in removals}
+        for name, model in desired.items():
+            # fields the request leaves unset keep what the host has
+            predicted[name] = overlay(current[name], model) if name in current else model
+        after = {name: resource.to_config(model) for name, model in predicted.items()}
     else:
         plan.verifications.append(lambda: _verify(resource, backend, desired, removals))
         plan.execute()
-        after_current = resource.current(backend.read(), new_saved, ()) if host_changes else current
-        after = {name: resource.to_config(model) for name, model in after_current.items()}
-        if not host_changes:
-            after = {name: new_saved.get(name, config) for name, config in after.items()}
+        after = before
+        if host_changes:
+            after_current = resource.current(backend.read(), store.load(resource.kind) or saved, ())
+            after = {name: resource.to_config(model) for name, model in after_current.items()}
     touched = sorted(set(removals) | set(desired))
     return {
         "changed": bool(plan.actions),
@@ -166,25 +174,48 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
     }
 
 
+def _desired(resource, state, model, current, snapshot):
+    """The object as it must end up: merged builds on the host's object, others on defaults."""
+    if state == "merged" and current is not None:
+        base = current
+    else:
+        base = resource.defaults(_with_identity(model, current))
+    return resource.complete(overlay(base, model, union_lists=state == "merged"), snapshot)
+
+
+def _with_identity(model, current):
+    """A partial item for an existing object inherits its kind, so defaults fit that kind."""
+    if current is not None and getattr(model, "kind", None) is None and getattr(current, "kind", None) is not None:
+        return overlay(model, type(model)(name=model.name, kind=current.kind))
+    return model
+
+
 def _saved_intent(resource, state, given, desired, current, saved, removals, snapshot):
     """What persistence saves: what was asked for, not what the kernel chose.
 
     A new tap's random MAC or a bridge's inherited MTU would otherwise enter the saved state
-    only on the second run and make it report a change. Untouched objects keep their saved
-    item; merged builds on the saved item, replaced starts from the defaults.
+    only on the second run and make it report a change. Saved objects that are absent right
+    now (a boot restore that failed) stay saved unless this call removes them.
     """
-    result = {name: saved.get(name) or resource.to_config(model) for name, model in current.items() if name not in removals}
+    if state == "overridden" or (state == "deleted" and not given):
+        result = {}
+    else:
+        result = {name: item for name, item in saved.items() if name not in removals}
+    for name, model in current.items():
+        if name not in removals:
+            result.setdefault(name, resource.to_config(model))
     for model in given:
         if model.name not in desired:
             continue
+        full = desired[model.name]
         if state == "merged" and model.name in saved:
             previous = resource.from_config(saved[model.name], "saved", Problems())
-            base = overlay(resource.defaults(model), previous)
+            base = overlay(resource.defaults(full), previous)
             intent = resource.complete(overlay(base, model, union_lists=True), snapshot)
         elif state == "merged" and model.name in current:
-            intent = desired[model.name]  # made before persistence knew it: take it as it is
+            intent = full  # made before persistence knew it: take it as it is
         else:
-            intent = resource.complete(overlay(resource.defaults(model), model), snapshot)
+            intent = resource.complete(overlay(resource.defaults(full), model), snapshot)
         result[model.name] = resource.to_config(intent)
     return result
 
@@ -208,18 +239,22 @@ def _verify(resource, backend, desired, removals):
 
 
 def restore_all(kinds_in_order, resources):
-    """Boot-time restore: re-apply every saved kind with state replaced. Returns an exit code."""
+    """Boot-time restore: re-apply every saved object, one at a time. Returns an exit code.
+
+    One object at a time, so that one bad or unrestorable object does not keep the others down.
+    """
     store = persist.Store()
     status = 0
     for kind in kinds_in_order:
         saved = store.load(kind)
-        if not saved:
-            continue
-        params = {"state": "replaced", "config": [saved[name] for name in sorted(saved)], "persist": False, "adopt": True}
-        try:
-            result = converge(resources[kind], params, check_mode=False)
-            sys.stdout.write("%s: %d change(s)\n" % (kind, len(result["commands"])))
-        except HvnetError as exc:
-            sys.stdout.write("%s: restore failed: %s\n" % (kind, exc))
-            status = 1
+        changes = 0
+        for name in sorted(saved):
+            params = {"state": "replaced", "config": [saved[name]], "persist": False, "adopt": True}
+            try:
+                changes += len(converge(resources[kind], params, check_mode=False)["commands"])
+            except HvnetError as exc:
+                sys.stdout.write("%s %s: restore failed: %s\n" % (kind, name, exc))
+                status = 1
+        if saved:
+            sys.stdout.write("%s: %d object(s), %d change(s)\n" % (kind, len(saved), changes))
     return status

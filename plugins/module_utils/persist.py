@@ -3,12 +3,13 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Persistence: the desired state survives a reboot. One mechanism for every module.
 
-- Each module saves the full desired config of its kind as JSON under STATE_ROOT
+- Each module saves the full desired config of its kind as JSON under STATE_ROOT/state
   (per network namespace under STATE_ROOT/netns/NAME when run inside `ip netns exec NAME`).
-- The collection's core is copied to BUNDLE_DIR with a `restore` program that re-applies
-  every saved kind (state replaced), as os-net-config does at boot.
+- The collection's core is copied next to a `restore` program that re-applies every saved
+  object (state replaced), as os-net-config does at boot: to BUNDLE_DIR for the host, into
+  the namespace's own state directory for a namespace.
 - In the host's own namespace a systemd oneshot unit runs that program at boot, after the
-  network is up and before libvirtd and VMs start.
+  network is up and before libvirtd and the VMs start.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ KINDS_IN_ORDER = ("vm_network", "ovs_dpdk_port", "vm_interface")
 
 RESTORE_PROGRAM = '''#!%(python)s
 """Re-apply the VM networking saved by hypervisor.networking (written by the collection)."""
+import os
 import sys
-sys.path.insert(0, %(bundle)r)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from ansible_collections.hypervisor.networking.plugins.module_utils.entry import restore_main as main
 sys.exit(main())
 '''
@@ -39,7 +41,7 @@ Description=Restore VM networking saved by hypervisor.networking
 Documentation=https://github.com/hypervisor-networking/hypervisor.networking
 Wants=network-online.target
 After=network-online.target
-Before=libvirtd.service libvirt-guests.service ovs-vswitchd.service
+Before=libvirtd.service libvirt-guests.service
 
 [Service]
 Type=oneshot
@@ -52,23 +54,33 @@ WantedBy=multi-user.target
 
 
 def current_netns_name():
-    """Name of the named network namespace we run in (`ip netns`), None for the host's own.
+    """Name of the network namespace we run in when it is not the host's own, else None.
 
-    Compares our namespace with the ones bound under /run/netns, so it needs no access to
-    PID 1 (sandboxes often deny /proc/1/ns).
+    A namespace bound under /run/netns (`ip netns`) is known by that name. Another one
+    (`unshare -n`, a container) is told apart from the host's by comparing with PID 1 where
+    that is readable, and gets a name from its inode so it never writes the host's state.
     """
     try:
         own = os.stat("/proc/self/ns/net")
-        names = os.listdir("/run/netns")
     except OSError:
         return None
-    for name in sorted(names):
+    try:
+        names = sorted(os.listdir("/run/netns"))
+    except OSError:
+        names = []
+    for name in names:
         try:
             st = os.stat(os.path.join("/run/netns", name))
         except OSError:
             continue
         if (st.st_dev, st.st_ino) == (own.st_dev, own.st_ino):
             return name
+    try:
+        init = os.stat("/proc/1/ns/net")
+    except OSError:
+        return None  # sandboxes often deny /proc/1/ns: only named namespaces are told apart
+    if (init.st_dev, init.st_ino) != (own.st_dev, own.st_ino):
+        return "unnamed-%d" % own.st_ino
     return None
 
 
@@ -99,20 +111,35 @@ class Store:
         document = {"kind": kind, "config": [objects[name] for name in sorted(objects)]}
         return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
+    @property
+    def bundle_directory(self):
+        return self.directory if self.netns else BUNDLE_DIR
+
     def plan_save(self, plan, kind, objects):
-        """Add a save action to `plan` when the saved state or the restore program would change."""
+        """Add a save action to `plan` when anything of the restore path would change.
+
+        Returns a warning when the host has no boot hook (no systemd), else None.
+        """
         old_text = self._read_text(kind)
         new_text = self.render(kind, objects)
-        bundle = Bundle()
+        bundle = Bundle(self.bundle_directory)
         bundle_stale = bundle.stale()
-        if old_text == new_text and not bundle_stale:
-            return
+        unit = None if self.netns else BootUnit(os.path.join(BUNDLE_DIR, "restore"))
+        unit_stale = bool(unit and unit.available() and unit.stale())
+        warning = None
+        if unit and not unit.available():
+            warning = "this host has no systemd: the saved %s state is not re-applied at boot unless %s runs then" % (
+                kind, os.path.join(BUNDLE_DIR, "restore"))
+        if old_text == new_text and not bundle_stale and not unit_stale:
+            return warning
         path = self.path(kind)
         where = "network namespace %s" % self.netns if self.netns else "this host"
 
         def save():
             if bundle_stale:
-                bundle.install(with_unit=self.netns is None)
+                bundle.install()
+            if unit_stale:
+                unit.install()
             _write_atomic(path, new_text)
 
         def undo():
@@ -122,12 +149,39 @@ class Store:
                 _write_atomic(path, old_text)
 
         plan.add("save the desired %s state for boot-time restore (%s)" % (kind, where), save, undo)
+        return warning
+
+
+class BootUnit:
+    """The systemd unit that runs the host's restore program at boot."""
+
+    def __init__(self, program):
+        self.text = UNIT % program
+
+    @staticmethod
+    def available():
+        return os.path.isdir("/run/systemd/system") or os.path.isdir("/etc/systemd/system")
+
+    def stale(self):
+        try:
+            with open(UNIT_PATH) as handle:
+                if handle.read() != self.text:
+                    return True
+        except OSError:
+            return True
+        return not os.path.islink(UNIT_LINK)
+
+    def install(self):
+        _write_atomic(UNIT_PATH, self.text, mode=0o644)
+        os.makedirs(os.path.dirname(UNIT_LINK), exist_ok=True)
+        if not os.path.lexists(UNIT_LINK):
+            os.symlink(UNIT_PATH, UNIT_LINK)
 
 
 class Bundle:
     """The collection's core plus a restore program, copied from the running module."""
 
-    def __init__(self, directory=BUNDLE_DIR):
+    def __init__(self, directory):
         self.directory = directory
 
     @staticmethod
@@ -153,8 +207,8 @@ class Bundle:
         parts = PACKAGE.split("/")
         for depth in range(1, len(parts) + 1):
             files.setdefault("/".join(parts[:depth]) + "/__init__.py", b"")
-        program = RESTORE_PROGRAM % {"python": sys.executable, "bundle": BUNDLE_DIR}
-        files["restore"] = program.encode()
+        files = {"lib/" + name: content for name, content in files.items()}
+        files["restore"] = (RESTORE_PROGRAM % {"python": sys.executable}).encode()
         return files
 
     @staticmethod
@@ -172,26 +226,21 @@ class Bundle:
             return True
         return installed != self._digest(self._source_files())
 
-    def install(self, with_unit):
+    def install(self):
         files = self._source_files()
         for name, content in files.items():
             target = os.path.join(self.directory, name)
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            _write_atomic(target, content, binary=True)
-        os.chmod(os.path.join(self.directory, "restore"), 0o755)
-        _write_atomic(os.path.join(self.directory, "DIGEST"), self._digest(files) + "\n")
-        if with_unit and os.path.isdir("/etc/systemd/system"):
-            _write_atomic(UNIT_PATH, UNIT % os.path.join(self.directory, "restore"))
-            os.makedirs(os.path.dirname(UNIT_LINK), exist_ok=True)
-            if not os.path.lexists(UNIT_LINK):
-                os.symlink(UNIT_PATH, UNIT_LINK)
+            _write_atomic(target, content, binary=True, mode=0o755 if name == "restore" else 0o644)
+        _write_atomic(os.path.join(self.directory, "DIGEST"), self._digest(files) + "\n", mode=0o644)
 
 
-def _write_atomic(path, content, binary=False):
+def _write_atomic(path, content, binary=False, mode=0o644):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     temp = path + ".tmp"
     with open(temp, "wb" if binary else "w") as handle:
         handle.write(content)
+    os.chmod(temp, mode)
     os.replace(temp, path)
 
 

@@ -27,7 +27,11 @@ MARK_PREFIX = "hypervisor.networking/"
 IFACE_MARK = "hypervisor.networking/vm_interface"
 NETWORK_MARK = "hypervisor.networking/vm_network"
 STATE_ROOT = "/etc/hypervisor-networking"
-RESTORE = "/usr/local/lib/hypervisor-networking/restore"
+
+
+def restore_program(netns):
+    """The restore program persistence installed for namespace `netns` (next to its state)."""
+    return "%s/netns/%s/restore" % (STATE_ROOT, netns)
 
 # Fields of `ip -d -j link` / `bridge -d -j link` that the kernel changes by itself
 # (running timers, STP port state and topology bookkeeping); everything else must stay

@@ -89,7 +89,7 @@ def test_simulated_reboot_restores_everything(persist_ns, run_module):
             saved = json.load(handle)
         assert saved["kind"] == kind
         assert [item["name"] for item in saved["config"]] == (["persnet"] if kind == "vm_network" else ["ptap0", "ptap1"])
-    assert os.access(nh.RESTORE, os.X_OK)
+    assert os.access(nh.restore_program(persist_ns.name), os.X_OK)
 
     recorded = _normalised(persist_ns)
     assert recorded["ptap0"]["multi_queue"] is True and recorded["ptap0"]["user"] == "nobody"
@@ -104,7 +104,7 @@ def test_simulated_reboot_restores_everything(persist_ns, run_module):
     reborn.run("ip", "link", "set", "lo", "up")
     assert nh.link_names(reborn) == ["lo"]
 
-    proc = subprocess.run(["ip", "netns", "exec", name, nh.RESTORE], capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(["ip", "netns", "exec", name, nh.restore_program(name)], capture_output=True, text=True, timeout=120, check=False)
     print("restore output:\n%s%s" % (proc.stdout, proc.stderr))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "restore failed" not in proc.stdout

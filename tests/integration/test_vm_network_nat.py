@@ -291,7 +291,7 @@ def test_nat_network_end_to_end(lab, run_module, tmp_path):
     veth(hv, "up0", up, "eth0")
     hv.run("ip", "addr", "add", UPLINK_ADDR + "/24", "dev", "up0")
     assert nft_tables(hv) == [] and not dnsmasq_pids(hv)
-    restore = hv.run(nh.RESTORE, check=False, timeout=120)
+    restore = hv.run(nh.restore_program(hv.name), check=False, timeout=120)
     assert restore.returncode == 0, restore.stdout + restore.stderr
     assert nft_text(hv) == ruleset
     assert len(dnsmasq_pids(hv)) == 1
