@@ -27,9 +27,10 @@ options:
   persist:
     description:
       - Save the resulting configuration of this kind so that it is re-applied at boot.
-      - The state is saved under C(/etc/hypervisor-networking/) (per network namespace when the module runs
-        inside C(ip netns exec)); a systemd oneshot unit C(hypervisor-networking-restore.service) re-applies it
-        after the network is up and before libvirtd starts.
+      - What was asked for is saved under C(/etc/hypervisor-networking/state/); a systemd oneshot unit
+        C(hypervisor-networking-restore.service) re-applies it after the network is up and before libvirtd starts.
+      - Inside C(ip netns exec NAME) everything is kept in C(/etc/hypervisor-networking/netns/NAME/), with a
+        C(restore) program there to run inside the namespace; no unit is installed.
       - With V(false) the saved state is left as it is.
     type: bool
     default: true
@@ -37,12 +38,13 @@ options:
     description:
       - Take over existing objects with the listed names that the collection did not create (an unmarked tap,
         macvtap or bridge). Without it such a name is refused, so nothing made by hand is ever changed.
+      - Adopted objects may be changed, never removed; C(deleted) ignores this option.
     type: bool
     default: false
 notes:
   - Every object the collection creates is marked (for kernel links, in the interface alias); C(overridden) and
     C(deleted) only ever remove marked objects.
-  - Runs on the same host serialize on a host-wide lock in C(/run/lock).
+  - Runs on the same host serialize on a host-wide lock in C(/run/hypervisor-networking).
   - The module reads the host once, plans, applies the plan and reads the host again to verify; if any step
     fails or the result differs from the request, every change made by the call is undone.
   - Supports check mode and diff mode. Check mode changes nothing and reports the plan in RV(commands).

@@ -121,7 +121,7 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
                 warnings.append("%s: %s; left alone" % (path, conflict))
             continue
         if conflict and model.name not in current:
-            problems.add(path + ".name", conflict)
+            problems.add("%s.%s" % (path, resource.conflict_field), conflict)
             continue
         desired[model.name] = _desired(resource, state, model, current.get(model.name), snapshot)
     if state == "deleted" and not given:

@@ -11,7 +11,9 @@ import time
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HostError
 
-LOCK_PATH = "/run/lock/hypervisor-networking.lock"
+# In a root-only directory: a lock in world-writable /run/lock could be taken, or planted
+# as a symlink, by any local user.
+LOCK_PATH = "/run/hypervisor-networking/host.lock"
 
 
 class HostLock:
@@ -21,8 +23,11 @@ class HostLock:
         self.fd = None
 
     def __enter__(self):
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        directory = os.path.dirname(self.path)
+        os.makedirs(directory, mode=0o755, exist_ok=True)
+        if os.lstat(directory).st_uid != 0 and os.geteuid() == 0:
+            raise HostError("%s is not owned by root; refusing to take the host lock there" % directory)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         deadline = time.monotonic() + self.timeout
         while True:
             try:

@@ -386,7 +386,7 @@ def test_conflicts_across_networks_and_with_the_host(lab, run_module):
     assert "config[0].ips: 198.51.100.128/25 overlaps 198.51.100.1/24 on br-one" in msg
     three = dict(one, name="three")
     msg = nh.assert_failed(run_module(hv, "vm_network", {"config": [three], "persist": False}))
-    assert "br-one already belongs to network one" in msg
+    assert "config[0].bridge.name: bridge br-one belongs to network one" in msg
     nh.assert_ok(run_module(hv, "vm_network", {"config": [], "state": "deleted", "persist": False}))
     assert nft_tables(hv) == []
 

@@ -27,8 +27,8 @@ def problems_of(module, item):
     ({"name": "t0", "guest": {"queues": 4}, "multi_queue": False}, "config[0].multi_queue", "EINVAL"),
     ({"name": "t0", "kind": "macvtap"}, "config[0].link", "required"),
     ({"name": "t0", "kind": "macvtap", "link": "eth0", "bridge": "br0"}, "config[0].bridge", "tap only"),
-    ({"name": "t0", "link": "eth0"}, "config[0].link", "macvtap only"),
-    ({"name": "t0", "isolated": True}, "config[0].isolated", "set bridge"),
+    ({"name": "t0", "kind": "tap", "link": "eth0"}, "config[0].link", "macvtap only"),
+    ({"name": "t0", "kind": "tap", "isolated": True}, "config[0].isolated", "set bridge"),
     ({"name": "t0", "guest": {"ip": "198.51.100.7"}}, "config[0].guest.ip.prefix", "required"),
 ])
 def test_interface_rejects(item, field, words):

@@ -27,6 +27,7 @@ except ImportError:  # reported by the module through missing_required_lib
 
 IFF_UP = 0x1
 IFA_F_NODAD = 0x02
+IFA_F_PERMANENT = 0x80
 MACVTAP_MODES = {1: "private", 2: "vepa", 4: "bridge", 8: "passthru", 16: "source"}
 KERNEL_FEATURE = {"bridge": "bridge", "macvtap": "macvlan/macvtap", "veth": "veth", "vxlan": "vxlan"}
 ROUTE_PROTO_KERNEL = 2
@@ -64,10 +65,12 @@ class Netlink:
             name = names.get(msg["index"])
             if name is None:
                 continue
+            flags = msg.get_attr("IFA_FLAGS", msg["flags"])
             addresses[name].append({
                 "address": "%s/%d" % (msg.get_attr("IFA_ADDRESS"), msg["prefixlen"]),
                 "family": _family_name(msg["family"]),
                 "scope": "link" if msg["scope"] == 253 else ("host" if msg["scope"] == 254 else "global"),
+                "dynamic": not flags & IFA_F_PERMANENT,  # DHCP or SLAAC: its lifetime runs out
             })
         routes = []
         for family in (socket.AF_INET, socket.AF_INET6):

@@ -22,8 +22,11 @@ def _checksum(data):
     return ~total & 0xFFFF
 
 
-def reachable(address, timeout=5.0, interval=0.2):
-    """True when `address` answers an ICMP echo within `timeout` seconds."""
+def reachable(address, timeout=5.0, interval=0.2, dev=None):
+    """True when `address` answers an ICMP echo within `timeout` seconds.
+
+    `dev` scopes an IPv6 link-local address (the usual IPv6 default gateway).
+    """
     ip = ipaddress.ip_address(address)
     v6 = ip.version == 6
     family = socket.AF_INET6 if v6 else socket.AF_INET
@@ -40,7 +43,10 @@ def reachable(address, timeout=5.0, interval=0.2):
             checksum = 0 if v6 else _checksum(header + payload)  # the kernel fills ICMPv6's
             packet = struct.pack("!BBHHH", request_type, 0, checksum, ident, sequence) + payload
             try:
-                sock.sendto(packet, (str(ip), 0))
+                if v6 and ip.is_link_local and dev:
+                    sock.sendto(packet, (str(ip), 0, 0, socket.if_nametoindex(dev)))
+                else:
+                    sock.sendto(packet, (str(ip), 0))
             except OSError:
                 time.sleep(interval)
                 continue

@@ -128,6 +128,11 @@ def _check_combinations(problems, path, item, model):
         if model.mtu is not None and model.mtu > VHOSTUSER_MTU_MAX:
             problems.add(path + ".mtu", "%d is above the OVS-DPDK maximum of %d" % (model.mtu, VHOSTUSER_MTU_MAX))
         return
+    queues = model.guest.queues if model.guest else None
+    if kind == "tap" and queues and queues > 1 and model.multi_queue is False:
+        problems.add(path + ".multi_queue", "must be true: the guest opens %d queue pairs and a single-queue tap fails with EINVAL at VM start" % queues)
+    if item.get("kind") is None:
+        return  # an existing object may keep its kind: check_completed() sees the result
     if kind == "macvtap":
         for key in TAP_ONLY:
             if item.get(key) is not None:
@@ -142,8 +147,23 @@ def _check_combinations(problems, path, item, model):
             for key in ("isolated", "learning", "flood"):
                 if item.get(key) is not None:
                     problems.add(path + "." + key, "is a bridge port flag; set bridge as well")
-    queues = model.guest.queues if model.guest else None
-    if kind == "tap" and queues and queues > 1 and model.multi_queue is False:
-        problems.add(path + ".multi_queue", "must be true: the guest opens %d queue pairs and a single-queue tap fails with EINVAL at VM start" % queues)
     if model.mac and model.guest and model.guest.mac and kind == "tap" and model.mac == model.guest.mac:
         problems.add(path + ".mac", "equals guest.mac; the host side of a tap needs its own MAC or the bridge sees the guest's MAC on two ports")
+
+
+def check_completed(problems, path, model):
+    """Kind-dependent checks on the object as it will be (request merged with the host's)."""
+    if model.kind == "macvtap":
+        for key in TAP_ONLY:
+            if getattr(model, key) is not None:
+                problems.add(path + "." + key, "applies to kind tap only (a macvtap device hangs off its lower device 'link')")
+        if not model.link:
+            problems.add(path + ".link", "is required for kind macvtap: the lower device the macvtap sits on")
+    elif model.kind == "tap":
+        for key in MACVTAP_ONLY:
+            if getattr(model, key) is not None:
+                problems.add(path + "." + key, "applies to kind macvtap only")
+        queues = model.guest.queues if model.guest and model.guest.queues else 1
+        if queues > 1 and not model.multi_queue:
+            problems.add(path + ".multi_queue", "must be true: the guest opens %d queue pairs and a single-queue tap fails with EINVAL"
+                         " at VM start (changing it re-creates the tap)" % queues)

@@ -64,6 +64,7 @@ def snapshot_from_ip_json(text):
                 "address": "%s/%s" % (addr["local"], addr["prefixlen"]),
                 "family": "ipv6" if addr.get("family") == "inet6" else "ipv4",
                 "scope": addr.get("scope", "global"),
+                "dynamic": bool(addr.get("dynamic")),
             }
             for addr in entry.get("addr_info") or []
             if "local" in addr

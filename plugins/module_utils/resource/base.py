@@ -15,6 +15,7 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.model.base i
 
 class Resource:
     kind = None  # the module's name, also the key of its saved state
+    conflict_field = "name"  # the config field a conflict() message is about
 
     # ---- values (no host) -----------------------------------------------------------
     def from_config(self, item, path, problems):

@@ -97,6 +97,9 @@ class InterfaceResource(LinkResource):
                 model.isolated = model.learning = model.flood = None
             if model.mtu is None:
                 model.mtu = (links.get(model.bridge) or {}).get("mtu") or DEFAULT_MTU
+            if model.mac is None and model.guest and model.guest.mac:
+                # libvirt's host-side MAC: the guest's with fe: first, never the bridge's lowest
+                model.mac = "fe" + model.guest.mac[2:]
         else:
             if model.mac is None and model.guest and model.guest.mac:
                 model.mac = model.guest.mac  # a macvtap's own MAC is the one the guest uses
@@ -117,6 +120,7 @@ class InterfaceResource(LinkResource):
         desired = {name: model for name, model in desired.items() if name not in vhost}
         for name, model in desired.items():
             path = path_of.get(name, name)
+            m.check_completed(problems, path, model)
             if model.kind == "tap":
                 if not os.path.exists(TUN_DEVICE):
                     problems.add(path + ".kind", "this kernel has no tun/tap support (%s is missing)" % TUN_DEVICE)
@@ -182,8 +186,9 @@ class InterfaceResource(LinkResource):
             uid, gid = _ids(model)
             words = ["ip", "tuntap", "add", "name", name, "mode", "tap", "vnet_hdr"]
             words += ["multi_queue"] if model.multi_queue else []
-            words += ["user", str(uid)] if uid is not None else []
-            words += ["group", str(gid)] if gid is not None else []
+            # offline renderings keep a name the controller cannot resolve as given
+            words += ["user", str(uid if uid is not None else model.owner)] if model.owner is not None else []
+            words += ["group", str(gid if gid is not None else model.group)] if model.group is not None else []
             plan.add(" ".join(words), lambda: nl.create_tap(name, model.multi_queue, uid, gid), lambda: nl.delete_link(name))
         else:
             plan.add("ip link add link %s name %s type macvtap mode %s" % (model.link, name, model.mode),
@@ -242,7 +247,9 @@ class InterfaceResource(LinkResource):
                 if wanted is not None and (new.get("master") or wanted != getattr(cur, key)):
                     flags[key] = wanted
             if flags:
-                plan.add(_bridge_link_command(name, flags), lambda: nl.set_bridge_port(name, **flags))
+                old_flags = {key: getattr(cur, key) for key in flags if getattr(cur, key) is not None}
+                plan.add(_bridge_link_command(name, flags), lambda: nl.set_bridge_port(name, **flags),
+                         (lambda: nl.set_bridge_port(name, **old_flags)) if old_flags else None)
 
     # ---- offline renderings --------------------------------------------------------------
     def render(self, model):
@@ -275,6 +282,8 @@ def _recreate_reason(cur, want):
                 return "the kernel cannot clear a tap's %s in place" % key
     elif cur.link != want.link:
         return "the lower device cannot change in place"
+    elif cur.mode != want.mode and "passthru" in (cur.mode, want.mode):
+        return "the kernel cannot switch a macvtap to or from passthru in place"
     return None
 
 

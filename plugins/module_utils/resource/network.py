@@ -13,6 +13,7 @@ the whole call rolls back.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import ipaddress
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend import probe
@@ -27,10 +28,12 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.resource.com
 ROUTE_PROTO_KERNEL = 2
 GATEWAY_TIMEOUT = 5.0
 MIN_STP_DELAY = 2  # seconds
+MAX_ALIAS = 255  # IFALIASZ - 1
 
 
 class NetworkResource(LinkResource):
     kind = "vm_network"
+    conflict_field = "bridge.name"
     adoptable_kinds = ("bridge",)
 
     from_config = staticmethod(m.from_config)
@@ -56,6 +59,15 @@ class NetworkResource(LinkResource):
 
     def open_backend(self, params):
         return NetworkHost()
+
+    def conflict(self, snapshot, model, adopt):
+        found = super().conflict(snapshot, model, adopt)
+        if found:
+            return found
+        owner = _network_of(snapshot["links"].get(self.link_name(model)))
+        if owner not in (None, model.name):
+            return "bridge %s belongs to network %s" % (self.link_name(model), owner)
+        return None
 
     def check_config(self, models, problems):
         bridges, uplinks, subnets = {}, {}, []
@@ -105,6 +117,11 @@ class NetworkResource(LinkResource):
             model.bridge.delay = MIN_STP_DELAY  # the kernel raises it to this while STP runs
         if model.mac is None and model.bridge.uplink:
             model.mac = (snapshot["links"].get(model.bridge.uplink) or {}).get("mac")
+        elif model.mac is None and model.bridge.name not in snapshot["links"]:
+            # a new bridge's MAC otherwise follows its lowest port: every tap that comes or goes
+            # would change the VMs' gateway MAC. libvirt's 52:54:00 prefix, stable per network.
+            digest = hashlib.sha256(model.name.encode()).hexdigest()
+            model.mac = "52:54:00:%s:%s:%s" % (digest[0:2], digest[2:4], digest[4:6])
         return model
 
     def check_host(self, desired, snapshot, problems, warnings, check_mode, paths):
@@ -112,12 +129,31 @@ class NetworkResource(LinkResource):
         path_of = {name: path for path, name in paths}
         for name, model in desired.items():
             path = path_of.get(name, name)
+            own_bridge = next((link_name for link_name, link in links.items() if _network_of(link) == name), None)
+            if own_bridge not in (None, model.bridge.name):
+                problems.add(path + ".bridge.name", "network %s is on bridge %s and a bridge cannot be renamed in place; "
+                             "delete the network (state deleted) and create it again" % (name, own_bridge))
+                continue
             uplink_name = model.bridge.uplink
+            if uplink_name and model.bridge.stp:
+                warnings.append("%s.bridge.stp: STP is on with uplink %s; the bridge sends BPDUs to the switch, and switch ports"
+                                " with BPDU guard shut down" % (path, uplink_name))
             if uplink_name:
                 uplink = links.get(uplink_name)
                 if uplink is None:
                     problems.add(path + ".bridge.uplink", "%s does not exist" % uplink_name)
                     continue
+                moving = _global_addresses(snapshot, uplink_name)
+                for address in _global_addresses(snapshot, uplink_name, dynamic=True):
+                    if address not in moving:
+                        warnings.append("%s.bridge.uplink: %s on %s is a DHCP/SLAAC address and stays there; point the host's DHCP"
+                                        " client at bridge %s" % (path, address, uplink_name, model.bridge.name))
+                for ip in model.ips or []:
+                    if ip in moving:
+                        problems.add(path + ".ips", "%s is on uplink %s and moves to the bridge with it; leave it out of ips" % (ip, uplink_name))
+                if uplink.get("master") != model.bridge.name and len(_mark(model, moving)) > MAX_ALIAS:
+                    problems.add(path + ".bridge.uplink", "%s has more addresses (%d) than this module can record for moving back"
+                                 % (uplink_name, len(moving)))
                 if uplink.get("kind") in ("bridge", "tun", "macvtap") or uplink_name == "lo":
                     problems.add(path + ".bridge.uplink", "%s is a %s device; an uplink is a NIC, bond or veth"
                                  % (uplink_name, uplink.get("kind") or "loopback"))
@@ -128,7 +164,7 @@ class NetworkResource(LinkResource):
             for ip in model.ips or []:
                 network = ipaddress.ip_interface(ip).network
                 for other, addresses in snapshot["addresses"].items():
-                    if other in (model.bridge.name, uplink_name):
+                    if other in (model.bridge.name, uplink_name, own_bridge):
                         continue
                     for address in addresses:
                         if address["scope"] == "global" and ipaddress.ip_interface(address["address"]).network.overlaps(network):
@@ -143,7 +179,7 @@ class NetworkResource(LinkResource):
         new_uplink = desired.bridge.uplink
         moved = _marked_moved(link) if old_uplink == new_uplink else set()
         if new_uplink and new_uplink != old_uplink:
-            moved = {a["address"] for a in _global_addresses(snapshot, new_uplink)}
+            moved = set(_global_addresses(snapshot, new_uplink))
         mark = _mark(desired, moved)
         if current is None:
             words = ["ip", "link", "add", "name", bridge, "type", "bridge", "stp_state", "1" if desired.bridge.stp else "0",
@@ -157,11 +193,11 @@ class NetworkResource(LinkResource):
                 attrs["mtu"] = desired.mtu
             plan.add(ip_link_set_command(bridge, **attrs), lambda: backend.set_link(bridge, **attrs))
             current_ips = []
-        else:
-            if (current.bridge.stp, current.bridge.delay) != (desired.bridge.stp, desired.bridge.delay):
-                plan.add("ip link set %s type bridge forward_delay %d stp_state %d" % (bridge, desired.bridge.delay * 100, int(desired.bridge.stp)),
-                         lambda: backend.set_bridge(bridge, desired.bridge.stp, desired.bridge.delay),
-                         lambda: backend.set_bridge(bridge, current.bridge.stp, current.bridge.delay))
+        stp_on_last = False
+        if current is not None:
+            stp_on_last = (current.bridge.stp, current.bridge.delay) != (desired.bridge.stp, desired.bridge.delay) and desired.bridge.stp
+            if (current.bridge.stp, current.bridge.delay) != (desired.bridge.stp, desired.bridge.delay) and not stp_on_last:
+                self._plan_stp(plan, backend, bridge, current, desired)  # off before any uplink joins
             new, old = {}, {}
             for key, attr in (("mtu", "mtu"), ("mac", "address")):
                 wanted = getattr(desired, key)
@@ -188,7 +224,15 @@ class NetworkResource(LinkResource):
             old_mtu = snapshot["links"][new_uplink]["mtu"]
             plan.add("ip link set %s mtu %d" % (new_uplink, desired.mtu), lambda: backend.set_link(new_uplink, mtu=desired.mtu),
                      lambda: backend.set_link(new_uplink, mtu=old_mtu))
+        if stp_on_last:
+            self._plan_stp(plan, backend, bridge, current, desired)  # on only once the uplink left
         services.plan(plan, backend, current, desired, snapshot)
+
+    @staticmethod
+    def _plan_stp(plan, backend, bridge, current, desired):
+        want, had = desired.bridge, current.bridge
+        plan.add("ip link set %s type bridge forward_delay %d stp_state %d" % (bridge, want.delay * 100, int(want.stp)),
+                 lambda: backend.set_bridge(bridge, want.stp, want.delay), lambda: backend.set_bridge(bridge, had.stp, had.delay))
 
     def plan_removal(self, plan, backend, current, snapshot):
         services.plan_removal(plan, backend, current, snapshot)
@@ -199,15 +243,21 @@ class NetworkResource(LinkResource):
         plan.add("ip link del %s" % bridge, lambda: backend.delete_link(bridge), lambda: self._recreate(backend, current, link, snapshot))
 
     def _recreate(self, nl, cur, link, snapshot):
+        """Undo of a removal: the bridge as it was, with its addresses, routes and ports (the VMs' taps)."""
         nl.create_bridge(cur.bridge.name, cur.bridge.stp, cur.bridge.delay, cur.mac)
         nl.set_link(cur.bridge.name, ifalias=link.get("alias"), mtu=cur.mtu, state="up")
+        for port in snapshot["links"].values():
+            if port.get("master") == cur.bridge.name and port["name"] != cur.bridge.uplink and port["name"] in _present(nl):
+                nl.set_link(port["name"], master=cur.bridge.name)
+                if port.get("brport"):
+                    nl.set_bridge_port(port["name"], **port["brport"])
         for ip in cur.ips + sorted(_marked_moved(link)):
             nl.add_address(cur.bridge.name, ip, nodad=True)
         for route in _routes_via(snapshot, cur.bridge.name):
             nl.replace_route(route, cur.bridge.name)
 
     def _plan_enslave(self, plan, nl, bridge, uplink, mtu, snapshot):
-        addresses = [a["address"] for a in _global_addresses(snapshot, uplink)]
+        addresses = _global_addresses(snapshot, uplink)
         routes = _routes_via(snapshot, uplink)
         gateways = [r["gateway"] for r in routes if r.get("gateway") and r["dst"] in ("0.0.0.0/0", "::/0")]
         for ip in addresses:
@@ -224,7 +274,7 @@ class NetworkResource(LinkResource):
         for ip in addresses:
             plan.add("ip addr del %s dev %s" % (ip, uplink), _call(nl, "delete_address", uplink, ip), _call(nl, "add_address", uplink, ip, True))
         if nl is not None:  # offline renderings probe nothing
-            reachable_before = [gw for gw in gateways if probe.reachable(gw, timeout=1.0)]
+            reachable_before = [gw for gw in gateways if probe.reachable(gw, timeout=1.0, dev=uplink)]
             if reachable_before:
                 plan.verifications.append(lambda: _check_gateways(reachable_before, uplink, bridge))
 
@@ -275,8 +325,24 @@ def _marked_moved(link):
     return set((mark[1].get("moved", "") if mark else "").split(",")) - {""}
 
 
-def _global_addresses(snapshot, name):
-    return [a for a in snapshot["addresses"].get(name, []) if a["scope"] == "global"]
+def _global_addresses(snapshot, name, dynamic=False):
+    """Global addresses of `name` that move with it (with `dynamic`, also DHCP/SLAAC ones), as text."""
+    return [a["address"] for a in snapshot["addresses"].get(name, [])
+            if a["scope"] == "global" and (dynamic or not a.get("dynamic"))]
+
+
+def _present(nl):
+    return set(nl.read()["links"])
+
+
+def _network_of(link):
+    """The network a bridge belongs to, by its mark; None for anything else."""
+    from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import parse_mark
+
+    mark = parse_mark((link or {}).get("alias"))
+    if not mark or mark[0] != "vm_network":
+        return None
+    return mark[1].get("name", link.get("name"))
 
 
 def _routes_via(snapshot, dev):
@@ -287,5 +353,5 @@ def _routes_via(snapshot, dev):
 
 def _check_gateways(gateways, uplink, bridge):
     for gateway in gateways:
-        if not probe.reachable(gateway, timeout=GATEWAY_TIMEOUT):
+        if not probe.reachable(gateway, timeout=GATEWAY_TIMEOUT, dev=bridge):
             raise HvnetError("default gateway %s stopped answering after %s moved into %s" % (gateway, uplink, bridge))

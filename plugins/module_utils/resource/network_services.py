@@ -81,10 +81,6 @@ def check_host(desired, snapshot, problems, warnings, path_of):
     for name, model in desired.items():
         path = path_of.get(name, name)
         svc.check_desired(problems, path, model)
-        link = links.get(model.bridge_name)
-        mark = parse_mark((link or {}).get("alias"))
-        if mark and mark[0] == "vm_network" and mark[1].get("name", model.bridge_name) != name:
-            problems.add(path + ".bridge.name", "%s already belongs to network %s" % (model.bridge_name, mark[1].get("name")))
         table = nft_render.render(model)
         if table is not None:
             if snapshot.get("nft") is not None and not nft.get("available", True):
