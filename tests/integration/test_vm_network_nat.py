@@ -467,3 +467,29 @@ def test_libvirt_reference_networks(netns_factory, run_module, example):
     finally:
         for root in SCOPE_DIRS:
             subprocess.run(["rm", "-rf", os.path.join(root, hv.name)], check=False)
+
+
+def test_hand_edits_are_put_back_and_partial_updates_keep_dhcp(lab, run_module):
+    """A rule replaced by hand (same rule count) is detected and put back; merged that adds an
+    address keeps the DHCP settings of the addresses already there; a partial update of a nat
+    network's forward.dev is accepted without repeating the mode."""
+    hv = lab["hv"]
+    nh.assert_ok(run_module(hv, "vm_network", {"config": [nat_config()], "persist": False}))
+    rendered = nft_text(hv)
+    rules = json.loads(hv.run("nft", "-j", "-a", "list", "chain", "inet", "hvnet_natnet", "hv_forward").stdout)["nftables"]
+    reject = [r["rule"] for r in rules if "rule" in r and any("reject" in e for e in r["rule"]["expr"])][0]
+    hv.run("nft", "replace", "rule", "inet", "hvnet_natnet", "hv_forward", "handle", str(reject["handle"]),
+           "iifname", BRIDGE, "accept")
+    assert nft_text(hv) != rendered
+    result = nh.assert_ok(run_module(hv, "vm_network", {"config": [nat_config()], "persist": False}))
+    assert result["changed"] is True
+    assert nft_text(hv) == rendered
+    nh.assert_unchanged_run(run_module(hv, "vm_network", {"config": [nat_config()], "persist": False}))
+
+    conf = "/etc/hypervisor-networking/dnsmasq/%s/natnet.conf" % hv.name
+    added = {"name": "natnet", "ips": [{"address": "2001:db8:77::1", "prefix": 64}]}
+    nh.assert_ok(run_module(hv, "vm_network", {"config": [added], "persist": False}))
+    with open(conf, encoding="utf-8") as handle:
+        assert "dhcp-range=%s,%s" % RANGE in handle.read()
+    nh.assert_ok(run_module(hv, "vm_network", {"config": [{"name": "natnet", "forward": {"dev": "up0"}}], "persist": False}))
+    assert 'oifname "up0"' in nft_text(hv)

@@ -163,3 +163,21 @@ def test_cross_network_port_forward_clash():
     problems = Problems()
     resource.check_config([first, second], problems)
     assert any(p.startswith("config[1].port_forwards[0]: tcp port 8443 is also forwarded by config[0]") for p in problems.items), problems.items
+
+
+def test_ipv6_forwarding_refused_while_routes_come_from_router_advertisements():
+    """libvirt's rule: forwarding on makes accept_ra=1 interfaces drop their RA routes."""
+    from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import Problems
+    from ansible_collections.hypervisor.networking.plugins.module_utils.resource import network_services
+
+    model = model_of({"name": "six", "forward": {"mode": "route"}, "ips": [{"address": "2001:db8:9::1", "prefix": 64}]})
+    snapshot = {"routes": [{"family": "ipv6", "dst": "::/0", "gateway": "fe80::1", "dev": "eth0", "proto": 9, "metric": 1024}],
+                "sysctl": {"values": {"ipv4": "0", "ipv6": "0"}, "accept_ra": {"eth0": "1"}}}
+    problems = Problems()
+    network_services._check_accept_ra(problems, "config[0]", model, snapshot)  # pylint: disable=protected-access
+    assert problems.items == ["config[0].ips: IPv6 forwarding would make eth0 ignore the router advertisements its routes"
+                              " come from; set net.ipv6.conf.eth0.accept_ra=2 first (accept_ra is 1)"]
+    snapshot["sysctl"]["accept_ra"]["eth0"] = "2"
+    problems = Problems()
+    network_services._check_accept_ra(problems, "config[0]", model, snapshot)  # pylint: disable=protected-access
+    assert problems.items == []

@@ -37,7 +37,7 @@ def test_parsed_networks():
     assert result["parsed"] == [{
         "name": "lab", "forward": {"mode": "isolated"},
         "bridge": {"name": "br0", "stp": True, "delay": 2, "mac_table_manager": "kernel"},
-        "mtu": 1500, "mac": "3e:7e:48:81:ee:7a",
+        "mac": "3e:7e:48:81:ee:7a",
         "ips": [{"address": "198.51.100.1", "prefix": 24, "family": "ipv4"}],
     }]
 

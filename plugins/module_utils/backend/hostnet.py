@@ -84,7 +84,7 @@ class NetworkHost(Netlink):
         super().__init__()
         netns = current_netns_name()
         self.scope = netns or "host"
-        self.nft = Nftables()
+        self.nft = Nftables(os.path.join(RUN_ROOT, self.scope))
         self.dnsmasq = Dnsmasq(self.scope, netns)
         self.sysctl = Sysctl(os.path.join(RUN_ROOT, self.scope))
         self.tc = Tc()

@@ -5,10 +5,15 @@
 
 Only tables named hvnet_* whose first rule carries our mark count as ours (see
 render/nftables.py); nothing else is ever changed or removed.
+
+Drift: the mark says what was rendered; a fingerprint of the table as nft itself lists it,
+taken right after each apply and kept under the scope's run directory, tells whether anyone
+changed a rule since. A table whose fingerprint differs is applied again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -32,8 +37,9 @@ def find_binary(name, extra=("/usr/sbin", "/sbin", "/usr/bin", "/bin")):
 
 
 class Nftables:
-    def __init__(self):
+    def __init__(self, run_directory):
         self.binary = find_binary("nft")
+        self.run_directory = run_directory
 
     @property
     def available(self):
@@ -72,15 +78,40 @@ class Nftables:
                 result["foreign"].append(table)
                 continue
             name, digest, rules = mark
-            result["owned"][name] = {"table": table, "family": render.FAMILY, "digest": digest if rules == entry["rules"] else "",
+            recorded = self._recorded_fingerprint(table)
+            intact = rules == entry["rules"] and recorded in (None, _fingerprint(entry["objects"]))
+            result["owned"][name] = {"table": table, "family": render.FAMILY, "digest": digest if intact else "",
                                      "rules": entry["rules"], "objects": entry["objects"]}
         return result
 
-    def apply(self, script):
+    def _fingerprint_path(self, table):
+        return os.path.join(self.run_directory, "nft-%s.sha256" % table)
+
+    def _recorded_fingerprint(self, table):
+        try:
+            with open(self._fingerprint_path(table)) as handle:
+                return handle.read().strip()
+        except OSError:
+            return None  # not applied since boot by this version: the mark alone decides
+
+    def _record(self, table):
+        """Remember how nft lists `table` right after we applied it."""
+        document = json.loads(self._run(["-j", "list", "table", render.FAMILY, table]) or '{"nftables": []}')
+        objects = [item for item in document.get("nftables", []) if "metainfo" not in item]
+        os.makedirs(self.run_directory, exist_ok=True)
+        with open(self._fingerprint_path(table), "w") as handle:
+            handle.write(_fingerprint(objects) + "\n")
+
+    def apply(self, script, table):
         self._run(["-f", "-"], script)
+        self._record(table)
 
     def delete(self, family, table):
         self._run(["-f", "-"], render.delete_script(family, table))
+        try:
+            os.unlink(self._fingerprint_path(table))
+        except FileNotFoundError:
+            pass
 
     def restore(self, family, table, objects):
         """Put a table back exactly as `read()` saw it (used by rollbacks)."""
@@ -91,3 +122,13 @@ class Nftables:
             cleaned.append({"add": {kind: value}})
         self._run(["-f", "-"], "table %s %s\ndelete table %s %s\n" % (family, table, family, table))
         self._run(["-j", "-f", "-"], json.dumps({"nftables": cleaned}))
+        self._record(table)
+
+
+def _fingerprint(objects):
+    """The table's content as nft lists it, without the handles nft numbers anew."""
+    cleaned = []
+    for item in objects:
+        kind, value = next(iter(item.items()))
+        cleaned.append({kind: {key: val for key, val in value.items() if key != "handle"}})
+    return hashlib.sha256(json.dumps(cleaned, sort_keys=True).encode()).hexdigest()

@@ -34,7 +34,23 @@ class Sysctl:
                 originals = json.load(handle)
         except (OSError, ValueError):
             originals = {}
-        return {"values": values, "originals": originals}
+        return {"values": values, "originals": originals, "accept_ra": self._accept_ra()}
+
+    def _accept_ra(self):
+        """{interface: accept_ra}: with forwarding on, only 2 keeps router advertisements."""
+        result = {}
+        conf = os.path.join(self.proc, "net", "ipv6", "conf")
+        try:
+            names = os.listdir(conf)
+        except OSError:
+            return result
+        for name in names:
+            try:
+                with open(os.path.join(conf, name, "accept_ra")) as handle:
+                    result[name] = handle.read().strip()
+            except OSError:
+                continue
+        return result
 
     def set(self, family, value, original=None):
         """Write the sysctl; with `original`, remember it (first time only) for a later reset."""

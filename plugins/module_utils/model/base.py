@@ -11,8 +11,9 @@ import dataclasses
 def overlay(base, given, union_lists=False):
     """Return `base` with every field that `given` sets; nested models overlay recursively.
 
-    With `union_lists` (state merged), list fields marked ``merge=union`` keep the
-    base's items and add the given ones, as netcommon's merged state does.
+    With `union_lists` (state merged), list and dict fields marked ``merge=union`` keep the
+    base's items and add the given ones (a given dict key replaces the base's), as
+    netcommon's merged state does.
     """
     if given is None:
         return base
@@ -27,7 +28,10 @@ def overlay(base, given, union_lists=False):
         elif dataclasses.is_dataclass(new):
             values[field.name] = overlay(old, new, union_lists)
         elif union_lists and field.metadata.get("merge") == "union" and old:
-            values[field.name] = list(old) + [item for item in new if item not in old]
+            if isinstance(new, dict):  # per-key settings (e.g. per address): given keys win
+                values[field.name] = dict(old, **new)
+            else:
+                values[field.name] = list(old) + [item for item in new if item not in old]
         else:
             values[field.name] = new
     return type(given)(**values)

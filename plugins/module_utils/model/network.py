@@ -46,7 +46,8 @@ class VmNetwork:
     # Interface addresses as "address/prefix" strings; merged adds to what is there.
     ips: Optional[List[str]] = dataclasses.field(default=None, metadata={"merge": "union"})
     # Services of nat/route/open/isolated networks, in the normal forms of network_services.
-    ip_options: Optional[Dict[str, dict]] = None  # "address/prefix" -> {dhcp, tftp_root}
+    # "address/prefix" -> {dhcp, tftp_root}; merged keeps the settings of addresses not given
+    ip_options: Optional[Dict[str, dict]] = dataclasses.field(default=None, metadata={"merge": "union"})
     routes: Optional[List[dict]] = None
     domain: Optional[dict] = None
     dns: Optional[dict] = None
@@ -96,7 +97,7 @@ def from_config(item, path, problems):
             iface = f.parse_interface_address(problems, ip_path, ip_item.get("address"), ip_item.get("prefix"), ip_item.get("netmask"), family)
             if iface is not None:
                 ips.append(str(iface))
-            options = svc.ip_options(problems, ip_path, ip_item, iface, forward.mode or "isolated")
+            options = svc.ip_options(problems, ip_path, ip_item, iface, forward.mode)
             if options and iface is not None:
                 ip_options[str(iface)] = options
         _check_overlaps(problems, path + ".ips", ips)

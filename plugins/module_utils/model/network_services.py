@@ -27,7 +27,9 @@ FAMILIES = ("ipv4", "ipv6")
 MAX_U32 = 4294967295
 _DNS_NAME_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$")
 _DUID_RE = re.compile(r"^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2})+$")
-_TXT_NAME_RE = re.compile(r"^[^\s,]+$")
+_TXT_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+# TXT values land inside "..." in dnsmasq.conf, where a backslash starts an escape
+_TXT_VALUE_RE = re.compile(r'^[ !#-\[\]-~]*$')
 
 # The fields of VmNetwork this module owns (besides forward.dev and forward.nat).
 TOP_FIELDS = ("routes", "domain", "dns", "bandwidth", "port_forwards")
@@ -131,7 +133,8 @@ def _address_range(problems, path, item, version=None, subnet=None):
 # ---- forward ------------------------------------------------------------------------------
 def forward_dev(problems, path, forward_item, mode):
     dev = f.check_ifname(problems, path + ".forward.dev", forward_item.get("dev"))
-    if dev is not None and mode not in ("nat", "route"):
+    # without a mode in the item (a partial merged update) check_desired() decides
+    if dev is not None and mode is not None and mode not in ("nat", "route"):
         problems.add(path + ".forward.dev", "only applies to forward.mode nat or route (open installs no firewall rules to restrict it)")
         return None
     return dev
@@ -143,7 +146,7 @@ def forward_nat(problems, path, forward_item, mode):
         return None
     path += ".forward.nat"
     item = _dict(problems, path, item)
-    if mode != "nat":
+    if mode is not None and mode != "nat":
         problems.add(path, "only applies to forward.mode nat")
         return None
     result = {}
@@ -167,7 +170,7 @@ def ip_options(problems, ip_path, ip_item, iface, mode):
     if tftp_root is not None:
         if iface is not None and iface.version != 4:
             problems.add(ip_path + ".tftp_root", "TFTP is for IPv4 addresses only")
-        elif not str(tftp_root).startswith("/") or "\n" in str(tftp_root) or "," in str(tftp_root):
+        elif not str(tftp_root).startswith("/") or not str(tftp_root).isprintable() or "," in str(tftp_root):
             problems.add(ip_path + ".tftp_root", "'%s' must be an absolute directory path without ',' or line breaks" % tftp_root)
         else:
             result["tftp_root"] = os.path.normpath(str(tftp_root))
@@ -338,12 +341,13 @@ def dns(problems, path, value):
     for index, titem in enumerate(_list(problems, path + ".txt", item.get("txt"))):
         tpath = "%s.txt[%d]" % (path, index)
         titem = _dict(problems, tpath, titem)
-        name = _str(problems, tpath + ".name", titem.get("name"), required=True, pattern=_TXT_NAME_RE, what="a record name without spaces or commas")
+        name = _str(problems, tpath + ".name", titem.get("name"), required=True, pattern=_TXT_NAME_RE,
+                    what="a record name of letters, digits, '_', '.', '-'")
         value_text = titem.get("value")
         if value_text is None:
             problems.add(tpath + ".value", "is required")
-        elif '"' in str(value_text) or "\n" in str(value_text):
-            problems.add(tpath + ".value", "must not contain '\"' or line breaks")
+        elif not _TXT_VALUE_RE.match(str(value_text)):
+            problems.add(tpath + ".value", "must be printable ASCII without '\"' or '\\'")
         elif name:
             txts.append({"name": name, "value": str(value_text)})
     result.update({"forwarders": forwarders or None, "hosts": hosts or None, "srv": srvs or None, "txt": txts or None})
@@ -435,8 +439,11 @@ def check_ip_options(problems, path, ips, options):
 
 def port_forward_keys(model):
     """(protocol, host_address or None, host_port, family) of every port forward of a network."""
-    return [(p["protocol"], p.get("host_address"), p["host_port"], ipaddress.ip_address(p["guest_ip"]).version)
-            for p in model.port_forwards or []]
+    return [port_forward_key(p) for p in model.port_forwards or []]
+
+
+def port_forward_key(forward):
+    return (forward["protocol"], forward.get("host_address"), forward["host_port"], ipaddress.ip_address(forward["guest_ip"]).version)
 
 
 def keys_clash(first, second):

@@ -105,6 +105,10 @@ def rules(model):
             guest = ipaddress.ip_address(pf["guest_ip"])
             forward.append("oifname %s %s daddr %s meta l4proto %s th dport %d ct status dnat accept"
                            % (_q(bridge), "ip" if guest.version == 4 else "ip6", guest, pf["protocol"], pf["guest_port"]))
+        if pfs:
+            # replies of forwarded connections leave by whatever interface the client came in on,
+            # which forward.dev does not restrict
+            forward.append("iifname %s ct status dnat ct state established,related accept" % _q(bridge))
     forward += ["iifname %s reject" % _q(bridge), "oifname %s reject" % _q(bridge)]
     for pf in pfs:
         guest = ipaddress.ip_address(pf["guest_ip"])

@@ -102,7 +102,8 @@ class NetworkResource(LinkResource):
                 forward=m.Forward(mode=attrs.get("mode", "bridge")),
                 bridge=m.Bridge(name=link_name, stp=bridge_info.get("stp"), delay=bridge_info.get("delay"),
                                 mac_table_manager=attrs.get("mac_table_manager", "kernel"), uplink=attrs.get("uplink")),
-                mtu=link.get("mtu"),
+                # only an MTU that was asked for: an unmanaged bridge's follows its ports
+                mtu=link.get("mtu") if "mtu" in attrs else None,
                 mac=link.get("mac"),
                 ips=[a["address"] for a in snapshot["addresses"].get(link_name, [])
                      if a["scope"] == "global" and a["address"] not in moved],
@@ -315,7 +316,7 @@ def _call(nl, method, *args):
 
 def _mark(model, moved):
     return make_mark("vm_network", name=model.name, mode=model.mode, mac_table_manager=model.bridge.mac_table_manager,
-                     uplink=model.bridge.uplink, moved=sorted(moved))
+                     uplink=model.bridge.uplink, moved=sorted(moved), mtu=model.mtu)
 
 
 def _marked_moved(link):

@@ -24,6 +24,8 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.ownership im
 from ansible_collections.hypervisor.networking.plugins.module_utils.render import dnsmasq as dnsmasq_render
 from ansible_collections.hypervisor.networking.plugins.module_utils.render import nftables as nft_render
 
+RTPROT_RA = 9  # routes the kernel learned from router advertisements
+
 PLACEHOLDER_PATHS = {"pid": "<run dir>/%s.pid", "leases": "<lease dir>/%s.leases"}
 
 
@@ -81,6 +83,7 @@ def check_host(desired, snapshot, problems, warnings, path_of):
     for name, model in desired.items():
         path = path_of.get(name, name)
         svc.check_desired(problems, path, model)
+        _check_accept_ra(problems, path, model, snapshot)
         table = nft_render.render(model)
         if table is not None:
             if snapshot.get("nft") is not None and not nft.get("available", True):
@@ -99,9 +102,7 @@ def check_host(desired, snapshot, problems, warnings, path_of):
                 if other_name == name or other_name in desired:
                     continue
                 for opf in other.get("port_forwards", []):
-                    first = (pf["protocol"], pf.get("host_address"), pf["host_port"], ipaddress.ip_address(pf["guest_ip"]).version)
-                    second = (opf["protocol"], opf.get("host_address"), opf["host_port"], ipaddress.ip_address(opf["guest_ip"]).version)
-                    if svc.keys_clash(first, second):
+                    if svc.keys_clash(svc.port_forward_key(pf), svc.port_forward_key(opf)):
                         problems.add("%s.port_forwards[%d]" % (path, index),
                                      "%s port %d is already forwarded by network %s" % (pf["protocol"], pf["host_port"], other_name))
 
@@ -176,6 +177,20 @@ def finish(plan_, host, snapshot):
                       _call(host, "sysctl", "set", family, "1", original))
 
 
+def _check_accept_ra(problems, path, model, snapshot):
+    """Turning IPv6 forwarding on makes the kernel ignore router advertisements on every
+    interface with accept_ra 1: a host that learned its default route by RA would lose it.
+    libvirt refuses this too."""
+    sysctl = snapshot.get("sysctl") or {}
+    if "ipv6" not in _forwarding_needs(model) or (sysctl.get("values") or {}).get("ipv6") in (None, "1"):
+        return
+    accept_ra = sysctl.get("accept_ra") or {}
+    for dev in sorted({r["dev"] for r in snapshot.get("routes", []) if r.get("proto") == RTPROT_RA and r.get("dev")}):
+        if accept_ra.get(dev) != "2":
+            problems.add(path + ".ips", "IPv6 forwarding would make %s ignore the router advertisements its routes come from;"
+                         " set net.ipv6.conf.%s.accept_ra=2 first (accept_ra is %s)" % (dev, dev, accept_ra.get(dev, "unknown")))
+
+
 def _forwarding_needs(model):
     return _needs(model.mode, model.ips or [])
 
@@ -242,7 +257,7 @@ def _plan_nft(plan_, host, name, table, snapshot):
         plan_.add("nft delete table %s %s" % (live["family"], live["table"]), lambda: host.nft.delete(live["family"], live["table"]), put_back)
         live = None
     plan_.add("nft -f - (table %s %s, %d rules, for network %s)" % (table["family"], table["table"], table["rules"], name),
-              lambda: host.nft.apply(nft_render.replace_script(table)),
+              lambda: host.nft.apply(nft_render.replace_script(table), table["table"]),
               put_back if live else (lambda: host.nft.delete(table["family"], table["table"])))
 
 
@@ -279,13 +294,6 @@ def _plan_dnsmasq(plan_, host, name, conf, snapshot):
         plan_.add("start dnsmasq of network %s" % name, lambda: host.dnsmasq.start(name), lambda: host.dnsmasq.stop(name))
         return
 
-    def do():
-        host.dnsmasq.write_conf(name, conf)
-        if running:
-            host.dnsmasq.restart(name)
-        else:
-            host.dnsmasq.start(name)
-
     def undo():
         if old_conf is None:
             host.dnsmasq.stop(name)
@@ -296,6 +304,17 @@ def _plan_dnsmasq(plan_, host, name, conf, snapshot):
             host.dnsmasq.restart(name)
         else:
             host.dnsmasq.stop(name)
+
+    def do():
+        host.dnsmasq.write_conf(name, conf)
+        try:
+            if running:
+                host.dnsmasq.restart(name)
+            else:
+                host.dnsmasq.start(name)
+        except Exception:
+            undo()  # a failed step is not in the plan's applied list: leave no config behind
+            raise
 
     what = "restart dnsmasq of network %s with its new configuration" if running else "write the dnsmasq configuration of network %s and start it"
     plan_.add(what % name, do, undo)
