@@ -118,9 +118,10 @@ class NetworkResource(LinkResource):
             model.bridge.delay = MIN_STP_DELAY  # the kernel raises it to this while STP runs
         if model.mac is None and model.bridge.uplink:
             model.mac = (snapshot["links"].get(model.bridge.uplink) or {}).get("mac")
-        elif model.mac is None and model.bridge.name not in snapshot["links"]:
-            # a new bridge's MAC otherwise follows its lowest port: every tap that comes or goes
-            # would change the VMs' gateway MAC. libvirt's 52:54:00 prefix, stable per network.
+        elif model.mac is None:
+            # a bridge's MAC otherwise follows its lowest port: every tap that comes or goes
+            # would change the VMs' gateway MAC. libvirt's 52:54:00 prefix, stable per network;
+            # a default that never depends on what exists, so saved and planned intent agree.
             digest = hashlib.sha256(model.name.encode()).hexdigest()
             model.mac = "52:54:00:%s:%s:%s" % (digest[0:2], digest[2:4], digest[4:6])
         return model
