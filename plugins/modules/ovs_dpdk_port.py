@@ -110,7 +110,8 @@ options:
       rxq_affinity:
         description:
           - "Receive queue id to PMD core (C(other_config:pmd-rxq-affinity)), for example C({0: 1, 1: 1})."
-          - Each queue id must be below O(config[].n_rxq) (default 1) and each core in C(pmd-cpu-mask).
+          - Each queue id must be below O(config[].n_rxq) (default 1; with O(state=merged) the port's current value when
+            not given) and each core in C(pmd-cpu-mask).
         type: dict
       mtu_request:
         description: MTU, 68 to 9710 (jumbo frames up to 9728 bytes).
@@ -160,19 +161,33 @@ options:
         type: str
         choices: [access, native-tagged, native-untagged, trunk, dot1q-tunnel]
       ofport_request:
-        description: OpenFlow port number to request, 1 to 65279, for flows that name ports by number.
+        description:
+          - OpenFlow port number to request, 1 to 65279, for flows that name ports by number.
+          - Refused when another interface of the bridge already requested or holds that number (OVS would silently
+            assign another); after the transaction the port must have exactly this C(ofport), else the call fails and
+            is rolled back.
         type: int
       external_ids:
-        description: C(external_ids) of the port's Interface row(s) (every member of a bond), for example OVN's C(iface-id).
+        description:
+          - Keys of C(external_ids) of the port's Interface row(s) (every member of a bond), for example OVN's C(iface-id).
+          - Managed key by key in every state, like C(options) keys are. The keys given are set; a key given with a
+            null value is removed; keys not given are left alone, also with O(state=replaced) and
+            O(state=overridden), so keys other software writes (ovn-controller's C(ovn-installed),
+            C(ovn-installed-ts)) stay and do not make a run report a change.
         type: dict
       other_config:
         description:
-          - C(other_config) of the port's Interface row(s). C(pmd-rxq-affinity) is set through O(config[].rxq_affinity).
+          - Keys of C(other_config) of the port's Interface row(s), managed key by key as O(config[].external_ids) is.
+          - C(pmd-rxq-affinity) is set through O(config[].rxq_affinity).
         type: dict
 notes:
   - Needs Open vSwitch built with DPDK (Debian C(openvswitch-switch-dpdk)), C(other_config:dpdk-init=true) and a running
     ovs-vswitchd; the role M(hypervisor.networking.dpdk) sets a host up.
-  - O(config[].external_ids) and O(config[].other_config) are whole maps; O(state=merged) replaces a map that is given.
+  - O(config[].external_ids) and O(config[].other_config) are managed key by key; keys not given are never removed
+    (give a key with a null value to remove it).
+  - Checks that involve several fields (a queue id below O(config[].n_rxq), options of one O(config[].type) only,
+    bond-only options) run on the port as it will be, so a partial O(state=merged) item is checked against the
+    host's values of the fields it leaves out.
   - With O(persist=true) the ports are also saved for the boot-time restore; OVSDB keeps them across reboots itself.
 """
 

@@ -33,6 +33,7 @@ def restore_program(netns):
     """The restore program persistence installed for namespace `netns` (next to its state)."""
     return "%s/netns/%s/restore" % (STATE_ROOT, netns)
 
+
 # Fields of `ip -d -j link` / `bridge -d -j link` that the kernel changes by itself
 # (running timers, STP port state and topology bookkeeping); everything else must stay
 # identical across an idempotent run.

@@ -13,14 +13,26 @@ net_tap) and vhost-user ports.
     ovs.start()              # bounded waits; raises OvsDpdkError with the log tail
     ovs.vsctl("show")
     ovs.stop()               # always call (fixture teardown)
+
+Command-line use (the molecule scenario of roles/dpdk; argv lists only, no shell)::
+
+    python3 tests/integration/ovs_dpdk.py start --netns NS --workdir DIR [--pmd-core N]
+        # reserves the hugepages, starts both daemons (detached) and prints the state
+        # (also written to DIR/ovs/state.json): database, rundir, hugedir, other_config...
+    python3 tests/integration/ovs_dpdk.py stop --workdir DIR
+        # stops what DIR/ovs/state.json describes, unmounts, removes /var/run/dpdk/<prefix>,
+        # restores the hugepage pool; idempotent (nothing started: nothing to do)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import time
 import uuid
 
@@ -90,6 +102,8 @@ class OvsDpdk:
         self.extra_config = dict(extra_config or {})
         self.procs = {}
         self.mounted = False
+        # the command line's daemons outlive it: own session, no stdin
+        self.detach = False
 
     # ---- environment ------------------------------------------------------------------
     def env(self):
@@ -228,7 +242,9 @@ class OvsDpdk:
     def _spawn(self, name, argv):
         log = open(os.path.join(self.dir, "log", name + ".stderr"), "ab")  # pylint: disable=consider-using-with
         try:
-            self.procs[name] = subprocess.Popen(argv, stdout=log, stderr=log, env=self.env())  # pylint: disable=consider-using-with
+            extra = {"stdin": subprocess.DEVNULL, "start_new_session": True} if self.detach else {}
+            self.procs[name] = subprocess.Popen(argv, stdout=log, stderr=log, env=self.env(),  # pylint: disable=consider-using-with
+                                                **extra)
         finally:
             log.close()
 
@@ -295,3 +311,191 @@ def _plain(value):
 def parse_table(document):
     headings = document["headings"]
     return [{heading: _plain(cell) for heading, cell in zip(headings, row)} for row in document["data"]]
+
+
+# ---- command line (molecule) ------------------------------------------------------------
+STATE_FILE = "state.json"
+
+
+class _PassThrough:
+    """Stands in for a namespace that is already gone: ovs-appctl needs only the unix socket."""
+
+    @staticmethod
+    def argv(*argv):
+        return [str(arg) for arg in argv]
+
+
+class _Adopted:
+    """A daemon started by an earlier process, known by its pid; polls and signals like a Popen."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.returncode = None
+
+    def poll(self):
+        try:
+            with open("/proc/%d/stat" % self.pid, encoding="utf-8") as handle:
+                state = handle.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            state = "X"
+        if state in ("Z", "X"):
+            self.returncode = 0
+        return self.returncode
+
+    def wait(self, timeout=None):
+        deadline = time.monotonic() + (timeout if timeout is not None else 3600)
+        while self.poll() is None:
+            if time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired("pid %d" % self.pid, timeout)
+            time.sleep(0.1)
+        return self.returncode
+
+    def _signal(self, sig):
+        try:
+            os.kill(self.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def terminate(self):
+        self._signal(signal.SIGTERM)
+
+    def kill(self):
+        self._signal(signal.SIGKILL)
+
+
+def _daemon_pid(ovs, name, recorded):
+    """The pid of daemon `name` of this instance: its pidfile, the one recorded at start, else a search.
+
+    Only a process started with this instance's control socket (--unixctl=<rundir>/<name>.ctl)
+    counts: no pid reuse, and nothing of another OVS is ever touched."""
+    candidates = []
+    try:
+        with open(os.path.join(ovs.rundir, name + ".pid"), encoding="utf-8") as handle:
+            candidates.append(int(handle.read().strip()))
+    except (OSError, ValueError):
+        pass
+    if recorded:
+        candidates.append(int(recorded))
+    candidates.extend(int(entry) for entry in sorted(os.listdir("/proc")) if entry.isdigit())
+    unixctl = ("--unixctl=" + os.path.join(ovs.rundir, name + ".ctl")).encode()
+    for pid in candidates:
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as handle:
+                if unixctl in handle.read().split(b"\0"):
+                    return pid
+        except OSError:
+            continue
+    return None
+
+
+def _state_path(workdir):
+    return os.path.join(str(workdir), "ovs", STATE_FILE)
+
+
+def _write_state(path, state):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(state, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+    os.replace(tmp, path)
+
+
+def _nr_hugepages():
+    with open(NR_HUGEPAGES, encoding="utf-8") as handle:
+        return int(handle.read().strip())
+
+
+def cli_start(netns_name, workdir, pmd_core=1, timeout=60):
+    """Start a detached private OVS-DPDK with ovs-vswitchd inside `netns_name`; return its state."""
+    from netns import Netns  # pylint: disable=import-outside-toplevel
+
+    reason = missing_requirements()
+    if reason:
+        raise OvsDpdkError("OVS-DPDK cannot run here: " + reason)
+    ns = Netns(netns_name)
+    if not ns.exists():
+        raise OvsDpdkError("network namespace %s does not exist" % netns_name)
+    path = _state_path(workdir)
+    if os.path.exists(path):
+        raise OvsDpdkError("%s exists: an instance was started there; stop it first" % path)
+    ovs = OvsDpdk(ns, workdir, pmd_core=pmd_core)
+    ovs.detach = True
+    os.makedirs(ovs.dir, exist_ok=True)
+    state = {"netns": ns.name, "workdir": str(workdir), "prefix": ovs.prefix, "pmd_core": pmd_core,
+             "hugepages_before": _nr_hugepages()}
+    # written before anything starts: `stop` can undo a start that was interrupted
+    _write_state(path, state)
+    try:
+        ensure_hugepages()
+        ovs.start(timeout=timeout)
+    except BaseException:
+        try:
+            cli_stop(workdir)
+        except OvsDpdkError:
+            pass
+        raise
+    state.update({
+        "pids": {name: proc.pid for name, proc in ovs.procs.items()},
+        "database": ovs.database,
+        "rundir": ovs.rundir,
+        "hugedir": ovs.hugedir,
+        "sockdir": ovs.sockdir,
+        "nr_hugepages": _nr_hugepages(),
+        "other_config": ovs.vsctl_json("--columns=other_config", "list", "Open_vSwitch")[0]["other_config"],
+    })
+    _write_state(path, state)
+    return state
+
+
+def cli_stop(workdir):
+    """Stop the instance DIR/ovs/state.json describes; False if there was none. Idempotent."""
+    from netns import Netns  # pylint: disable=import-outside-toplevel
+
+    path = _state_path(workdir)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            state = json.load(handle)
+    except FileNotFoundError:
+        return False
+    ns = Netns(state["netns"])
+    ovs = OvsDpdk(ns if ns.exists() else _PassThrough(), workdir, pmd_core=state.get("pmd_core", 1))
+    ovs.prefix = state["prefix"]
+    for name in ("ovs-vswitchd", "ovsdb-server"):
+        pid = _daemon_pid(ovs, name, state.get("pids", {}).get(name))
+        if pid is not None:
+            ovs.procs[name] = _Adopted(pid)
+    ovs.mounted = os.path.ismount(ovs.hugedir)
+    ovs.stop()  # raises OvsDpdkError if a daemon or the mount would not go: the state file stays
+    before = state.get("hugepages_before")
+    if before is not None and before < HUGEPAGES_NEEDED:
+        restore_hugepages(before)
+    os.unlink(path)
+    return True
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="A private OVS-DPDK for tests (see the module docstring).")
+    sub = parser.add_subparsers(dest="command", required=True)
+    start = sub.add_parser("start", help="start it; prints the state as JSON")
+    start.add_argument("--netns", required=True, help="namespace ovs-vswitchd runs in (must exist)")
+    start.add_argument("--workdir", required=True, help="directory for the database, run, log and hugepage dirs")
+    start.add_argument("--pmd-core", type=int, default=1, choices=(0, 1))
+    start.add_argument("--timeout", type=int, default=60)
+    stop = sub.add_parser("stop", help="stop what `start` started in --workdir (idempotent)")
+    stop.add_argument("--workdir", required=True)
+    args = parser.parse_args(argv)
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    try:
+        if args.command == "start":
+            print(json.dumps(cli_start(args.netns, os.path.abspath(args.workdir), args.pmd_core, args.timeout),
+                             sort_keys=True))
+        else:
+            print("stopped" if cli_stop(os.path.abspath(args.workdir)) else "nothing to stop")
+    except (OvsDpdkError, subprocess.SubprocessError, OSError) as exc:
+        print("ovs_dpdk.py %s: %s" % (args.command, exc), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

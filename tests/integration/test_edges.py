@@ -67,8 +67,8 @@ def test_partial_macvtap_update_stays_restorable(hv_ns, run_module):
 
 
 def test_bridge_rename_is_refused_with_the_reason(hv_ns, run_module):
-    nh.assert_ok(_run(run_module, hv_ns, "vm_network", [{"name": "lab", "bridge": {"name": "br-lab"},
-                                                          "ips": [{"address": "198.51.100.1/24"}]}]))
+    lab = {"name": "lab", "bridge": {"name": "br-lab"}, "ips": [{"address": "198.51.100.1/24"}]}
+    nh.assert_ok(_run(run_module, hv_ns, "vm_network", [lab]))
     before = nh.settled_state(hv_ns)
     for check in (True, False):
         result = run_module(hv_ns, "vm_network", {"config": [{"name": "lab", "bridge": {"name": "br-new"},
@@ -89,8 +89,8 @@ def test_a_network_cannot_take_another_networks_bridge(hv_ns, run_module):
 
 def test_gateway_mac_stays_put_while_taps_come_and_go(hv_ns, run_module):
     """A bridge's MAC would follow its lowest port; the module pins a stable one per network."""
-    nh.assert_ok(_run(run_module, hv_ns, "vm_network", [{"name": "gw", "bridge": {"name": "br-gw", "stp": False},
-                                                          "ips": [{"address": "198.51.100.1/24"}]}]))
+    gateway = {"name": "gw", "bridge": {"name": "br-gw", "stp": False}, "ips": [{"address": "198.51.100.1/24"}]}
+    nh.assert_ok(_run(run_module, hv_ns, "vm_network", [gateway]))
     mac = nh.link(hv_ns, "br-gw")["address"]
     assert mac.startswith("52:54:00:")
     taps = [{"name": "gwtap%d" % i, "bridge": "br-gw", "guest": {"mac": "52:54:00:aa:00:%02x" % i}} for i in range(2)]

@@ -4,14 +4,18 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend import ovsdb
 from ansible_collections.hypervisor.networking.plugins.module_utils.engine import converge
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import ValidationError
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import ovs_port as m
+from ansible_collections.hypervisor.networking.plugins.module_utils.model.base import overlay
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import Problems
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource import ovs_port as op
+from ansible_collections.hypervisor.networking.plugins.module_utils.resource import vhostuser
 
 
 def _model(**item):
@@ -36,10 +40,10 @@ def test_pci_address_gets_its_domain():
 
 def test_value_problems_name_every_field():
     _model_, problems = _model(name="p", devargs="net_null0", n_rxq=2, rxq_affinity={"2": 1, "x": 1},
-                               n_txq_desc=100, mtu_request=10000, bond_mode="balance-slb", vhost_server_path="rel/x.sock")
+                               n_txq_desc=100, mtu_request=10000, type="dpdk", vhost_server_path="rel/x.sock")
     text = "; ".join(problems)
     for part in ("rxq_affinity.2: queue id 2 is not below n_rxq (2)", "queue id 'x' is not an integer", "n_txq_desc: 100 is not a power of two",
-                 "mtu_request: 10000 is outside", "bond_mode: applies to a bond only", "vhost_server_path: 'rel/x.sock' must be an absolute"):
+                 "mtu_request: 10000 is outside", "vhost_server_path: 'rel/x.sock' must be an absolute"):
         assert part in text, text
 
 
@@ -69,10 +73,63 @@ def test_update_plans_cells_and_their_undo():
     want, _problems = _model(name="p0", bridge="br0", devargs="net_null0", mtu_request=9000, rxq_affinity={0: 1})
     txn = ovsdb.Transaction()
     op.plan_port(txn, "ovs_dpdk_port", cur, want, snapshot)
-    assert ["set", "Interface", "p0", "mtu_request=9000", 'other_config={pmd-rxq-affinity="0:1"}'] in txn.commands
+    assert ["set", "Interface", "p0", "mtu_request=9000", 'other_config:pmd-rxq-affinity="0:1"'] in txn.commands
     assert ["remove", "Interface", "p0", "options", "n_rxq"] in txn.commands
     assert ["clear", "Interface", "p0", "mtu_request"] in txn.undo and ["set", "Interface", "p0", 'options:n_rxq="2"'] in txn.undo
-    assert txn.expect == [("p0", 9000, True)]
+    assert ["remove", "Interface", "p0", "other_config", "pmd-rxq-affinity"] in txn.undo
+    assert txn.expect == [("p0", 9000, True, None)]
+
+
+def test_partial_items_are_checked_on_the_completed_port():
+    """A partial merged item says nothing about type or n_rxq: the host's values decide."""
+    for item in ({"name": "p0", "rxq_affinity": {1: 1}}, {"name": "vh0", "vhost_server_path": "/run/vhost/vh0.sock"},
+                 {"name": "b0", "lacp": "active"}, {"name": "p0", "n_rxq": 1}):
+        assert _model(**item)[1] == [], item
+    snapshot = _snapshot()                      # p0: dpdk, n_rxq 2
+    cur = op.model_from_rows("p0", snapshot)
+    problems = Problems()
+    m.validate_desired(problems, "config[0]", overlay(cur, _model(name="p0", rxq_affinity={1: 1})[0]))
+    assert problems.items == []
+    # merged n_rxq 1 while the host keeps the affinity of queue 1
+    cur.rxq_affinity = {1: 1}
+    m.validate_desired(problems, "config[0]", overlay(cur, _model(name="p0", n_rxq=1)[0]))
+    assert problems.items == ["config[0].rxq_affinity.1: queue id 1 is not below n_rxq (1); queues are 0..0"]
+    problems = Problems()
+    m.validate_desired(problems, "config[0]", overlay(cur, _model(name="p0", lacp="active", vhost_server_path="/run/x.sock")[0]))
+    text = "; ".join(problems.items)
+    assert "config[0].lacp: applies to a bond only" in text
+    assert "config[0].vhost_server_path: applies to type dpdkvhostuserclient only (this port's type is dpdk" in text
+    # both fields given: checked at once, before the host is read
+    assert "config[0].vhost_server_path: applies to type dpdkvhostuserclient only" in "; ".join(
+        _model(name="p0", type="dpdk", vhost_server_path="/run/x.sock")[1])
+    with pytest.raises(ValidationError, match="vhost_server_path: is required for type dpdkvhostuserclient"):
+        converge(op.OvsPortResource(), {"state": "rendered", "config": [{"name": "v", "bridge": "br0", "type": "dpdkvhostuserclient"}]}, False)
+
+
+def test_map_columns_are_managed_key_by_key():
+    snapshot = _snapshot()
+    snapshot["interfaces"]["p0"]["external_ids"] = {"iface-id": "a", "ovn-installed": "true", "ovn-installed-ts": "17"}
+    snapshot["interfaces"]["p0"]["other_config"] = {"foreign": "1"}
+    cur = op.model_from_rows("p0", snapshot)
+    want = overlay(cur, _model(name="p0", external_ids={"iface-id": "b", "old": None}, other_config={"x:y": "1"})[0])
+    txn = ovsdb.Transaction()
+    op.plan_port(txn, "ovs_dpdk_port", cur, want, snapshot)
+    assert txn.commands == [["set", "Interface", "p0", "external_ids:iface-id=b", 'other_config:"x:y"="1"']], txn.commands
+    assert ["remove", "Interface", "p0", "other_config", '"x:y"'] in txn.undo
+    # replaced without the maps: keys set by others stay
+    txn = ovsdb.Transaction()
+    want = op.OvsPortResource().complete(m.OvsDpdkPort(name="p0", bridge="br0", devargs="net_null0", n_rxq=2), snapshot)
+    op.plan_port(txn, "ovs_dpdk_port", cur, want, snapshot)
+    assert txn.commands == []
+
+
+def test_ofport_request_taken_by_an_assigned_port():
+    snapshot = _snapshot()                      # p0 on br0 holds ofport 1
+    problems = Problems()
+    want, _problems = _model(name="p1", bridge="br0", devargs="net_null1", ofport_request=1)
+    op.host_problems(problems, "config[0]", want, snapshot, "ovs_dpdk_port", False, [])
+    assert problems.items == ["config[0].ofport_request: 1 is already the OpenFlow port of OVS interface p0 on bridge br0; "
+                              "request a free number (taken there: 1)"]
 
 
 def test_host_checks():
@@ -99,3 +156,16 @@ def test_conflict_with_non_dpdk_port():
 def test_validation_error_changes_nothing():
     with pytest.raises(ValidationError):
         converge(op.OvsPortResource(), {"state": "merged", "config": [{"name": "p", "devargs": "bogus"}]}, False)
+
+
+def test_vhost_socket_directories_created_and_undone_exactly(tmp_path):
+    """make_dirs creates every missing level owned by the user; undo removes exactly those."""
+    existing = tmp_path / "sock"
+    existing.mkdir()
+    target = existing / "vm1" / "nic0"
+    created = vhostuser.make_dirs(str(target), os.getuid())
+    assert created == [str(existing / "vm1"), str(target)]
+    assert all(os.stat(p).st_mode & 0o777 == 0o750 for p in created)
+    assert vhostuser.make_dirs(str(target), os.getuid()) == []   # already there: nothing of ours
+    vhostuser.remove_dirs(created)
+    assert not (existing / "vm1").exists() and existing.is_dir()

@@ -158,15 +158,19 @@ class Ovsdb:
     def wait_ports(self, expectations):
         """Wait (bounded) until every port has its ofport, or fail with OVS's own error text.
 
-        `expectations` is a list of (interface name, mtu_request or None, needs_ofport).
+        `expectations` is a list of (interface name, mtu_request or None, needs_ofport, ofport_request or None).
+        A port whose requested OpenFlow number another interface of its bridge holds fails at once
+        (OVS silently gives it another number); one still being renumbered is waited for.
         """
         if not expectations:
             return
         deadline = time.monotonic() + self.port_wait
         while True:
-            interfaces = self.read()["interfaces"]
+            snapshot = self.read()
+            interfaces = snapshot["interfaces"]
+            bridge_of = {iface: port["bridge"] for port in snapshot["ports"].values() for iface in port["interfaces"]}
             waiting, failures = [], []
-            for name, mtu_request, needs_ofport in expectations:
+            for name, mtu_request, needs_ofport, ofport_request in expectations:
                 row = interfaces.get(name)
                 if row is None:
                     failures.append("interface %s is missing after the transaction" % name)
@@ -175,6 +179,14 @@ class Ovsdb:
                     failures.append("OVS could not bring up %s: %s" % (name, row["error"]))
                 elif needs_ofport and (row["ofport"] is None or row["ofport"] <= 0):
                     waiting.append("%s (ofport %s)" % (name, row["ofport"] if row["ofport"] is not None else "not assigned"))
+                elif ofport_request and row["ofport"] != ofport_request:
+                    holder = [other for other, orow in sorted(interfaces.items())
+                              if other != name and orow["ofport"] == ofport_request and bridge_of.get(other) == bridge_of.get(name)]
+                    if holder:
+                        failures.append("%s got OpenFlow port %s, not the requested ofport_request %d: interface %s on bridge %s holds it"
+                                        % (name, row["ofport"], ofport_request, holder[0], bridge_of.get(name)))
+                    else:
+                        waiting.append("%s (ofport %s, requested %d)" % (name, row["ofport"], ofport_request))
                 elif mtu_request and row["mtu"] and row["mtu"] != mtu_request:
                     waiting.append("%s (mtu %s, requested %d)" % (name, row["mtu"], mtu_request))
             if failures:

@@ -81,8 +81,9 @@ class OvsDpdkPort:
     trunks: Optional[List[int]] = None
     vlan_mode: Optional[str] = None
     ofport_request: Optional[int] = None
-    external_ids: Optional[Dict[str, str]] = None
-    other_config: Optional[Dict[str, str]] = None
+    # map columns, managed key by key: only the keys given are set (a null value removes its key)
+    external_ids: Optional[Dict[str, Optional[str]]] = None
+    other_config: Optional[Dict[str, Optional[str]]] = None
 
     @property
     def is_bond(self):
@@ -162,8 +163,11 @@ def _check_map(problems, path, value, reserved=()):
         if key in reserved:
             problems.add(path + "." + key, "is managed by %s; set that field instead" % reserved[key])
             continue
-        if isinstance(item, (dict, list)) or item is None:
-            problems.add(path + "." + key, "must be a string")
+        if item is None:
+            result[key] = None  # remove this key
+            continue
+        if isinstance(item, (dict, list)):
+            problems.add(path + "." + key, "must be a string, or null to remove the key")
             continue
         result[key] = ("true" if item else "false") if isinstance(item, bool) else str(item)
     return result
@@ -243,6 +247,8 @@ def from_config(item, path, problems):
                 if member.get("name") is None:
                     problems.add(mpath + ".name", "is required")
                 devargs = check_devargs(problems, mpath + ".devargs", member.get("devargs"))
+                if member.get("devargs") is None:
+                    problems.add(mpath + ".devargs", "is required: the PCI address or vdev of this bond member")
                 members.append(Member(name=mname or "", devargs=devargs))
     sub = item.get("flow_control") or {}
     flow = FlowControl(**{key: _check_bool(problems, "%s.flow_control.%s" % (path, key), sub.get(key)) for key in ("tx", "rx", "autoneg")})
@@ -276,57 +282,70 @@ def from_config(item, path, problems):
         external_ids=_check_map(problems, path + ".external_ids", item.get("external_ids")),
         other_config=_check_map(problems, path + ".other_config", item.get("other_config"), OWNED_OTHER_CONFIG),
     )
-    _check_combinations(problems, path, item, model)
+    _check_combinations(problems, path, model, {key for key, value in item.items() if value is not None})
     return model
 
 
-def _check_combinations(problems, path, item, model):
-    kind = model.type or "dpdk"
+FIELDS = tuple(field.name for field in dataclasses.fields(OvsDpdkPort))
+
+
+def _check_combinations(problems, path, model, known):
+    """Rules between fields, each checked only when the fields that decide it are known.
+
+    `known` names the fields whose value is settled: in from_config the fields the item gives
+    (a partial merged item says nothing about the rest), in validate_desired every field of the
+    completed object (type, n_rxq, interfaces as they will be on the host).
+    """
+    kind = model.type if "type" in known else None
+    bond = model.is_bond if "interfaces" in known else None
     if model.interfaces is not None:
         if len(model.interfaces) < 2:
             problems.add(path + ".interfaces", "a DPDK bond needs at least two interfaces (got %d); for one device use devargs" % len(model.interfaces))
         names = [member.name for member in model.interfaces]
-        for name in set(names):
+        for name in sorted(set(names)):
             if names.count(name) > 1:
                 problems.add(path + ".interfaces", "interface name '%s' is listed twice" % name)
         if model.name in names:
             problems.add(path + ".interfaces", "a bond member cannot have the bond's own name '%s'" % model.name)
-        if kind != "dpdk":
-            problems.add(path + ".type", "a bond ('interfaces') is made of type dpdk devices, not %s" % kind)
-        if item.get("devargs") is not None:
-            problems.add(path + ".devargs", "give devargs per member in 'interfaces' for a bond, not for the port")
-        for index, member in enumerate(model.interfaces):
-            if member.devargs is None and isinstance(item["interfaces"][index], dict) and item["interfaces"][index].get("devargs") is None:
-                problems.add("%s.interfaces[%d].devargs" % (path, index), "is required: the PCI address or vdev of this bond member")
+    if bond:
+        if kind is not None and kind != "dpdk":
+            problems.add(path + ".type", "is %s, but a bond ('interfaces') is made of devices; allowed with interfaces: dpdk" % kind)
+        if model.devargs is not None:
+            problems.add(path + ".devargs", "applies to a single-device port; a bond gives devargs per member in 'interfaces' "
+                         "(to turn a port into a bond or back, use state replaced)")
         for key in ("n_rxq", "rxq_affinity", "ofport_request"):
-            if item.get(key) is not None:
-                problems.add(path + "." + key, "applies to a single-device port, not to a bond")
-    else:
+            if getattr(model, key) is not None:
+                problems.add(path + "." + key, "applies to a single-device port, not to a bond (this port has interfaces %s)"
+                             % ", ".join(model.member_names()))
+    elif bond is False:
         for key in ("bond_mode", "lacp"):
-            if item.get(key) is not None:
+            if getattr(model, key) is not None:
                 problems.add(path + "." + key, "applies to a bond only (list its devices in 'interfaces')")
     if kind == "dpdk":
-        if item.get("vhost_server_path") is not None:
-            problems.add(path + ".vhost_server_path", "applies to type dpdkvhostuserclient only")
-    else:
+        if model.vhost_server_path is not None:
+            problems.add(path + ".vhost_server_path", "applies to type dpdkvhostuserclient only (this port's type is dpdk; give type: dpdkvhostuserclient)")
+    elif kind is not None:
         for key in ("devargs", "flow_control", "n_rxq", "n_rxq_desc", "n_txq_desc"):
-            if item.get(key) is not None:
-                problems.add(path + "." + key, "applies to type dpdk (a physical device or vdev), not to %s" % kind)
-        if kind == "dpdkvhostuser" and item.get("vhost_server_path") is not None:
-            problems.add(path + ".vhost_server_path", "applies to dpdkvhostuserclient; a dpdkvhostuser socket is <vhost-sock-dir>/<name>")
-    if model.rxq_affinity and kind == "dpdk" and not model.is_bond:
+            if getattr(model, key) is not None:
+                problems.add(path + "." + key, "applies to type dpdk (a physical device or vdev) only, not to %s" % kind)
+        if kind == "dpdkvhostuser" and model.vhost_server_path is not None:
+            problems.add(path + ".vhost_server_path", "applies to type dpdkvhostuserclient only; a dpdkvhostuser socket is <vhost-sock-dir>/<name>")
+    # queue ids: n_rxq given (which only a single dpdk device takes), or the completed dpdk port's n_rxq (default 1)
+    if model.rxq_affinity and "n_rxq" in known and kind in (None, "dpdk") and not bond:
         n_rxq = model.n_rxq or 1
         for queue in sorted(model.rxq_affinity):
             if queue >= n_rxq:
-                problems.add("%s.rxq_affinity.%d" % (path, queue), "queue id %d is not below n_rxq (%d); queues are 0..%d" % (queue, n_rxq, n_rxq - 1))
+                problems.add("%s.rxq_affinity.%d" % (path, queue), "queue id %d is not below n_rxq (%d%s); queues are 0..%d"
+                             % (queue, n_rxq, "" if model.n_rxq else ", the default", n_rxq - 1))
     if model.tag is not None and model.vlan_mode == "trunk":
-        problems.add(path + ".tag", "vlan_mode trunk carries no access tag")
+        problems.add(path + ".tag", "vlan_mode trunk carries no access tag (allowed with tag: access, native-tagged, native-untagged, dot1q-tunnel)")
     if model.trunks and model.vlan_mode == "access":
-        problems.add(path + ".trunks", "vlan_mode access carries no trunks")
+        problems.add(path + ".trunks", "vlan_mode access carries no trunks (allowed with trunks: trunk, native-tagged, native-untagged, dot1q-tunnel)")
 
 
 def validate_desired(problems, path, model):
-    """Checks on the complete desired object (after merged/replaced filled it in)."""
+    """Checks on the complete desired object (after merged/replaced filled it in from the host or defaults)."""
+    _check_combinations(problems, path, model, FIELDS)
     kind = model.type or "dpdk"
     if not model.bridge:
         problems.add(path + ".bridge", "is required: the netdev bridge the port belongs to")

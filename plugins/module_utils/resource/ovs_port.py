@@ -19,6 +19,7 @@ import os
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend import ovsdb
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import ovs_port as m
+from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import Problems
 from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import OVS_OWNER_KEY
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.base import Resource
 
@@ -26,7 +27,8 @@ DPDK_TYPES = ("dpdk", "dpdkvhostuser", "dpdkvhostuserclient", "dpdkr")
 FLOW_KEYS = (("tx", "tx-flow-ctrl"), ("rx", "rx-flow-ctrl"), ("autoneg", "flow-ctrl-autoneg"))
 OPTION_KEYS = ("dpdk-devargs", "vhost-server-path", "n_rxq", "n_rxq_desc", "n_txq_desc") + tuple(key for _f, key in FLOW_KEYS)
 ZERO_COLUMNS = ("ingress_policing_rate", "ingress_policing_burst")  # integer columns whose default is 0
-MAP_COLUMNS = ("other_config", "external_ids")                      # managed as whole maps
+# Interface external_ids and other_config are managed key by key, like options: other software
+# writes its own keys there (ovn-controller's ovn-installed, ovn-installed-ts) and keeps them.
 
 
 # ---- OVSDB rows <-> models ---------------------------------------------------------------
@@ -129,9 +131,6 @@ def port_cells(model, kind):
 def interface_cells(model, member=None):
     flow = model.flow_control or m.FlowControl()
     ingress = model.ingress_policing or m.IngressPolicing()
-    other = dict(model.other_config or {})
-    if model.rxq_affinity:
-        other["pmd-rxq-affinity"] = _affinity_text(model.rxq_affinity)
     cells = {
         ("type",): model.type or "dpdk",
         ("options", "dpdk-devargs"): member.devargs if member is not None else model.devargs,
@@ -143,9 +142,11 @@ def interface_cells(model, member=None):
         ("ingress_policing_rate",): ingress.rate or 0,
         ("ingress_policing_burst",): ingress.burst or 0,
         ("ofport_request",): model.ofport_request,
-        ("other_config",): other,
-        ("external_ids",): dict(model.external_ids or {}),
+        ("other_config", "pmd-rxq-affinity"): _affinity_text(model.rxq_affinity),
     }
+    for column in ("other_config", "external_ids"):
+        for key, value in (getattr(model, column) or {}).items():
+            cells[(column, key)] = value  # only the keys given; None removes the key
     for field, key in FLOW_KEYS:
         value = getattr(flow, field)
         cells[("options", key)] = None if value is None else ("true" if value else "false")
@@ -164,8 +165,6 @@ def row_cells(row, template):
         column = cell[0]
         if len(cell) == 2:
             cells[cell] = (row.get(column) or {}).get(cell[1])
-        elif column in MAP_COLUMNS:
-            cells[cell] = dict(row.get(column) or {})
         elif column == "trunks":
             cells[cell] = list(row.get(column) or [])
         elif column in ZERO_COLUMNS:
@@ -187,14 +186,9 @@ def cell_commands(table, record, want, have):
         column = cell[0]
         if len(cell) == 2:
             if new is None:
-                commands.append(["remove", table, record, column, cell[1]])
+                commands.append(["remove", table, record, column, ovsdb.quote(cell[1])])
             else:
-                sets.append("%s:%s=%s" % (column, cell[1], ovsdb.quote(new)))
-        elif column in MAP_COLUMNS:
-            if new:
-                sets.append("%s={%s}" % (column, ",".join("%s=%s" % (ovsdb.quote(k), ovsdb.quote(new[k])) for k in sorted(new))))
-            else:
-                commands.append(["clear", table, record, column])
+                sets.append("%s:%s=%s" % (column, ovsdb.quote(cell[1]), ovsdb.quote(new)))
         elif column == "trunks":
             if new:
                 sets.append("trunks=%s" % ",".join(str(v) for v in new))
@@ -302,7 +296,9 @@ def plan_port(txn, kind, cur, want, snapshot):
     name = want.name
     why = recreate_reason(cur, want)
     needs_ofport = True
-    expect = [(member, want.mtu_request if (want.type or "dpdk") == "dpdk" else None, needs_ofport) for member in want.member_names()]
+    mtu = want.mtu_request if (want.type or "dpdk") == "dpdk" else None
+    ofport = None if want.is_bond else want.ofport_request
+    expect = [(member, mtu, needs_ofport, ofport) for member in want.member_names()]
     if cur is None or why:
         commands = delete_commands(name, snapshot, kind) if why else []
         commands += create_commands(want, kind, snapshot)
@@ -403,14 +399,35 @@ def host_problems(problems, path, model, snapshot, kind, check_mode, warnings, s
     mine = set(model.member_names())
     devices = {m.device_of(member.devargs) for member in model.interfaces or []} | {m.device_of(model.devargs)}
     devices.discard(None)
+    bridge_of = interface_bridges(snapshot)
     for name, row in snapshot["interfaces"].items():
         if name in mine:
             continue
         device = m.device_of((row.get("options") or {}).get("dpdk-devargs"))
         if device and device in devices:
             problems.add(path, "device %s is already used by OVS interface %s" % (device, name))
-        if model.ofport_request and row.get("ofport_request") == model.ofport_request:
-            problems.add(path + ".ofport_request", "%d is already requested by OVS interface %s" % (model.ofport_request, name))
+        # OpenFlow port numbers are per bridge: OVS silently gives a port another number when the requested one is taken
+        if model.ofport_request and bridge_of.get(name) == model.bridge:
+            if row.get("ofport_request") == model.ofport_request:
+                problems.add(path + ".ofport_request", "%d is already requested by OVS interface %s on bridge %s"
+                             % (model.ofport_request, name, model.bridge))
+            elif row.get("ofport") == model.ofport_request:
+                problems.add(path + ".ofport_request", "%d is already the OpenFlow port of OVS interface %s on bridge %s; "
+                             "request a free number (taken there: %s)"
+                             % (model.ofport_request, name, model.bridge, _taken_ofports(snapshot, bridge_of, model.bridge)))
+
+
+def interface_bridges(snapshot):
+    """{interface name: bridge name} from the Port rows."""
+    return {iface: port["bridge"] for port in snapshot["ports"].values() for iface in port["interfaces"]}
+
+
+def _taken_ofports(snapshot, bridge_of, bridge):
+    numbers = set()
+    for name, row in snapshot["interfaces"].items():
+        if bridge_of.get(name) == bridge:
+            numbers.update(n for n in (row.get("ofport"), row.get("ofport_request")) if n and 0 < n <= m.OFPORT_MAX)
+    return ", ".join(str(n) for n in sorted(numbers)) or "none"
 
 
 def mask_cores(mask):
@@ -493,6 +510,10 @@ class OvsPortResource(Resource):
         finish(plan, backend)
 
     def render(self, model):
+        # rendered has no host check: the whole-object checks run here, on the object with its defaults
+        problems = Problems()
+        m.validate_desired(problems, "config[name=%s]" % model.name, model)
+        problems.raise_if_any()
         return {"name": model.name, "config": self.to_config(model),
                 "commands": [ovs_command_text_for(model, self.kind)]}
 

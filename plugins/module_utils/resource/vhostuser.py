@@ -72,6 +72,7 @@ def check_host(desired, snapshot, problems, warnings, check_mode, path_of):
     if reason:
         problems.add("config", reason)
         return
+    _check_directory_owners(desired, ovs, problems, path_of)
     for name, model in desired.items():
         path = path_of.get(name, name)
         if not model.bridge:
@@ -92,6 +93,39 @@ def check_host(desired, snapshot, problems, warnings, check_mode, path_of):
                              "use a subdirectory (it is created owned by %s)" % (model.owner, model.owner))
 
 
+def _check_directory_owners(desired, ovs, problems, path_of):
+    """One owner per socket subdirectory, in this call and against what exists (else each run re-owns it)."""
+    base = op.socket_dir(ovs)
+    owners = {}
+    for name in sorted(desired, key=lambda n: path_of.get(n, n)):
+        model = desired[name]
+        if model.owner is None or not model.socket or os.path.dirname(model.socket) == base:
+            continue
+        directory = os.path.dirname(model.socket)
+        path = path_of.get(name, name)
+        uid = resolve_user(model.owner, "user")
+        if uid is None:
+            continue  # reported with the port's other checks
+        first = owners.setdefault(directory, (uid, model.owner, path))
+        if first[0] != uid:
+            problems.add(path + ".owner", "socket directory %s is also used by %s with owner %s; one directory has one owner "
+                         "(give each owner its own directory under %s)" % (directory, first[2], first[1], base))
+            continue
+        try:
+            existing = os.stat(directory).st_uid
+        except OSError:
+            continue
+        if existing == uid:
+            continue
+        users = sorted(other for other, row in ovs["interfaces"].items()
+                       if other not in desired
+                       and os.path.dirname((row.get("options") or {}).get("vhost-server-path") or "") == directory)
+        if users:
+            problems.add(path + ".owner", "socket directory %s belongs to user %s and holds the socket of OVS interface %s; "
+                         "it is not re-owned to %s (give each owner its own directory under %s)"
+                         % (directory, name_for_id(existing, "user"), ", ".join(users), model.owner, base))
+
+
 def plan(plan_, backend, cur, want, snapshot):
     """Port (in the batched transaction) and, for an owner, the socket's own directory."""
     ovs = snapshot["ovs"]
@@ -103,8 +137,9 @@ def plan(plan_, backend, cur, want, snapshot):
         return  # never re-own the shared socket directory
     uid = resolve_user(want.owner, "user")
     if not os.path.isdir(directory):
+        created = []
         plan_.add("install -d -o %s -m 0750 %s" % (want.owner, directory),
-                  lambda: _make_dir(directory, uid), lambda: _remove_dir(directory))
+                  lambda: created.extend(make_dirs(directory, uid)), lambda: remove_dirs(created))
     elif os.stat(directory).st_uid != uid:
         old = os.stat(directory).st_uid
         plan_.add("chown %s %s" % (want.owner, directory), lambda: os.chown(directory, uid, -1), lambda: os.chown(directory, old, -1))
@@ -118,13 +153,34 @@ def render(model):
     return [op.ovs_command_text_for(as_port(model), MARK)]
 
 
-def _make_dir(directory, uid):
-    os.makedirs(directory, mode=0o750, exist_ok=True)
-    os.chown(directory, uid, -1)
+def make_dirs(directory, uid):
+    """Create `directory` and its missing parents, each owned by `uid` (QEMU must pass through them);
+    returns exactly the directories created, outermost first (what undo removes)."""
+    missing = []
+    current = directory
+    while not os.path.isdir(current):
+        missing.append(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    created = []
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, 0o750)
+        except FileExistsError:
+            continue  # made meanwhile by someone else: not ours to remove
+        created.append(path)
+        os.chmod(path, 0o750)  # not the umask's choice
+        os.chown(path, uid, -1)
+    return created
 
 
-def _remove_dir(directory):
-    try:
-        os.rmdir(directory)
-    except OSError:
-        pass
+def remove_dirs(created):
+    """Undo make_dirs: remove the directories it created, innermost first (each only when empty)."""
+    for path in reversed(created):
+        try:
+            os.rmdir(path)
+        except OSError:
+            pass
+    del created[:]

@@ -27,6 +27,7 @@ def _vars(ovs, tmp_path, **extra):
         "dpdk_hugepages_2m": 512,
         "dpdk_hugepages_sysctl_file": str(files / "sysctl.conf"),
         "dpdk_hugepages_fstab": str(files / "fstab"),
+        "dpdk_tmpfiles_file": str(files / "tmpfiles.conf"),
         "dpdk_hugepage_mounts": [{"path": ovs.hugedir, "pagesize": "2M"}],
         "dpdk_lcore_cores": [0],
         "dpdk_pmd_cores": [1],
@@ -74,6 +75,8 @@ def test_dpdk_host_playbook(ovs, run_playbook, tmp_path):
     assert os.stat(ovs.sockdir).st_mode & 0o777 == 0o770
     assert (tmp_path / "etc" / "sysctl.conf").read_text().strip().endswith("vm.nr_hugepages = 512")
     assert ovs.hugedir in (tmp_path / "etc" / "fstab").read_text()
+    # /run is emptied at boot: systemd-tmpfiles re-creates the socket directory with its owner
+    assert "d %s 0770 nobody nogroup -\n" % ovs.sockdir in (tmp_path / "etc" / "tmpfiles.conf").read_text()
     assert any("DPDK initialised" in str(r.get("result", {}).get("msg", "")) for r in run_playbook.results)
 
     rc, out = run_playbook(ovs.ns, PLAYBOOK, extra)
@@ -93,3 +96,55 @@ def test_dpdk_role_refusals(ovs, run_playbook, tmp_path):
     rc, out = run_playbook(ovs.ns, PLAYBOOK, _vars(ovs, tmp_path, dpdk_nics=["0000:00:03.0"]))
     assert rc != 0 and "vfio-pci is not loaded on this host" in out
     assert ovs.port_names() == []
+
+
+def _fake_sysfs(root, pool):
+    """A sysfs tree with what the role reads: CPUs, one NUMA node, the 2 MiB pool, vfio-pci and two NICs."""
+    (root / "devices/system/cpu").mkdir(parents=True)
+    (root / "devices/system/cpu/online").write_text("0-1\n")
+    (root / "devices/system/node/node0").mkdir(parents=True)
+    pool_dir = root / "kernel/mm/hugepages/hugepages-2048kB"
+    pool_dir.mkdir(parents=True)
+    if pool is None:
+        os.symlink("/dev/null", pool_dir / "nr_hugepages")   # a kernel that allocates nothing
+    else:
+        (pool_dir / "nr_hugepages").write_text("%d\n" % pool)
+    (root / "bus/pci/drivers/vfio-pci").mkdir(parents=True)
+    # 0000:00:09.0's netdev is enslaved to the bridge carrying the default IPv6 route;
+    # 0000:00:0a.0's netdev holds the address Ansible connects to
+    for nic, netdev in (("0000:00:09.0", "eth9"), ("0000:00:0a.0", "mgmt4")):
+        (root / "bus/pci/devices" / nic / "net" / netdev).mkdir(parents=True)
+        (root / "bus/pci/devices" / nic / "driver_override").write_text("\n")
+        (root / "class/net" / netdev).mkdir(parents=True)
+    os.symlink("../mgmt-br", root / "class/net/eth9/upper_mgmt-br")
+    return str(root)
+
+
+def test_dpdk_role_hugepage_readback_and_management_nic(ovs, run_playbook, tmp_path):
+    # a kernel that allocates fewer pages than requested: the role says so
+    sysfs = _fake_sysfs(tmp_path / "sys-null", None)
+    rc, out = run_playbook(ovs.ns, PLAYBOOK, _vars(ovs, tmp_path, dpdk_sysfs=sysfs))
+    assert rc != 0 and "the kernel holds 0 2048kB hugepages after 512 were requested" in out, out
+    assert ovs.port_names() == []
+
+    # the pool is set, read back, and reported changed once
+    sysfs = _fake_sysfs(tmp_path / "sys", 100)
+    for link in ("mgmt-br", "mgmt4"):   # veth pairs inside the namespace (carrier up)
+        ovs.ns.run("ip", "link", "add", link, "type", "veth", "peer", "name", link + "-p")
+        ovs.ns.run("ip", "link", "set", link + "-p", "up")
+        ovs.ns.run("ip", "link", "set", link, "up")
+    ovs.ns.run("ip", "-6", "addr", "add", "2001:db8:9::1/64", "dev", "mgmt-br", "nodad")
+    ovs.ns.run("ip", "-6", "route", "add", "default", "via", "2001:db8:9::fe", "dev", "mgmt-br")
+    ovs.ns.run("ip", "addr", "add", "198.51.100.9/24", "dev", "mgmt4")
+    extra = _vars(ovs, tmp_path, dpdk_sysfs=sysfs, dpdk_nics=["0000:00:09.0", "0000:00:0a.0"], ansible_host="198.51.100.9")
+    rc, out = run_playbook(ovs.ns, PLAYBOOK, extra)
+    assert (tmp_path / "sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages").read_text().strip() == "512"
+    assert any("read back" in r["task"] for r in run_playbook.results if r.get("result", {}).get("changed")), out
+    # neither NIC is taken: one is under the default IPv6 route's bridge, the other holds ansible_host
+    assert rc != 0, out
+    assert "0000:00:09.0 carries the management interface mgmt-br (its devices and their masters: eth9 -> mgmt-br" in out, out
+    assert "0000:00:0a.0 carries the management interface mgmt4" in out, out
+    for nic in ("0000:00:09.0", "0000:00:0a.0"):
+        assert (tmp_path / "sys/bus/pci/devices" / nic / "driver_override").read_text() == "\n"
+    rc, out = run_playbook(ovs.ns, PLAYBOOK, dict(extra, dpdk_nics=[]))
+    assert not any("hugepage" in r["task"] for r in run_playbook.results if r.get("result", {}).get("changed")), out

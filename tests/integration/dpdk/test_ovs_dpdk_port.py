@@ -14,6 +14,8 @@ import sys
 
 import pytest
 
+from ansible_collections.hypervisor.networking.plugins.module_utils.backend import ovsdb
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from netns import ping, veth  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -83,11 +85,16 @@ def test_vdev_port_queues_affinity_jumbo_lifecycle(ovs, bridge, run_module):
     iface = ovs.interface("null0")
     assert iface["_uuid"] == uuid and iface["mtu"] == 6200 and iface["options"]["n_rxq"] == "2"
 
-    # replaced: every field not given goes back to OVS's default
+    # replaced: every field not given goes back to OVS's default; map keys not given stay
     _ok(_run(run_module, ovs, [{"name": "null0", "bridge": bridge, "devargs": "net_null0,no-rx=1"}], state="replaced"))
     iface = ovs.interface("null0")
     assert iface["options"] == {"dpdk-devargs": "net_null0,no-rx=1"}
-    assert iface["other_config"] == {} and iface["external_ids"] == {} and iface["mtu_request"] == []
+    assert iface["other_config"] == {} and iface["external_ids"] == {"iface-id": "vm1-nic0"} and iface["mtu_request"] == []
+    # a key given as null is removed
+    _ok(_run(run_module, ovs, [{"name": "null0", "bridge": bridge, "devargs": "net_null0,no-rx=1", "external_ids": {"iface-id": None}}],
+             state="replaced"))
+    iface = ovs.interface("null0")
+    assert iface["external_ids"] == {}
     assert iface["ofport_request"] == [] and iface["error"] == []
 
     gathered = _ok(_run(run_module, ovs, None, state="gathered"))["gathered"]
@@ -259,3 +266,74 @@ def test_dpdk_not_initialised_is_rejected(dpdk_hugepages, hv_ns, tmp_path, run_m
         assert ovs.port_names() == [BR]
     finally:
         ovs.stop()
+
+
+# ---- review regressions --------------------------------------------------------------------------
+def test_partial_merged_items_are_checked_against_the_host(ovs, bridge, run_module):
+    sock = os.path.join(ovs.sockdir, "vhu0.sock")
+    _ok(_run(run_module, ovs, [{"name": "null0", "bridge": bridge, "devargs": "net_null0,no-rx=1", "n_rxq": 2},
+                               {"name": "vhu0", "bridge": bridge, "type": "dpdkvhostuserclient", "vhost_server_path": sock}]))
+    # the host's n_rxq (2) decides, not the default: queue 1 may be pinned
+    _ok(_run(run_module, ovs, [{"name": "null0", "rxq_affinity": {1: 1}}]))
+    assert ovs.interface("null0")["other_config"] == {"pmd-rxq-affinity": "1:1"}
+    # the host's type decides: a vhost-user port takes a new socket path without repeating its type
+    other = os.path.join(ovs.sockdir, "vhu0-b.sock")
+    _ok(_run(run_module, ovs, [{"name": "vhu0", "vhost_server_path": other}]))
+    assert ovs.interface("vhu0")["options"] == {"vhost-server-path": other}
+    before = ovs.dump()
+    # n_rxq 1 while the host keeps queue 1 pinned: refused before OVS is touched
+    msg = _failed(_run(run_module, ovs, [{"name": "null0", "n_rxq": 1}]))
+    assert "config[0].rxq_affinity.1: queue id 1 is not below n_rxq (1); queues are 0..0" in msg, msg
+    msg = _failed(_run(run_module, ovs, [{"name": "vhu0", "n_rxq": 2}, {"name": "null0", "lacp": "active"}]))
+    assert "config[0].n_rxq: applies to type dpdk (a physical device or vdev) only, not to dpdkvhostuserclient" in msg, msg
+    assert "config[1].lacp: applies to a bond only" in msg, msg
+    # replaced: an unset type is dpdk again, which takes no socket path
+    msg = _failed(_run(run_module, ovs, [{"name": "vhu0", "bridge": bridge, "vhost_server_path": other}], state="replaced"))
+    assert "config[0].vhost_server_path: applies to type dpdkvhostuserclient only (this port's type is dpdk" in msg, msg
+    assert ovs.dump() == before
+
+
+def test_interface_map_keys_of_others_stay(ovs, bridge, run_module):
+    port = {"name": "null0", "bridge": bridge, "devargs": "net_null0,no-rx=1", "external_ids": {"iface-id": "vm1-nic0"},
+            "other_config": {"note": "ours"}}
+    _ok(_run(run_module, ovs, [port]))
+    # what ovn-controller writes on an Interface it has bound
+    ovs.vsctl("set", "Interface", "null0", "external_ids:ovn-installed=true", 'external_ids:ovn-installed-ts="1700000000000"',
+              "other_config:foreign=1")
+    before = ovs.dump()
+    assert _ok(_run(run_module, ovs, [port]))["changed"] is False
+    assert _ok(_run(run_module, ovs, [port], state="replaced"))["changed"] is False
+    assert _ok(_run(run_module, ovs, [{"name": "null0", "bridge": bridge, "devargs": "net_null0,no-rx=1"}],
+                    state="overridden"))["changed"] is False
+    assert ovs.dump() == before
+    # one key changes, one is removed (null); the others' keys stay
+    result = _ok(_run(run_module, ovs, [{"name": "null0", "external_ids": {"iface-id": "vm1-nic1"}, "other_config": {"note": None}}]))
+    assert result["changed"] is True
+    iface = ovs.interface("null0")
+    assert iface["external_ids"] == {"iface-id": "vm1-nic1", "ovn-installed": "true", "ovn-installed-ts": "1700000000000"}
+    assert iface["other_config"] == {"foreign": "1"}
+
+
+def test_ofport_request_taken_is_refused_and_checked_after_apply(ovs, bridge, run_module):
+    ovs.vsctl("add-port", bridge, "manual0", "--", "set", "Interface", "manual0", "type=dpdk",
+              'options:dpdk-devargs="net_null5,no-rx=1"')
+    taken = ovs.interface("manual0")["ofport"]
+    assert taken > 0
+    before = ovs.dump()
+    msg = _failed(_run(run_module, ovs, [{"name": "p1", "bridge": bridge, "devargs": "net_null1,no-rx=1", "ofport_request": taken}]))
+    assert "config[0].ofport_request: %d is already the OpenFlow port of OVS interface manual0 on bridge %s" % (taken, bridge) in msg, msg
+    assert ovs.dump() == before
+    # another bridge has its own numbers
+    ovs.vsctl("add-br", "br1", "--", "set", "Bridge", "br1", "datapath_type=netdev")
+    _ok(_run(run_module, ovs, [{"name": "p1", "bridge": "br1", "devargs": "net_null1,no-rx=1", "ofport_request": taken}]))
+    assert ovs.interface("p1")["ofport"] == taken
+
+    # the post-apply wait: OVS gave a port another number than it requested (taken meanwhile)
+    ovs.vsctl("add-port", bridge, "manual1", "--", "set", "Interface", "manual1", "type=dpdk",
+              'options:dpdk-devargs="net_null6,no-rx=1"', "ofport_request=%d" % taken)
+    got = ovs.interface("manual1")["ofport"]
+    assert got > 0 and got != taken
+    with pytest.raises(ovsdb.OvsdbError) as failure:
+        ovsdb.Ovsdb(ovs.database, port_wait=5).wait_ports([("manual1", None, True, taken)])
+    assert ("manual1 got OpenFlow port %d, not the requested ofport_request %d: interface manual0 on bridge %s holds it"
+            % (got, taken, bridge)) in str(failure.value)

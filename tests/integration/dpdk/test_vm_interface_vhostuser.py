@@ -54,3 +54,37 @@ def test_vhostuser_and_tap_in_one_list(ovs, run_module):
     assert removed["changed"] is True
     assert ovs.port_names() == [BR]
     assert ovs.ns.link("tap-vm1") is None
+
+
+def test_socket_directory_has_one_owner(ovs, run_module):
+    ovs.vsctl("add-br", BR, "--", "set", "Bridge", BR, "datapath_type=netdev")
+    shared = os.path.join(ovs.sockdir, "shared")
+    nobody = pwd.getpwnam("nobody").pw_uid
+    # two owners for one directory in one call: refused, nothing made
+    before = ovs.dump()
+    result = _iface(run_module, ovs, [
+        {"name": "vneta", "kind": "vhostuser", "bridge": BR, "socket": os.path.join(shared, "a.sock"), "owner": "nobody"},
+        {"name": "vnetb", "kind": "vhostuser", "bridge": BR, "socket": os.path.join(shared, "b.sock"), "owner": "root"}])
+    assert result.get("failed") and "config[1].owner: socket directory %s is also used by config[0] with owner nobody" % shared in result["msg"]
+    assert ovs.dump() == before and not os.path.exists(shared)
+
+    # nested directories are all created for the owner (QEMU must pass through them)
+    nested = os.path.join(ovs.sockdir, "vm2", "nics")
+    result = _iface(run_module, ovs, [
+        {"name": "vneta", "kind": "vhostuser", "bridge": BR, "socket": os.path.join(shared, "a.sock"), "owner": "nobody"},
+        {"name": "vnetc", "kind": "vhostuser", "bridge": BR, "socket": os.path.join(nested, "c.sock"), "owner": "nobody"}])
+    assert not result.get("failed"), result.get("msg")
+    for directory in (shared, os.path.dirname(nested), nested):
+        assert os.stat(directory).st_uid == nobody and os.stat(directory).st_mode & 0o777 == 0o750, directory
+
+    # against what exists: another owner would re-own vneta's directory on every run; refused
+    before = ovs.dump()
+    result = _iface(run_module, ovs, [
+        {"name": "vnetb", "kind": "vhostuser", "bridge": BR, "socket": os.path.join(shared, "b.sock"), "owner": "root"}])
+    expected = "config[0].owner: socket directory %s belongs to user nobody and holds the socket of OVS interface vneta" % shared
+    assert result.get("failed") and expected in result["msg"], result["msg"]
+    assert ovs.dump() == before and os.stat(shared).st_uid == nobody
+    # the same owner is fine, and converges
+    config = [{"name": "vnetb", "kind": "vhostuser", "bridge": BR, "socket": os.path.join(shared, "b.sock"), "owner": "nobody"}]
+    assert _iface(run_module, ovs, config)["changed"] is True
+    assert _iface(run_module, ovs, config)["changed"] is False
