@@ -95,6 +95,8 @@ options:
       learning:
         description:
           - Bridge port learning. Defaults to V(true), or V(false) on a network with C(mac_table_manager=libvirt).
+          - With learning off and O(config[].guest.mac) known, the tap gets a static bridge FDB entry for the guest's MAC
+            (C(bridge fdb add MAC dev TAP master static)), as libvirt adds, so unicast still reaches the VM.
         type: bool
       flood:
         description:

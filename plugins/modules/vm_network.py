@@ -121,7 +121,8 @@ options:
             description:
               - V(kernel) lets the bridge learn MAC addresses (default).
               - V(libvirt) as libvirt's C(macTableManager='libvirt'), taps attached by
-                M(hypervisor.networking.vm_interface) default to learning and unicast flooding off.
+                M(hypervisor.networking.vm_interface) default to learning and unicast flooding off, with a static
+                FDB entry for each guest's MAC.
             type: str
             choices: [kernel, libvirt]
           uplink:

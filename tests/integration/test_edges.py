@@ -100,3 +100,28 @@ def test_gateway_mac_stays_put_while_taps_come_and_go(hv_ns, run_module):
     nh.assert_unchanged_run(_run(run_module, hv_ns, "vm_interface", taps))
     nh.assert_ok(_run(run_module, hv_ns, "vm_interface", [], state="deleted"))
     assert nh.link(hv_ns, "br-gw")["address"] == mac
+
+
+def _static_fdb(ns, dev):
+    entries = json.loads(ns.run("bridge", "-j", "fdb", "show", "dev", dev).stdout or "[]")
+    return sorted(e["mac"] for e in entries if e.get("state") == "static" and e.get("master"))
+
+
+def test_libvirt_mac_table_manager_pins_the_guest_mac(hv_ns, run_module):
+    """macTableManager='libvirt': learning and flooding off on the tap, and a static FDB entry
+    for the guest's MAC, so unicast still reaches the VM; the entry follows guest.mac."""
+    network = {"name": "mtm", "bridge": {"name": "br-mtm", "stp": False, "mac_table_manager": "libvirt"}}
+    nh.assert_ok(_run(run_module, hv_ns, "vm_network", [network]))
+    tap = {"name": "mtmtap0", "bridge": "br-mtm", "guest": {"mac": "52:54:00:bb:00:01"}}
+    result = nh.assert_ok(_run(run_module, hv_ns, "vm_interface", [tap]))
+    assert "bridge fdb add 52:54:00:bb:00:01 dev mtmtap0 master static" in result["commands"]
+    port = nh.brport(hv_ns, "mtmtap0")
+    assert port["learning"] is False and port["flood"] is False
+    assert _static_fdb(hv_ns, "mtmtap0") == ["52:54:00:bb:00:01"]
+    nh.assert_unchanged_run(_run(run_module, hv_ns, "vm_interface", [tap]))
+
+    moved = dict(tap, guest={"mac": "52:54:00:bb:00:02"})
+    nh.assert_ok(_run(run_module, hv_ns, "vm_interface", [moved]))
+    assert _static_fdb(hv_ns, "mtmtap0") == ["52:54:00:bb:00:02"]
+    nh.assert_ok(_run(run_module, hv_ns, "vm_interface", [dict(moved, learning=True, flood=True)]))
+    assert _static_fdb(hv_ns, "mtmtap0") == []

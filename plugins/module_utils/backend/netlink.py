@@ -28,6 +28,8 @@ except ImportError:  # reported by the module through missing_required_lib
 IFF_UP = 0x1
 IFA_F_NODAD = 0x02
 IFA_F_PERMANENT = 0x80
+NUD_NOARP = 0x40  # a static bridge FDB entry
+NTF_MASTER = 0x04
 MACVTAP_MODES = {1: "private", 2: "vepa", 4: "bridge", 8: "passthru", 16: "source"}
 KERNEL_FEATURE = {"bridge": "bridge", "macvtap": "macvlan/macvtap", "veth": "veth", "vxlan": "vxlan"}
 ROUTE_PROTO_KERNEL = 2
@@ -60,6 +62,10 @@ class Netlink:
         for index, msg in links_by_index.items():
             link = _link_from_msg(msg, names)
             links[link["name"]] = link
+        for msg in self.ipr.get_neighbours(family=socket.AF_BRIDGE):
+            # static entries added towards a bridge port (`bridge fdb add MAC dev PORT master static`)
+            if msg["state"] == NUD_NOARP and msg.get_attr("NDA_MASTER") and names.get(msg["ifindex"]) in links:
+                links[names[msg["ifindex"]]].setdefault("fdb_static", []).append(msg.get_attr("NDA_LLADDR").lower())
         addresses = {name: [] for name in links}
         for msg in self.ipr.get_addr():
             name = names.get(msg["index"])
@@ -149,6 +155,12 @@ class Netlink:
         """Bridge port flags: isolated, learning, flood (unicast flooding)."""
         mapped = {"unicast_flood" if key == "flood" else key: int(bool(value)) for key, value in flags.items()}
         self.ipr.brport("set", index=self._index(name), **mapped)
+
+    def add_static_fdb(self, port, mac):
+        self.ipr.fdb("add", ifindex=self._index(port), lladdr=mac, state=NUD_NOARP, flags=NTF_MASTER)
+
+    def delete_static_fdb(self, port, mac):
+        self.ipr.fdb("del", ifindex=self._index(port), lladdr=mac, state=NUD_NOARP, flags=NTF_MASTER)
 
     # ---- addresses and routes ---------------------------------------------------------
     def add_address(self, name, address, nodad=False):

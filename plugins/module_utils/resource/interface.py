@@ -204,6 +204,7 @@ class InterfaceResource(LinkResource):
         if model.kind == "tap" and model.bridge:
             flags = {"isolated": model.isolated, "learning": model.learning, "flood": model.flood}
             plan.add(_bridge_link_command(name, flags), lambda: nl.set_bridge_port(name, **flags))
+            _plan_static_fdb(plan, nl, name, _static_fdb(model), set())
 
     def _plan_delete(self, plan, nl, cur, reason=""):
         name = cur.name
@@ -250,6 +251,9 @@ class InterfaceResource(LinkResource):
                 old_flags = {key: getattr(cur, key) for key in flags if getattr(cur, key) is not None}
                 plan.add(_bridge_link_command(name, flags), lambda: nl.set_bridge_port(name, **flags),
                          (lambda: nl.set_bridge_port(name, **old_flags)) if old_flags else None)
+            # a port that (re)joins a bridge starts with no entries: the kernel flushed them
+            have = set() if new.get("master") else set((link or {}).get("fdb_static") or ())
+            _plan_static_fdb(plan, nl, name, _static_fdb(want), have)
 
     # ---- offline renderings --------------------------------------------------------------
     def render(self, model):
@@ -285,6 +289,23 @@ def _recreate_reason(cur, want):
     elif cur.mode != want.mode and "passthru" in (cur.mode, want.mode):
         return "the kernel cannot switch a macvtap to or from passthru in place"
     return None
+
+
+def _static_fdb(model):
+    """libvirt's macTableManager: with learning off the bridge only reaches the guest through
+    a static entry for its MAC on the tap, which libvirt adds and so do we."""
+    if model.kind == "tap" and model.bridge and model.learning is False and model.guest and model.guest.mac:
+        return {model.guest.mac}
+    return set()
+
+
+def _plan_static_fdb(plan, nl, name, wanted, have):
+    for mac in sorted(have - wanted):
+        plan.add("bridge fdb del %s dev %s master static" % (mac, name),
+                 lambda mac=mac: nl.delete_static_fdb(name, mac), lambda mac=mac: nl.add_static_fdb(name, mac))
+    for mac in sorted(wanted - have):
+        plan.add("bridge fdb add %s dev %s master static" % (mac, name),
+                 lambda mac=mac: nl.add_static_fdb(name, mac), lambda mac=mac: nl.delete_static_fdb(name, mac))
 
 
 def _bridge_mark(link):
