@@ -120,8 +120,9 @@ class Nftables:
             kind, value = next(iter(item.items()))
             value = {key: val for key, val in value.items() if key != "handle"}
             cleaned.append({"add": {kind: value}})
-        self._run(["-f", "-"], "table %s %s\ndelete table %s %s\n" % (family, table, family, table))
-        self._run(["-j", "-f", "-"], json.dumps({"nftables": cleaned}))
+        # one transaction: make sure it exists, drop it, build it again (all or nothing)
+        reset = [{"add": {"table": {"family": family, "name": table}}}, {"delete": {"table": {"family": family, "name": table}}}]
+        self._run(["-j", "-f", "-"], json.dumps({"nftables": reset + cleaned}))
         self._record(table)
 
 

@@ -268,11 +268,20 @@ def _plan_tc(plan_, host, name, bridge, bandwidth, snapshot, creating):
     recorded = ((snapshot.get("services") or {}).get(name) or {}).get("bandwidth")
     if live == wanted and (not bandwidth or recorded == bandwidth):
         return
+    # a rollback puts back the shaping that was applied before, not merely none
+    previous = recorded if recorded and live == tc_backend.shape(recorded) else None
+
+    def put_back():
+        host.tc.clear(bridge)
+        if previous:
+            host.tc.apply(bridge, previous)
+
     if bandwidth:
         text = "; ".join(" ".join(["tc"] + argv) for argv in tc_backend.commands(bridge, bandwidth))
-        plan_.add(text, lambda: host.tc.apply(bridge, bandwidth), lambda: host.tc.clear(bridge))
+        plan_.add(text, lambda: host.tc.apply(bridge, bandwidth), put_back)
     else:
-        plan_.add("tc qdisc del dev %s root; tc qdisc del dev %s ingress" % (bridge, bridge), lambda: host.tc.clear(bridge))
+        plan_.add("tc qdisc del dev %s root; tc qdisc del dev %s ingress" % (bridge, bridge), lambda: host.tc.clear(bridge),
+                  put_back if previous else None)
 
 
 def _plan_dnsmasq(plan_, host, name, conf, snapshot):
