@@ -36,6 +36,11 @@ import sys
 import time
 import uuid
 
+# The backend's decoder of OVSDB's JSON notation, so the tests read OVSDB as the module does;
+# importable from pytest (tests/conftest.py) and from the command line alike.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), ".collections"))
+from ansible_collections.hypervisor.networking.plugins.module_utils.backend.ovsdb import plain_value  # noqa: E402  pylint: disable=wrong-import-position
+
 VSWITCHD = "/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk"
 OVSDB_SERVER = "/usr/sbin/ovsdb-server"
 OVSDB_TOOL = "/usr/bin/ovsdb-tool"
@@ -296,21 +301,9 @@ class OvsDpdk:
             raise OvsDpdkError("; ".join(errors))
 
 
-def _plain(value):
-    """OVSDB JSON notation -> plain Python ("set"/"map"/"uuid" unwrapped)."""
-    if isinstance(value, list) and len(value) == 2 and value[0] in ("set", "map", "uuid", "named-uuid"):
-        kind, inner = value
-        if kind == "set":
-            return [_plain(item) for item in inner]
-        if kind == "map":
-            return {_plain(k): _plain(v) for k, v in inner}
-        return inner
-    return value
-
-
 def parse_table(document):
     headings = document["headings"]
-    return [{heading: _plain(cell) for heading, cell in zip(headings, row)} for row in document["data"]]
+    return [{heading: plain_value(cell) for heading, cell in zip(headings, row)} for row in document["data"]]
 
 
 # ---- command line (molecule) ------------------------------------------------------------

@@ -49,14 +49,14 @@ class OvsdbError(HvnetError):
     pass
 
 
-def _plain(value):
+def plain_value(value):
     """OVSDB JSON notation -> plain Python; an empty optional column becomes None."""
     if isinstance(value, list) and len(value) == 2 and value[0] in ("set", "map", "uuid", "named-uuid"):
         kind, inner = value
         if kind == "set":
-            return [_plain(item) for item in inner]
+            return [plain_value(item) for item in inner]
         if kind == "map":
-            return {_plain(k): _plain(v) for k, v in inner}
+            return {plain_value(k): plain_value(v) for k, v in inner}
         return inner
     return value
 
@@ -76,7 +76,7 @@ def _as_list(value):
 
 
 def _rows(document):
-    return [dict(zip(document["headings"], [_plain(cell) for cell in row])) for row in document["data"]]
+    return [dict(zip(document["headings"], [plain_value(cell) for cell in row])) for row in document["data"]]
 
 
 def quote(value):
