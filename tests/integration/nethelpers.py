@@ -213,6 +213,16 @@ class ContinuousPing:
         return int(match.group(1)), int(match.group(2))
 
 
+def without_ifindex(state):
+    """A kernel_state() dump without interface indexes: a device a rollback had to create
+    again (an undone removal) is the same device with a new index."""
+    if isinstance(state, dict):
+        return {key: without_ifindex(value) for key, value in state.items() if key != "ifindex"}
+    if isinstance(state, list):
+        return [without_ifindex(item) for item in state]
+    return state
+
+
 def assert_same_state(before, after, what="kernel state"):
     """Equality of two kernel_state() dumps, with a unified diff of the JSON on failure."""
     if before == after:

@@ -284,6 +284,23 @@ def test_uplink_move_rolls_back_when_gateway_lost(hv_ns, netns_factory, run_modu
     assert ping(upstream, "203.0.113.2", count=1, timeout=5)
 
 
+def test_uplink_release_rolls_back_when_gateway_lost(hv_ns, netns_factory, run_module):
+    """Moving the uplink back out of the bridge is guarded like moving it in: here the locked
+    upstream port knows only the bridge's MAC (up0's old one), and up0 got a new MAC while
+    enslaved, so after the release the gateway would drop the host; the removal rolls back."""
+    upstream = _uplink_topology(hv_ns, netns_factory, locked_upstream=True)
+    net = {"name": "lan", "forward": {"mode": "bridge"}, "bridge": {"name": "br-up", "uplink": "up0"}}
+    nh.assert_ok(_net(run_module, hv_ns, [net]))
+    hv_ns.run("ip", "link", "set", "up0", "address", "02:00:00:00:0c:01")
+    assert ping(hv_ns, "203.0.113.1", count=1, timeout=5)  # still leaves with the bridge's MAC
+    before = nh.settled_state(hv_ns)
+    msg = nh.assert_failed(_net(run_module, hv_ns, [net], state="deleted"), "stopped answering after up0 left br-up", "rolled back")
+    print("rollback message: %s" % msg)
+    assert "rolled back 8 of 8" in msg
+    nh.assert_same_state(nh.without_ifindex(before), nh.without_ifindex(nh.settled_state(hv_ns)), "hv namespace after rollback")
+    assert ping(upstream, "203.0.113.2", count=1, timeout=5)
+
+
 # ---------------------------------------------------------------------------------------
 # 6. bad input: failed, named field, nothing changed
 # ---------------------------------------------------------------------------------------

@@ -240,12 +240,18 @@ class NetworkResource(LinkResource):
         services.plan_removal(plan, backend, current, snapshot)
         bridge = current.bridge.name
         link = snapshot["links"].get(bridge) or {}
-        if current.bridge.uplink and (snapshot["links"].get(current.bridge.uplink) or {}).get("master") == bridge:
+        releasing = bool(current.bridge.uplink) and (snapshot["links"].get(current.bridge.uplink) or {}).get("master") == bridge
+        if releasing:
             self._plan_release(plan, backend, bridge, current.bridge.uplink, _marked_moved(link), snapshot)
-        plan.add("ip link del %s" % bridge, lambda: backend.delete_link(bridge), lambda: self._recreate(backend, current, link, snapshot))
+        plan.add("ip link del %s" % bridge, lambda: backend.delete_link(bridge),
+                 lambda: self._recreate(backend, current, link, snapshot, releasing))
 
-    def _recreate(self, nl, cur, link, snapshot):
-        """Undo of a removal: the bridge as it was, with its addresses, routes and ports (the VMs' taps)."""
+    def _recreate(self, nl, cur, link, snapshot, released):
+        """Undo of a removal: the bridge as it was, with its addresses, routes and ports (the VMs' taps).
+
+        When the same plan released the uplink, the release's own undos move the host's
+        addresses and routes back onto the bridge; doing it here too would collide.
+        """
         nl.create_bridge(cur.bridge.name, cur.bridge.stp, cur.bridge.delay, cur.mac)
         nl.set_link(cur.bridge.name, ifalias=link.get("alias"), mtu=cur.mtu, state="up")
         for port in snapshot["links"].values():
@@ -253,10 +259,11 @@ class NetworkResource(LinkResource):
                 nl.set_link(port["name"], master=cur.bridge.name)
                 if port.get("brport"):
                     nl.set_bridge_port(port["name"], **port["brport"])
-        for ip in cur.ips + sorted(_marked_moved(link)):
+        for ip in cur.ips + ([] if released else sorted(_marked_moved(link))):
             nl.add_address(cur.bridge.name, ip, nodad=True)
-        for route in _routes_via(snapshot, cur.bridge.name):
-            nl.replace_route(route, cur.bridge.name)
+        if not released:
+            for route in _routes_via(snapshot, cur.bridge.name):
+                nl.replace_route(route, cur.bridge.name)
 
     def _plan_enslave(self, plan, nl, bridge, uplink, mtu, snapshot):
         addresses = _global_addresses(snapshot, uplink)
@@ -275,13 +282,12 @@ class NetworkResource(LinkResource):
                      _call(nl, "replace_route", route, bridge), _call(nl, "replace_route", route, uplink))
         for ip in addresses:
             plan.add("ip addr del %s dev %s" % (ip, uplink), _call(nl, "delete_address", uplink, ip), _call(nl, "add_address", uplink, ip, True))
-        if nl is not None:  # offline renderings probe nothing
-            reachable_before = [gw for gw in gateways if probe.reachable(gw, timeout=1.0, dev=uplink)]
-            if reachable_before:
-                plan.verifications.append(lambda: _check_gateways(reachable_before, uplink, bridge))
+        _guard_gateways(plan, nl, gateways, uplink, bridge, "after %s moved into %s" % (uplink, bridge))
 
     def _plan_release(self, plan, nl, bridge, uplink, moved, snapshot):
         routes = _routes_via(snapshot, bridge)
+        gateways = [r["gateway"] for r in routes if r.get("gateway") and r["dst"] in ("0.0.0.0/0", "::/0")]
+        _guard_gateways(plan, nl, gateways, bridge, uplink, "after %s left %s" % (uplink, bridge))
         for ip in sorted(moved):
             plan.add("ip addr add %s dev %s nodad" % (ip, uplink), _call(nl, "add_address", uplink, ip, True), _call(nl, "delete_address", uplink, ip))
         plan.add("ip link set %s nomaster" % uplink, lambda: nl.set_link(uplink, master=None), lambda: nl.set_link(uplink, master=bridge))
@@ -353,7 +359,16 @@ def _routes_via(snapshot, dev):
             and not (r["family"] == "ipv6" and r["dst"].startswith("fe80:"))]
 
 
-def _check_gateways(gateways, uplink, bridge):
+def _guard_gateways(plan, nl, gateways, dev_before, dev_after, what):
+    """A default gateway that answers now must answer after the change, or the call rolls back."""
+    if nl is None:  # offline renderings probe nothing
+        return
+    answering = [gw for gw in gateways if probe.reachable(gw, timeout=1.0, dev=dev_before)]
+    if answering:
+        plan.verifications.append(lambda: _check_gateways(answering, dev_after, what))
+
+
+def _check_gateways(gateways, dev, what):
     for gateway in gateways:
-        if not probe.reachable(gateway, timeout=GATEWAY_TIMEOUT, dev=bridge):
-            raise HvnetError("default gateway %s stopped answering after %s moved into %s" % (gateway, uplink, bridge))
+        if not probe.reachable(gateway, timeout=GATEWAY_TIMEOUT, dev=dev):
+            raise HvnetError("default gateway %s stopped answering %s" % (gateway, what))
