@@ -18,7 +18,7 @@ description:
     to the bridge without cutting the host off (the bridge takes the uplink's MAC; addresses are added to the bridge
     before the uplink is enslaved and removed from the uplink after the routes moved). If the default gateway
     answered before the change and does not answer within 5 seconds after it, the whole call is rolled back.
-  - Removing a network moves such addresses and routes back to the uplink.
+  - Removing a network (or its uplink) moves such addresses and routes back to the uplink, with the same gateway check.
 author:
   - hypervisor.networking contributors (@hypervisor-networking)
 extends_documentation_fragment:
