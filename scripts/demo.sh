@@ -200,20 +200,20 @@ show ip -n "${HV}" -d link show dev vm1-tap0
 
 # --- 7. connectivity -----------------------------------------------------------------
 step "Proving connectivity"
-if ip netns exec "${VM}" ping -n -q -c 3 -i 0.2 -W 1 -w 5 198.51.100.1 >"${WORK}/ping-vm.log" 2>&1; then
-    ok "VM 198.51.100.10 reaches its gateway 198.51.100.1 over br-vms"
-    sed -n 's/^\(.*packets transmitted.*\)$/        \1/p' "${WORK}/ping-vm.log"
-else
-    cat "${WORK}/ping-vm.log" >&2
-    fail "the VM namespace cannot reach its gateway 198.51.100.1"
-fi
-if ip netns exec "${UP}" ping -n -q -c 3 -i 0.2 -W 1 -w 5 203.0.113.2 >"${WORK}/ping-up.log" 2>&1; then
-    ok "upstream 203.0.113.1 still reaches the hypervisor at 203.0.113.2 (now on br-demo)"
-    sed -n 's/^\(.*packets transmitted.*\)$/        \1/p' "${WORK}/ping-up.log"
-else
-    cat "${WORK}/ping-up.log" >&2
-    fail "upstream cannot reach the hypervisor at 203.0.113.2"
-fi
+# prove_ping NS ADDRESS LOG OK-TEXT FAIL-TEXT: three bounded pings from namespace NS
+prove_ping() {
+    if ip netns exec "$1" ping -n -q -c 3 -i 0.2 -W 1 -w 5 "$2" >"${WORK}/$3" 2>&1; then
+        ok "$4"
+        sed -n 's/^\(.*packets transmitted.*\)$/        \1/p' "${WORK}/$3"
+    else
+        cat "${WORK}/$3" >&2
+        fail "$5"
+    fi
+}
+prove_ping "${VM}" 198.51.100.1 ping-vm.log "VM 198.51.100.10 reaches its gateway 198.51.100.1 over br-vms" \
+    "the VM namespace cannot reach its gateway 198.51.100.1"
+prove_ping "${UP}" 203.0.113.2 ping-up.log "upstream 203.0.113.1 still reaches the hypervisor at 203.0.113.2 (now on br-demo)" \
+    "upstream cannot reach the hypervisor at 203.0.113.2"
 if ip -n "${HV}" -br addr show dev br-demo | grep -q '203\.0\.113\.2/24' &&
     ! ip -n "${HV}" -br addr show dev eth0 | grep -q '203\.0\.113\.2/24' &&
     ip -n "${HV}" route show default | grep -q 'via 203.0.113.1 dev br-demo'; then

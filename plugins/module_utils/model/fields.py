@@ -71,6 +71,15 @@ def normalize_mac(problems, path, value, unicast=True):
     return mac
 
 
+def missing_prerequisite(problems, warnings, check_mode, path, message):
+    """Something an earlier task creates (a bridge) is missing: in check mode that task only
+    planned it, so warn; otherwise the request cannot be met."""
+    if check_mode:
+        warnings.append("%s: %s, unless an earlier task creates it" % (path, message))
+    else:
+        problems.add(path, message)
+
+
 def check_int(problems, path, value, minimum, maximum):
     if value is None:
         return None

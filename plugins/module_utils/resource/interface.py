@@ -12,7 +12,7 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.backend.netl
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend.ovsdb import WithOvsdb
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend.tuntap import TUN_DEVICE
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import interface as m
-from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import name_for_id, resolve_user
+from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import missing_prerequisite, name_for_id, resolve_user
 from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import make_mark
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource import ovs_port, vhostuser
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.common import LinkResource, ip_link_set_command
@@ -128,11 +128,8 @@ class InterfaceResource(LinkResource):
                 if model.bridge:
                     bridge = links.get(model.bridge)
                     if bridge is None:
-                        message = "bridge %s does not exist; create it first (hypervisor.networking.vm_network)" % model.bridge
-                        if check_mode:
-                            warnings.append("%s.bridge: %s, unless an earlier task creates it" % (path, message))
-                        else:
-                            problems.add(path + ".bridge", message)
+                        missing_prerequisite(problems, warnings, check_mode, path + ".bridge",
+                                             "bridge %s does not exist; create it first (hypervisor.networking.vm_network)" % model.bridge)
                     elif bridge.get("kind") != "bridge":
                         problems.add(path + ".bridge", "%s is a %s device, not a Linux bridge" % (model.bridge, bridge.get("kind") or "physical"))
                     elif bridge.get("max_mtu") and bridge["max_mtu"] < ceiling:

@@ -19,7 +19,7 @@ import os
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend import ovsdb
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import ovs_port as m
-from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import Problems
+from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import Problems, missing_prerequisite
 from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import OVS_OWNER_KEY
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.base import Resource
 
@@ -369,11 +369,8 @@ def host_problems(problems, path, model, snapshot, kind, check_mode, warnings, s
     """Checks of one desired port against OVSDB (bridge, pmd-cpu-mask, sockets, devices, ofports)."""
     bridge = snapshot["bridges"].get(model.bridge)
     if bridge is None:
-        message = "bridge %s does not exist in OVS; create it with datapath_type=netdev first" % model.bridge
-        if check_mode:
-            warnings.append("%s.bridge: %s, unless an earlier task creates it" % (path, message))
-        else:
-            problems.add(path + ".bridge", message)
+        missing_prerequisite(problems, warnings, check_mode, path + ".bridge",
+                             "bridge %s does not exist in OVS; create it with datapath_type=netdev first" % model.bridge)
     elif bridge["datapath_type"] != "netdev":
         problems.add(path + ".bridge", "bridge %s has datapath_type %s; DPDK ports need a userspace bridge (datapath_type=netdev)"
                      % (model.bridge, bridge["datapath_type"]))
