@@ -11,6 +11,9 @@ import os
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import ApplyError, HvnetError
 
 
+UNDONE_SHOWN = 10  # how many undone commands a failure message lists
+
+
 class Action:
     """One change: `command` says it in iproute2 terms, `do` applies it, `undo` reverses it."""
 
@@ -25,7 +28,7 @@ class Action:
 class Plan:
     def __init__(self):
         self.actions = []
-        self.verifications = []  # callables that raise HvnetError when the result is wrong
+        self.verifications = []  # callables that raise when the result is wrong; any exception rolls back
 
     def add(self, command, do, undo=None):
         self.actions.append(Action(command, do, undo))
@@ -48,6 +51,8 @@ class Plan:
                 verify()
             except HvnetError as exc:
                 self._rollback(applied, str(exc))
+            except Exception as exc:  # a read-back that broke (netlink, OSError) is no proof either: undo
+                self._rollback(applied, "verification after apply failed: %s" % describe(exc))
 
     @staticmethod
     def _rollback(applied, reason):
@@ -61,6 +66,10 @@ class Plan:
             except Exception as exc:  # keep undoing the rest; report what could not be undone
                 failures.append("undo of '%s' failed: %s" % (action.command, describe(exc)))
         message = "%s; rolled back %d of %d applied changes" % (reason, len(undone), len(applied))
+        if undone:
+            shown = undone[:UNDONE_SHOWN]
+            more = len(undone) - len(shown)
+            message += " (undone: %s%s)" % ("; ".join(shown), ", and %d more" % more if more else "")
         if failures:
             message += "; " + "; ".join(failures)
         raise ApplyError(message, undone, failures)

@@ -145,6 +145,24 @@ def test_failed_verification_rolls_back():
     assert done == ["do", "undo"]
 
 
+def test_verification_that_breaks_rolls_back_and_says_what_was_undone():
+    """A read-back that fails with a plain OSError (netlink, /proc) must roll back too."""
+    done = []
+    plan = Plan()
+    plan.add("ip link add t0", lambda: done.append("do"), lambda: done.append("undo"))
+
+    def verify():
+        raise OSError(104, "Connection reset by peer")
+
+    plan.verifications.append(verify)
+    with pytest.raises(ApplyError) as info:
+        plan.execute()
+    assert done == ["do", "undo"]
+    message = str(info.value)
+    assert message.startswith("verification after apply failed: Connection reset by peer (ECONNRESET)")
+    assert "rolled back 1 of 1 applied changes (undone: ip link add t0)" in message
+
+
 def test_rendered_touches_no_host():
     result = converge(InterfaceResource(), {"state": "rendered", "config": [{"name": "ich0", "guest": {"queues": 2}}]}, False)
     assert result["rendered"][0]["commands"][0].startswith("ip tuntap add name ich0")
