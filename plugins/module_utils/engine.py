@@ -16,7 +16,7 @@ from ansible_collections.hypervisor.networking.plugins.module_utils import persi
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HvnetError, ValidationError
 from ansible_collections.hypervisor.networking.plugins.module_utils.lock import HostLock
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.base import overlay
-from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import Problems
+from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import Problems, check_no_control_characters
 from ansible_collections.hypervisor.networking.plugins.module_utils.plan import Plan
 
 STATES = ("merged", "replaced", "overridden", "deleted", "gathered", "rendered", "parsed")
@@ -59,11 +59,9 @@ def converge(resource, params, check_mode):
 
     given = _validate(resource, config, state)
     if state == "rendered":
-        rendered = []
-        for model in given:
-            desired = resource.complete(overlay(resource.defaults(model), model), resource.empty_snapshot())
-            rendered.append(resource.render(desired))
-        return {"changed": False, "rendered": rendered}
+        desired = [resource.complete(overlay(resource.defaults(model), model), resource.empty_snapshot()) for model in given]
+        _check_desired(resource, [("config[%d]" % index, model) for index, model in enumerate(desired)])
+        return {"changed": False, "rendered": [resource.render(model) for model in desired]}
 
     with HostLock():
         backend = resource.open_backend(params)
@@ -84,6 +82,7 @@ def _validate(resource, config, state):
             continue
         if state == "deleted" and set(item) - {"name"}:
             item = {"name": item.get("name")}  # deleted needs only the names
+        check_no_control_characters(problems, path, item)
         model = resource.from_config(item, path, problems)
         if model.name in seen:
             problems.add(path + ".name", "'%s' is listed twice (also config[%d])" % (model.name, seen[model.name]))
@@ -129,6 +128,7 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
     if state == "overridden":
         removals = sorted(name for name in current if name not in desired)
     paths = [("config[%d]" % i, m.name) for i, m in enumerate(given)]
+    _check_desired(resource, [(path, desired[name]) for path, name in paths if name in desired])
     resource.check_host(desired, snapshot, problems, warnings, check_mode, paths)
     problems.raise_if_any()
 
@@ -172,6 +172,14 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
         },
         "warnings": warnings,
     }
+
+
+def _check_desired(resource, objects):
+    """Value checks on whole objects (request plus what the host has): all before any host check."""
+    problems = Problems()
+    for path, model in objects:
+        resource.check_desired(problems, path, model)
+    problems.raise_if_any()
 
 
 def _desired(resource, state, model, current, snapshot):

@@ -284,8 +284,8 @@ parsed:
   elements: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.hypervisor.networking.plugins.module_utils.argspec import checked_module
 from ansible_collections.hypervisor.networking.plugins.module_utils.engine import COMMON_ARGUMENT_SPEC
 from ansible_collections.hypervisor.networking.plugins.module_utils.entry import run
 
@@ -325,7 +325,7 @@ def main():
         vhost_socket_dir={"type": "path"},
         config={"type": "list", "elements": "dict", "options": CONFIG_SPEC},
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = checked_module(argument_spec, supports_check_mode=True)
     run(module, "ovs_dpdk_port")
 
 

@@ -67,10 +67,10 @@ options:
             a VMM opening several queues on a single-queue tap fails with EINVAL.
         type: bool
       owner:
-        description: User (name or id) allowed to open the tap, as an unprivileged VMM such as cloud-hypervisor needs.
+        description: User (name, or numeric id up to 4294967294) allowed to open the tap, as an unprivileged VMM such as cloud-hypervisor needs.
         type: str
       group:
-        description: Group (name or id) allowed to open the tap.
+        description: Group (name, or numeric id up to 4294967294) allowed to open the tap.
         type: str
       mtu:
         description:
@@ -222,9 +222,10 @@ parsed:
   elements: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend.netlink import HAS_PYROUTE2
+from ansible_collections.hypervisor.networking.plugins.module_utils.argspec import checked_module
 from ansible_collections.hypervisor.networking.plugins.module_utils.engine import COMMON_ARGUMENT_SPEC
 from ansible_collections.hypervisor.networking.plugins.module_utils.entry import run
 
@@ -259,7 +260,7 @@ CONFIG_SPEC = {
 def main():
     argument_spec = dict(COMMON_ARGUMENT_SPEC, config={"type": "list", "elements": "dict", "options": CONFIG_SPEC},
                          database={"type": "str"}, vhost_socket_dir={"type": "path"})
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = checked_module(argument_spec, supports_check_mode=True)
     if not HAS_PYROUTE2 and module.params["state"] not in ("rendered", "parsed"):
         module.fail_json(msg=missing_required_lib("pyroute2"))
     run(module, "vm_interface")

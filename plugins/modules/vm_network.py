@@ -43,7 +43,7 @@ options:
     elements: dict
     suboptions:
       name:
-        description: Network name (1-64 letters, digits, C(_ . -)), as libvirt's C(<name>).
+        description: Network name (1-64 letters, digits, C(_ . -), not starting with C(.) or C(-)), as libvirt's C(<name>).
         type: str
         required: true
       forward:
@@ -152,7 +152,7 @@ options:
             description: Prefix length.
             type: int
           netmask:
-            description: IPv4 netmask, instead of O(config[].ips[].prefix).
+            description: IPv4 netmask such as C(255.255.255.0), instead of O(config[].ips[].prefix); host masks such as C(0.0.0.255) are refused.
             type: str
           family:
             description: Address family; checked against the address.
@@ -546,9 +546,10 @@ parsed:
   elements: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend.netlink import HAS_PYROUTE2
+from ansible_collections.hypervisor.networking.plugins.module_utils.argspec import checked_module
 from ansible_collections.hypervisor.networking.plugins.module_utils.engine import COMMON_ARGUMENT_SPEC
 from ansible_collections.hypervisor.networking.plugins.module_utils.entry import run
 
@@ -631,7 +632,7 @@ def main():
         backend={"type": "str", "default": "kernel", "choices": ["kernel"]},
         config={"type": "list", "elements": "dict", "options": CONFIG_SPEC},
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = checked_module(argument_spec, supports_check_mode=True)
     if not HAS_PYROUTE2 and module.params["state"] not in ("rendered", "parsed"):
         module.fail_json(msg=missing_required_lib("pyroute2"))
     run(module, "vm_network")

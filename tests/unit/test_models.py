@@ -28,8 +28,7 @@ def problems_of(module, item):
     ({"name": "t0", "kind": "macvtap"}, "config[0].link", "required"),
     ({"name": "t0", "kind": "macvtap", "link": "eth0", "bridge": "br0"}, "config[0].bridge", "tap only"),
     ({"name": "t0", "kind": "tap", "link": "eth0"}, "config[0].link", "macvtap only"),
-    ({"name": "t0", "kind": "tap", "isolated": True}, "config[0].isolated", "set bridge"),
-    ({"name": "t0", "guest": {"ip": "198.51.100.7"}}, "config[0].guest.ip.prefix", "required"),
+    ({"name": "t0", "guest": {"ip": "198.51.100.7"}}, "config[0].guest.ip", "needs a prefix"),
 ])
 def test_interface_rejects(item, field, words):
     found = problems_of(interface, item)
@@ -49,7 +48,8 @@ def test_interface_normalises():
 
 @pytest.mark.parametrize("item, field, words", [
     ({"name": "has space"}, "config[0].name", "not a valid network name"),
-    ({"name": "n", "bridge": {"uplink": "eth0"}}, "config[0].bridge.uplink", "isolated network has no uplink"),
+    ({"name": "n", "forward": {"mode": "isolated"}, "bridge": {"uplink": "eth0"}}, "config[0].bridge.uplink", "isolated network has no uplink"),
+    ({"name": "n", "forward": {"mode": "nat"}, "bridge": {"uplink": "eth0"}}, "config[0].bridge.uplink", "only forward.mode bridge takes an uplink"),
     ({"name": "n", "ips": [{"address": "198.51.100.1", "prefix": 24, "netmask": "255.255.255.0"}]}, "config[0].ips[0]", "prefix once"),
     ({"name": "n", "ips": [{"address": "198.51.100.0/24"}]}, "config[0].ips[0].address", "network or broadcast"),
     ({"name": "n", "ips": [{"address": "198.51.100.1/24", "family": "ipv6"}]}, "config[0].ips[0].family", "does not match"),

@@ -179,18 +179,18 @@ def test_duplicate_names_and_missing_config_are_reported():
 
 def test_completed_checks_catch_what_a_partial_item_hides():
     """A single-queue tap given guest.queues under merged, a partial macvtap update, a link on a tap."""
-    from ansible_collections.hypervisor.networking.plugins.module_utils.model.interface import check_completed
+    from ansible_collections.hypervisor.networking.plugins.module_utils.model.interface import check_desired
 
     resource = InterfaceResource()
     snap = snapshot(link("br0", kind="bridge"), tap(multi_queue=False), link("v0", kind="veth"),
                     link("mv0", kind="macvtap", alias=TAP_MARK, lower="v0", macvtap={"mode": "bridge"}))
     current = resource.current(snap, {}, ())
     problems = Problems()
-    check_completed(problems, "config[0]", desired(resource, {"name": "t0", "guest": {"queues": 4}}, snap, current["t0"], merged=True))
+    check_desired(problems, "config[0]", desired(resource, {"name": "t0", "guest": {"queues": 4}}, snap, current["t0"], merged=True))
     assert problems.items and problems.items[0].startswith("config[0].multi_queue: must be true")
     problems = Problems()
-    check_completed(problems, "config[0]", desired(resource, {"name": "mv0", "mtu": 1400}, snap, current["mv0"], merged=True))
+    check_desired(problems, "config[0]", desired(resource, {"name": "mv0", "mtu": 1400}, snap, current["mv0"], merged=True))
     assert problems.items == []
     problems = Problems()
-    check_completed(problems, "config[0]", desired(resource, {"name": "t9", "link": "v0"}, snap))
+    check_desired(problems, "config[0]", desired(resource, {"name": "t9", "link": "v0"}, snap))
     assert problems.items == ["config[0].link: applies to kind macvtap only"]

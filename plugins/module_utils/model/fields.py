@@ -15,8 +15,14 @@ import re
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import ValidationError
 
 IFNAME_MAX = 15  # IFNAMSIZ - 1
-_IFNAME_RE = re.compile(r"^[A-Za-z0-9_.+-]+$")
-_MAC_RE = re.compile(r"^([0-9a-f]{2})([:-]?)([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})$")
+ID_MAX = 4294967294  # uid_t/gid_t: 2**32 - 1 is (uid_t) -1, "no change" to chown()
+# Patterns are matched with fullmatch(): `$` in re.match also matches before a final newline.
+_IFNAME_RE = re.compile(r"[A-Za-z0-9_.+][A-Za-z0-9_.+-]*")
+_MAC_RE = re.compile(r"([0-9a-f]{2})([:-]?)([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})")
+# C0 controls, DEL and the C1 range: a newline in a value becomes a new directive in dnsmasq.conf
+_DIGITS_RE = re.compile(r"[0-9]+")
+_ACCOUNT_RE = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.-]{0,30}[$]?")  # useradd's NAME_REGEX, relaxed
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class Problems:
@@ -46,19 +52,63 @@ def check_ifname(problems, path, value):
     if len(value) > IFNAME_MAX:
         problems.add(path, "'%s' is %d characters; an interface name has at most %d" % (value, len(value), IFNAME_MAX))
         return None
-    if value in (".", "..") or not _IFNAME_RE.match(value):
-        problems.add(path, "'%s' has characters an interface name cannot have; allowed: letters, digits, '_', '.', '+', '-'" % value)
+    if value in (".", "..") or not _IFNAME_RE.fullmatch(value):
+        problems.add(path, "%s is not a valid interface name; allowed: letters, digits, '_', '.', '+', '-', not '-' first, not '.' or '..'"
+                     % quoted(value))
         return None
     return value
+
+
+def quoted(value):
+    """A value for a message, with control characters visible (repr-style) instead of raw."""
+    return repr(value) if isinstance(value, str) and _CONTROL_RE.search(value) else "'%s'" % (value,)
+
+
+def control_character(value):
+    """The first control character in a string value, as an escape such as '\\n', or None."""
+    match = _CONTROL_RE.search(value) if isinstance(value, str) else None
+    return repr(match.group())[1:-1] if match else None
+
+
+def check_no_control_characters(problems, path, value):
+    """Walk a config item: no key or text anywhere may carry a control character.
+
+    Values end up in dnsmasq.conf, nft rules and ovs-vsctl arguments, where a newline or NUL
+    starts a new directive or cuts the value short, whatever the field-level check says.
+    """
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if control_character(key):
+                problems.add("%s.%s" % (path, quoted(key)), "an option name with a control character (%s)" % control_character(key))
+            else:
+                check_no_control_characters(problems, "%s.%s" % (path, key), item)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_no_control_characters(problems, "%s[%d]" % (path, index), item)
+    elif control_character(value):
+        problems.add(path, "%s contains a control character (%s); no value may contain line breaks, NUL or other control characters"
+                     % (quoted(value), control_character(value)))
+
+
+def check_scope_id(problems, path, ip):
+    """An IPv6 scope id ('%eth0') is an interface name; Python's ipaddress accepts any text there."""
+    scope = getattr(ip, "scope_id", None)
+    if scope is None:
+        return ip
+    if check_ifname(Problems(), path, scope) is None:
+        problems.add(path, "the scope id of %s must be an interface name (letters, digits, '_', '.', '+', '-')" % quoted(str(ip)))
+        return None
+    return ip
 
 
 def normalize_mac(problems, path, value, unicast=True):
     """Return the MAC in lower-case colon form; reject multicast when `unicast`."""
     if value is None:
         return None
-    match = _MAC_RE.match(str(value).strip().lower())
+    match = _MAC_RE.fullmatch(str(value).strip().lower()) if isinstance(value, str) else None
     if not match:
-        problems.add(path, "'%s' is not a MAC address; expected six hex octets such as 52:54:00:12:34:56" % value)
+        problems.add(path, "%s is not a MAC address; expected six hex octets such as 52:54:00:12:34:56%s"
+                     % (quoted(value), _base60_hint(value)))
         return None
     octets = [match.group(i) for i in (1, 3, 4, 5, 6, 7)]
     mac = ":".join(octets)
@@ -69,6 +119,22 @@ def normalize_mac(problems, path, value, unicast=True):
         problems.add(path, "the all-zero MAC address cannot be assigned")
         return None
     return mac
+
+
+def _base60_hint(value):
+    """YAML 1.1 reads an unquoted 52:54:00:12:34:56 as a base-60 integer; say so, and what was meant."""
+    text = str(value)
+    if isinstance(value, bool) or not _DIGITS_RE.fullmatch(text):
+        return ""
+    number, digits = int(text), []
+    while number:
+        number, digit = divmod(number, 60)
+        digits.append(digit)
+    meant = ":".join("%02d" % d for d in reversed(digits))
+    hint = "; YAML read an unquoted MAC address as a base-60 number: quote it"
+    if len(digits) == 6:
+        hint += ' (mac: "%s")' % meant
+    return hint
 
 
 def missing_prerequisite(problems, warnings, check_mode, path, message):
@@ -92,19 +158,67 @@ def check_int(problems, path, value, minimum, maximum):
     return value
 
 
-def check_choice(problems, path, value, choices):
+def check_id(problems, path, value, kind):
+    """A user or group for a tap: a name, or a numeric id within uid_t/gid_t. Returns text or None."""
     if value is None:
         return None
-    if value not in choices:
-        problems.add(path, "'%s' is not one of: %s" % (value, ", ".join(choices)))
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        problems.add(path, "must be a %s name or a numeric id" % kind)
+        return None
+    text = str(value)
+    if _DIGITS_RE.fullmatch(text):
+        if int(text) > ID_MAX:
+            problems.add(path, "%s is outside the allowed range of %s ids 0..%d" % (text, kind, ID_MAX))
+            return None
+        return str(int(text))
+    if not _ACCOUNT_RE.fullmatch(text):
+        problems.add(path, "%s is not a %s name; allowed: letters, digits, '_', '.', '-', not '-' first, at most 32 characters"
+                     % (quoted(text), kind))
+        return None
+    return text
+
+
+def as_list(problems, path, value):
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        problems.add(path, "must be a list, not %s" % type(value).__name__)
+        return []
+    return value
+
+
+def as_dict(problems, path, value):
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problems.add(path, "must be a dictionary, not %s" % type(value).__name__)
+        return {}
+    return value
+
+
+def check_bool(problems, path, value):
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        problems.add(path, "%s is not a boolean; use true or false" % quoted(value))
         return None
     return value
 
 
-def parse_interface_address(problems, path, address, prefix=None, netmask=None, family=None):
+def check_choice(problems, path, value, choices):
+    if value is None:
+        return None
+    if value not in choices:
+        problems.add(path, "%s is not one of: %s" % (quoted(value), ", ".join(choices)))
+        return None
+    return value
+
+
+def parse_interface_address(problems, path, address, prefix=None, netmask=None, family=None, inline_prefix=False):
     """Return an ipaddress.IPv4Interface/IPv6Interface from address plus prefix or netmask.
 
-    `address` may itself carry '/prefix'. Exactly one source of the prefix is allowed.
+    `address` may itself carry '/prefix'. Exactly one source of the prefix is allowed; with
+    `inline_prefix` the field has no prefix/netmask siblings and must be written address/prefix.
     """
     if address is None:
         problems.add(path + ".address", "is required")
@@ -114,6 +228,9 @@ def parse_interface_address(problems, path, address, prefix=None, netmask=None, 
     if len(sources) > 1:
         problems.add(path, "give the prefix once: as address/prefix, as prefix, or as netmask")
         return None
+    if "%" in text:
+        problems.add(path if inline_prefix else path + ".address", "%s: an interface address has no scope id ('%%...')" % quoted(text))
+        return None
     try:
         if prefix is not None:
             iface = ipaddress.ip_interface("%s/%s" % (text, prefix))
@@ -122,10 +239,16 @@ def parse_interface_address(problems, path, address, prefix=None, netmask=None, 
             if iface.version == 6:
                 problems.add(path + ".netmask", "netmask is for IPv4; use prefix for IPv6")
                 return None
+            if not _is_netmask(str(netmask)):
+                problems.add(path + ".netmask", "%s is not a netmask (ones, then zeros), such as 255.255.255.0" % quoted(netmask))
+                return None
         else:
             iface = ipaddress.ip_interface(text)
             if "/" not in text:
-                problems.add(path + ".prefix", "is required for %s (or netmask for IPv4)" % text)
+                if inline_prefix:
+                    problems.add(path, "%s needs a prefix: write it as address/prefix, such as 198.51.100.10/24" % quoted(text))
+                else:
+                    problems.add(path + ".prefix", "is required for %s (or netmask for IPv4)" % quoted(text))
                 return None
     except ValueError as exc:
         problems.add(path, "invalid address: %s" % exc)
@@ -134,12 +257,22 @@ def parse_interface_address(problems, path, address, prefix=None, netmask=None, 
         problems.add(path + ".family", "'%s' does not match the address %s" % (family, iface.ip))
         return None
     if iface.ip.is_multicast or iface.ip.is_unspecified or iface.ip.is_loopback:
-        problems.add(path + ".address", "%s cannot be assigned to an interface" % iface.ip)
+        problems.add(path if inline_prefix else path + ".address", "%s cannot be assigned to an interface" % iface.ip)
         return None
     if iface.version == 4 and iface.network.prefixlen < 31 and iface.ip in (iface.network.network_address, iface.network.broadcast_address):
-        problems.add(path + ".address", "%s is the network or broadcast address of %s" % (iface.ip, iface.network))
+        problems.add(path if inline_prefix else path + ".address", "%s is the network or broadcast address of %s" % (iface.ip, iface.network))
         return None
     return iface
+
+
+def _is_netmask(text):
+    """A dotted netmask: ones, then zeros (ipaddress also takes host masks such as 0.0.0.255)."""
+    try:
+        bits = int(ipaddress.IPv4Address(text))
+    except ValueError:
+        return False
+    inverted = ~bits & 0xFFFFFFFF
+    return inverted & (inverted + 1) == 0
 
 
 def resolve_user(value, kind):

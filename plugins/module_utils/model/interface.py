@@ -19,6 +19,7 @@ MAX_QUEUE_PAIRS = 128   # cloud-hypervisor num_queues = 2 x pairs; a tap holds a
 QUEUE_SIZE_MIN, QUEUE_SIZE_MAX = 64, 32768
 TAP_ONLY = ("multi_queue", "owner", "group", "bridge", "isolated", "learning", "flood")
 MACVTAP_ONLY = ("link", "mode")
+BRIDGE_PORT_FLAGS = ("isolated", "learning", "flood")
 # vhostuser: a dpdkvhostuserclient port on an OVS netdev bridge; QEMU (as `owner`) listens on `socket`
 VHOSTUSER_FIELDS = ("name", "kind", "bridge", "socket", "owner", "mtu", "guest")
 VHOSTUSER_MTU_MAX = MTU_MAX
@@ -66,7 +67,7 @@ def from_config(item, path, problems):
     if item.get("name") is None:
         problems.add(path + ".name", "is required")
     kind = f.check_choice(problems, path + ".kind", item.get("kind"), KINDS)
-    guest_item = item.get("guest") or {}
+    guest_item = f.as_dict(problems, path + ".guest", item.get("guest"))
     guest = Guest(
         mac=f.normalize_mac(problems, path + ".guest.mac", guest_item.get("mac")),
         model=f.check_choice(problems, path + ".guest.model", guest_item.get("model"), GUEST_MODELS),
@@ -77,16 +78,16 @@ def from_config(item, path, problems):
     model = VmInterface(
         name=name or item.get("name") or "",
         kind=kind,
-        multi_queue=item.get("multi_queue"),
-        owner=_as_text(item.get("owner")),
-        group=_as_text(item.get("group")),
+        multi_queue=f.check_bool(problems, path + ".multi_queue", item.get("multi_queue")),
+        owner=f.check_id(problems, path + ".owner", item.get("owner"), "user"),
+        group=f.check_id(problems, path + ".group", item.get("group"), "group"),
         mtu=f.check_int(problems, path + ".mtu", item.get("mtu"), 68, 65535),
         mac=f.normalize_mac(problems, path + ".mac", item.get("mac")),
         link_state=f.check_choice(problems, path + ".link_state", item.get("link_state"), LINK_STATES),
         bridge=f.check_ifname(problems, path + ".bridge", item.get("bridge")),
-        isolated=item.get("isolated"),
-        learning=item.get("learning"),
-        flood=item.get("flood"),
+        isolated=f.check_bool(problems, path + ".isolated", item.get("isolated")),
+        learning=f.check_bool(problems, path + ".learning", item.get("learning")),
+        flood=f.check_bool(problems, path + ".flood", item.get("flood")),
         link=f.check_ifname(problems, path + ".link", item.get("link")),
         mode=f.check_choice(problems, path + ".mode", item.get("mode"), MACVTAP_MODES),
         guest=guest if any(dataclasses.astuple(guest)) else None,
@@ -94,10 +95,6 @@ def from_config(item, path, problems):
     )
     _check_combinations(problems, path, item, model)
     return model
-
-
-def _as_text(value):
-    return None if value is None else str(value)
 
 
 def _check_queue_size(problems, path, value):
@@ -111,7 +108,7 @@ def _check_queue_size(problems, path, value):
 def _check_guest_ip(problems, path, value):
     if value is None:
         return None
-    iface = f.parse_interface_address(problems, path, value)
+    iface = f.parse_interface_address(problems, path, value, inline_prefix=True)
     return str(iface) if iface else None
 
 
@@ -132,7 +129,7 @@ def _check_combinations(problems, path, item, model):
     if kind == "tap" and queues and queues > 1 and model.multi_queue is False:
         problems.add(path + ".multi_queue", "must be true: the guest opens %d queue pairs and a single-queue tap fails with EINVAL at VM start" % queues)
     if item.get("kind") is None:
-        return  # an existing object may keep its kind: check_completed() sees the result
+        return  # an existing object may keep its kind: check_desired() sees the result (and checks the rest)
     if kind == "macvtap":
         for key in TAP_ONLY:
             if item.get(key) is not None:
@@ -143,15 +140,9 @@ def _check_combinations(problems, path, item, model):
         for key in MACVTAP_ONLY:
             if item.get(key) is not None:
                 problems.add(path + "." + key, "applies to kind macvtap only")
-        if item.get("bridge") is None:
-            for key in ("isolated", "learning", "flood"):
-                if item.get(key) is not None:
-                    problems.add(path + "." + key, "is a bridge port flag; set bridge as well")
-    if model.mac and model.guest and model.guest.mac and kind == "tap" and model.mac == model.guest.mac:
-        problems.add(path + ".mac", "equals guest.mac; the host side of a tap needs its own MAC or the bridge sees the guest's MAC on two ports")
 
 
-def check_completed(problems, path, model):
+def check_desired(problems, path, model):
     """Kind-dependent checks on the object as it will be (request merged with the host's)."""
     if model.kind == "macvtap":
         for key in TAP_ONLY:
@@ -163,6 +154,14 @@ def check_completed(problems, path, model):
         for key in MACVTAP_ONLY:
             if getattr(model, key) is not None:
                 problems.add(path + "." + key, "applies to kind macvtap only")
+        if model.bridge is None:
+            # isolated defaults to false; a flag set without a bridge would silently do nothing
+            for key in BRIDGE_PORT_FLAGS:
+                if getattr(model, key) is not None and getattr(model, key) != getattr(DEFAULTS, key):
+                    problems.add(path + "." + key, "is a bridge port flag; set bridge as well")
+        if model.mac and model.guest and model.guest.mac and model.mac == model.guest.mac:
+            problems.add(path + ".mac", "equals guest.mac; the host side of a tap needs its own MAC or the bridge sees the guest's MAC"
+                         " on two ports")
         queues = model.guest.queues if model.guest and model.guest.queues else 1
         if queues > 1 and not model.multi_queue:
             problems.add(path + ".multi_queue", "must be true: the guest opens %d queue pairs and a single-queue tap fails with EINVAL"

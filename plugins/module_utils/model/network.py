@@ -16,7 +16,8 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.model import
 FORWARD_MODES = ("isolated", "bridge", "nat", "route", "open")
 MAC_TABLE_MANAGERS = ("kernel", "libvirt")
 FAMILIES = ("ipv4", "ipv6")
-_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# Not '-' or '.' first: the name reaches file names and command lines (no '.', '..' or options)
+_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 MAX_FORWARD_DELAY = 30  # seconds, the kernel's ceiling with STP on
 
 
@@ -73,16 +74,17 @@ def from_config(item, path, problems):
     name = item.get("name")
     if name is None:
         problems.add(path + ".name", "is required")
-    elif not _NAME_RE.match(str(name)):
-        problems.add(path + ".name", "'%s' is not a valid network name; use 1-64 letters, digits, '_', '.', '-'" % name)
-    forward_item = item.get("forward") or {}
-    bridge_item = item.get("bridge") or {}
+    elif not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+        problems.add(path + ".name", "%s is not a valid network name; use 1-64 letters, digits, '_', '.', '-', starting with a letter,"
+                     " digit or '_'" % f.quoted(name))
+    forward_item = f.as_dict(problems, path + ".forward", item.get("forward"))
+    bridge_item = f.as_dict(problems, path + ".bridge", item.get("bridge"))
     forward = Forward(mode=f.check_choice(problems, path + ".forward.mode", forward_item.get("mode"), FORWARD_MODES))
     forward.dev = svc.forward_dev(problems, path, forward_item, forward.mode)
     forward.nat = svc.forward_nat(problems, path, forward_item, forward.mode)
     bridge = Bridge(
         name=f.check_ifname(problems, path + ".bridge.name", bridge_item.get("name")),
-        stp=bridge_item.get("stp"),
+        stp=f.check_bool(problems, path + ".bridge.stp", bridge_item.get("stp")),
         delay=f.check_int(problems, path + ".bridge.delay", bridge_item.get("delay"), 0, MAX_FORWARD_DELAY),
         mac_table_manager=f.check_choice(problems, path + ".bridge.mac_table_manager", bridge_item.get("mac_table_manager"), MAC_TABLE_MANAGERS),
         uplink=f.check_ifname(problems, path + ".bridge.uplink", bridge_item.get("uplink")),
@@ -91,8 +93,9 @@ def from_config(item, path, problems):
     ip_options = {}
     if item.get("ips") is not None:
         ips = []
-        for index, ip_item in enumerate(item["ips"]):
+        for index, ip_item in enumerate(f.as_list(problems, path + ".ips", item["ips"])):
             ip_path = "%s.ips[%d]" % (path, index)
+            ip_item = f.as_dict(problems, ip_path, ip_item)
             family = f.check_choice(problems, ip_path + ".family", ip_item.get("family"), FAMILIES)
             iface = f.parse_interface_address(problems, ip_path, ip_item.get("address"), ip_item.get("prefix"), ip_item.get("netmask"), family)
             if iface is not None:
@@ -117,11 +120,17 @@ def from_config(item, path, problems):
         bandwidth=svc.bandwidth(problems, path, item.get("bandwidth")),
         port_forwards=svc.port_forwards(problems, path, item.get("port_forwards"), networks, forward.mode),
     )
-    if model.mode == "isolated" and bridge.uplink:
-        problems.add(path + ".bridge.uplink", "an isolated network has no uplink; use forward.mode bridge")
-    if name is not None and bridge.name is None and f.check_ifname(f.Problems(), "", str(name)) is None:
+    if forward.mode is not None and forward.mode != "bridge" and bridge.uplink:
+        problems.add(path + ".bridge.uplink", uplink_problem(forward.mode))
+    if isinstance(name, str) and bridge.name is None and _NAME_RE.fullmatch(name) and f.check_ifname(f.Problems(), "", name) is None:
         problems.add(path + ".bridge.name", "is required: the network name '%s' is not a valid interface name" % name)
     return model
+
+
+def uplink_problem(mode):
+    if mode == "isolated":
+        return "an isolated network has no uplink; use forward.mode bridge"
+    return "only forward.mode bridge takes an uplink (a %s network forwards through the host's routing, not a bridged NIC)" % mode
 
 
 def _check_overlaps(problems, path, ips):

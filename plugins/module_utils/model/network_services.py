@@ -35,28 +35,33 @@ _TXT_VALUE_RE = re.compile(r'^[ !#-\[\]-~]*$')
 TOP_FIELDS = ("routes", "domain", "dns", "bandwidth", "port_forwards")
 
 
-def _ip(problems, path, value, version=None):
+def _given(item, key, default):
+    """item[key], or `default` when it is unset: Ansible passes every documented suboption the
+    user left out as None, so item.get(key, default) would never see the default."""
+    value = item.get(key)
+    return default if value is None else value
+
+
+def _ip(problems, path, value, version=None, scoped=False):
+    """An IP address; a scope id ('fe80::1%eth0') only where `scoped`, and then an interface name."""
     if value is None:
         problems.add(path, "is required")
         return None
     try:
         ip = ipaddress.ip_address(str(value))
     except ValueError:
-        problems.add(path, "'%s' is not an IP address" % value)
+        problems.add(path, "%s is not an IP address" % f.quoted(value))
         return None
+    if getattr(ip, "scope_id", None) is not None:
+        if not scoped:
+            problems.add(path, "%s: a scope id ('%%...') only applies to a link-local DNS forwarder" % f.quoted(str(value)))
+            return None
+        if f.check_scope_id(problems, path, ip) is None:
+            return None
     if version is not None and ip.version != version:
         problems.add(path, "%s is not an IPv%d address" % (ip, version))
         return None
     return ip
-
-
-def _bool(problems, path, value):
-    if value is None:
-        return None
-    if not isinstance(value, bool):
-        problems.add(path, "must be true or false")
-        return None
-    return value
 
 
 def _str(problems, path, value, required=False, pattern=None, what="a name"):
@@ -65,28 +70,10 @@ def _str(problems, path, value, required=False, pattern=None, what="a name"):
             problems.add(path, "is required")
         return None
     text = str(value)
-    if not text or (pattern is not None and not pattern.match(text)):
-        problems.add(path, "'%s' is not %s" % (text, what))
+    if not text or (pattern is not None and not pattern.fullmatch(text)):
+        problems.add(path, "%s is not %s" % (f.quoted(text), what))
         return None
     return text
-
-
-def _list(problems, path, value):
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        problems.add(path, "must be a list")
-        return []
-    return value
-
-
-def _dict(problems, path, value):
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        problems.add(path, "must be a dictionary")
-        return {}
-    return value
 
 
 def _compact(item):
@@ -95,11 +82,9 @@ def _compact(item):
 
 def _range(problems, path, item, minimum, maximum):
     start = f.check_int(problems, path + ".start", item.get("start"), minimum, maximum)
-    end = f.check_int(problems, path + ".end", item.get("end"), minimum, maximum)
+    end = f.check_int(problems, path + ".end", _given(item, "end", item.get("start")), minimum, maximum)
     if item.get("start") is None:
         problems.add(path + ".start", "is required")
-    if end is None and start is not None and item.get("end") is None:
-        end = start
     if start is not None and end is not None and start > end:
         problems.add(path, "start %d is above end %d" % (start, end))
         return None
@@ -110,7 +95,9 @@ def _range(problems, path, item, minimum, maximum):
 
 def _address_range(problems, path, item, version=None, subnet=None):
     start = _ip(problems, path + ".start", item.get("start"), version)
-    end = _ip(problems, path + ".end", item.get("end", item.get("start")), version)
+    if item.get("start") is None and item.get("end") is None:
+        return None  # reported once, as start
+    end = _ip(problems, path + ".end", _given(item, "end", item.get("start")), version)
     if start is None or end is None:
         return None
     if start.version != end.version:
@@ -145,16 +132,16 @@ def forward_nat(problems, path, forward_item, mode):
     if item is None:
         return None
     path += ".forward.nat"
-    item = _dict(problems, path, item)
+    item = f.as_dict(problems, path, item)
     if mode is not None and mode != "nat":
         problems.add(path, "only applies to forward.mode nat")
         return None
     result = {}
     if item.get("addresses") is not None:
-        result["addresses"] = _address_range(problems, path + ".addresses", _dict(problems, path + ".addresses", item["addresses"]), 4)
+        result["addresses"] = _address_range(problems, path + ".addresses", f.as_dict(problems, path + ".addresses", item["addresses"]), 4)
     if item.get("ports") is not None:
-        result["ports"] = _range(problems, path + ".ports", _dict(problems, path + ".ports", item["ports"]), 1, 65535)
-    result["ipv6"] = _bool(problems, path + ".ipv6", item.get("ipv6"))
+        result["ports"] = _range(problems, path + ".ports", f.as_dict(problems, path + ".ports", item["ports"]), 1, 65535)
+    result["ipv6"] = f.check_bool(problems, path + ".ipv6", item.get("ipv6"))
     return _compact(result) or None
 
 
@@ -175,7 +162,7 @@ def ip_options(problems, ip_path, ip_item, iface, mode):
         else:
             result["tftp_root"] = os.path.normpath(str(tftp_root))
     if dhcp_item is not None:
-        dhcp = _dhcp(problems, ip_path + ".dhcp", _dict(problems, ip_path + ".dhcp", dhcp_item), iface)
+        dhcp = _dhcp(problems, ip_path + ".dhcp", f.as_dict(problems, ip_path + ".dhcp", dhcp_item), iface)
         if dhcp is not None:
             result["dhcp"] = dhcp
     return result or None
@@ -185,9 +172,9 @@ def _dhcp(problems, path, item, iface):
     subnet = iface.network if iface is not None else None
     version = iface.version if iface is not None else None
     ranges = []
-    for index, range_item in enumerate(_list(problems, path + ".ranges", item.get("ranges"))):
+    for index, range_item in enumerate(f.as_list(problems, path + ".ranges", item.get("ranges"))):
         rpath = "%s.ranges[%d]" % (path, index)
-        found = _address_range(problems, rpath, _dict(problems, rpath, range_item), version, subnet)
+        found = _address_range(problems, rpath, f.as_dict(problems, rpath, range_item), version, subnet)
         if found is None:
             continue
         if iface is not None and ipaddress.ip_address(found["start"]) <= iface.ip <= ipaddress.ip_address(found["end"]):
@@ -200,9 +187,9 @@ def _dhcp(problems, path, item, iface):
                 problems.add("%s.ranges[%d]" % (path, j), "overlaps ranges[%d]" % i)
     hosts = []
     seen = {}
-    for index, host_item in enumerate(_list(problems, path + ".hosts", item.get("hosts"))):
+    for index, host_item in enumerate(f.as_list(problems, path + ".hosts", item.get("hosts"))):
         hpath = "%s.hosts[%d]" % (path, index)
-        host_item = _dict(problems, hpath, host_item)
+        host_item = f.as_dict(problems, hpath, host_item)
         host = {
             "mac": f.normalize_mac(problems, hpath + ".mac", host_item.get("mac")),
             "name": _str(problems, hpath + ".name", host_item.get("name"), pattern=_DNS_NAME_RE, what="a host name"),
@@ -227,7 +214,7 @@ def _dhcp(problems, path, item, iface):
     result = {"ranges": ranges or None, "hosts": hosts or None}
     if item.get("bootp") is not None:
         bpath = path + ".bootp"
-        bootp = _dict(problems, bpath, item["bootp"])
+        bootp = f.as_dict(problems, bpath, item["bootp"])
         if version == 6:
             problems.add(bpath, "BOOTP is for IPv4 only")
         else:
@@ -235,8 +222,8 @@ def _dhcp(problems, path, item, iface):
             if server is not None and _ip(problems, bpath + ".server", server, 4) is None:
                 server = None
             file_name = _str(problems, bpath + ".file", bootp.get("file"), required=True)
-            if file_name is not None and ("," in file_name or "\n" in file_name):
-                problems.add(bpath + ".file", "must not contain ',' or line breaks")
+            if file_name is not None and ("," in file_name or f.control_character(file_name)):
+                problems.add(bpath + ".file", "must not contain ',' or control characters")
                 file_name = None
             if file_name is not None:
                 result["bootp"] = _compact({"file": file_name, "server": server})
@@ -248,16 +235,16 @@ def routes(problems, path, value, networks):
     if value is None:
         return None
     result = []
-    for index, item in enumerate(_list(problems, path + ".routes", value)):
+    for index, item in enumerate(f.as_list(problems, path + ".routes", value)):
         rpath = "%s.routes[%d]" % (path, index)
-        item = _dict(problems, rpath, item)
+        item = f.as_dict(problems, rpath, item)
         family = f.check_choice(problems, rpath + ".family", item.get("family"), FAMILIES)
         version = {"ipv4": 4, "ipv6": 6}.get(family)
         address = _ip(problems, rpath + ".address", item.get("address"), version)
         if address is None:
             continue
         version = address.version
-        prefix = f.check_int(problems, rpath + ".prefix", item.get("prefix", 32 if version == 4 else 128), 0, 32 if version == 4 else 128)
+        prefix = f.check_int(problems, rpath + ".prefix", _given(item, "prefix", 32 if version == 4 else 128), 0, 32 if version == 4 else 128)
         if prefix is None:
             continue
         try:
@@ -279,9 +266,9 @@ def routes(problems, path, value, networks):
 def domain(problems, path, value):
     if value is None:
         return None
-    item = _dict(problems, path + ".domain", value)
+    item = f.as_dict(problems, path + ".domain", value)
     name = _str(problems, path + ".domain.name", item.get("name"), required=True, pattern=_DNS_NAME_RE, what="a domain name")
-    local_only = _bool(problems, path + ".domain.local_only", item.get("local_only"))
+    local_only = f.check_bool(problems, path + ".domain.local_only", item.get("local_only"))
     if name is None:
         return None
     return _compact({"name": name.rstrip("."), "local_only": local_only})
@@ -291,27 +278,27 @@ def dns(problems, path, value):
     if value is None:
         return None
     path += ".dns"
-    item = _dict(problems, path, value)
+    item = f.as_dict(problems, path, value)
     result = {
-        "enable": _bool(problems, path + ".enable", item.get("enable")),
-        "forward_plain_names": _bool(problems, path + ".forward_plain_names", item.get("forward_plain_names")),
+        "enable": f.check_bool(problems, path + ".enable", item.get("enable")),
+        "forward_plain_names": f.check_bool(problems, path + ".forward_plain_names", item.get("forward_plain_names")),
     }
     forwarders = []
-    for index, fitem in enumerate(_list(problems, path + ".forwarders", item.get("forwarders"))):
+    for index, fitem in enumerate(f.as_list(problems, path + ".forwarders", item.get("forwarders"))):
         fpath = "%s.forwarders[%d]" % (path, index)
-        fitem = _dict(problems, fpath, fitem)
-        addr = _ip(problems, fpath + ".addr", fitem["addr"]) if fitem.get("addr") is not None else None
+        fitem = f.as_dict(problems, fpath, fitem)
+        addr = _ip(problems, fpath + ".addr", fitem["addr"], scoped=True) if fitem.get("addr") is not None else None
         dom = _str(problems, fpath + ".domain", fitem.get("domain"), pattern=_DNS_NAME_RE, what="a domain name")
         if fitem.get("addr") is None and fitem.get("domain") is None:
             problems.add(fpath, "needs addr, domain or both")
         forwarders.append(_compact({"addr": str(addr) if addr else None, "domain": dom}))
     hosts = []
-    for index, hitem in enumerate(_list(problems, path + ".hosts", item.get("hosts"))):
+    for index, hitem in enumerate(f.as_list(problems, path + ".hosts", item.get("hosts"))):
         hpath = "%s.hosts[%d]" % (path, index)
-        hitem = _dict(problems, hpath, hitem)
+        hitem = f.as_dict(problems, hpath, hitem)
         ip = _ip(problems, hpath + ".ip", hitem.get("ip"))
         names = []
-        for nindex, name in enumerate(_list(problems, hpath + ".hostnames", hitem.get("hostnames"))):
+        for nindex, name in enumerate(f.as_list(problems, hpath + ".hostnames", hitem.get("hostnames"))):
             name = _str(problems, "%s.hostnames[%d]" % (hpath, nindex), name, required=True, pattern=_DNS_NAME_RE, what="a host name")
             if name:
                 names.append(name)
@@ -320,9 +307,9 @@ def dns(problems, path, value):
         if ip is not None and names:
             hosts.append({"ip": str(ip), "hostnames": names})
     srvs = []
-    for index, sitem in enumerate(_list(problems, path + ".srv", item.get("srv"))):
+    for index, sitem in enumerate(f.as_list(problems, path + ".srv", item.get("srv"))):
         spath = "%s.srv[%d]" % (path, index)
-        sitem = _dict(problems, spath, sitem)
+        sitem = f.as_dict(problems, spath, sitem)
         srv = {
             "service": _str(problems, spath + ".service", sitem.get("service"), required=True, pattern=re.compile(r"^[A-Za-z0-9-]{1,15}$"),
                             what="a service name (1-15 letters, digits, '-')"),
@@ -338,15 +325,15 @@ def dns(problems, path, value):
         if srv["service"] and srv["protocol"]:
             srvs.append(_compact(srv))
     txts = []
-    for index, titem in enumerate(_list(problems, path + ".txt", item.get("txt"))):
+    for index, titem in enumerate(f.as_list(problems, path + ".txt", item.get("txt"))):
         tpath = "%s.txt[%d]" % (path, index)
-        titem = _dict(problems, tpath, titem)
+        titem = f.as_dict(problems, tpath, titem)
         name = _str(problems, tpath + ".name", titem.get("name"), required=True, pattern=_TXT_NAME_RE,
                     what="a record name of letters, digits, '_', '.', '-'")
         value_text = titem.get("value")
         if value_text is None:
             problems.add(tpath + ".value", "is required")
-        elif not _TXT_VALUE_RE.match(str(value_text)):
+        elif not _TXT_VALUE_RE.fullmatch(str(value_text)):
             problems.add(tpath + ".value", "must be printable ASCII without '\"' or '\\'")
         elif name:
             txts.append({"name": name, "value": str(value_text)})
@@ -358,13 +345,13 @@ def bandwidth(problems, path, value):
     if value is None:
         return None
     path += ".bandwidth"
-    item = _dict(problems, path, value)
+    item = f.as_dict(problems, path, value)
     result = {}
     for direction in ("inbound", "outbound"):
         if item.get(direction) is None:
             continue
         dpath = "%s.%s" % (path, direction)
-        ditem = _dict(problems, dpath, item[direction])
+        ditem = f.as_dict(problems, dpath, item[direction])
         rates = {key: f.check_int(problems, "%s.%s" % (dpath, key), ditem.get(key), 1, MAX_U32)
                  for key in ("average", "peak", "burst", "floor")}
         if direction == "outbound" and rates["floor"] is not None:
@@ -387,7 +374,7 @@ def bandwidth(problems, path, value):
 def port_forwards(problems, path, value, networks, mode):
     if value is None:
         return None
-    items = _list(problems, path + ".port_forwards", value)
+    items = f.as_list(problems, path + ".port_forwards", value)
     if items and mode is not None and mode not in PORT_FORWARD_MODES:
         problems.add(path + ".port_forwards", "need forward.mode nat or route (not %s)" % mode)
         return None
@@ -395,12 +382,12 @@ def port_forwards(problems, path, value, networks, mode):
     seen = {}
     for index, item in enumerate(items):
         ppath = "%s.port_forwards[%d]" % (path, index)
-        item = _dict(problems, ppath, item)
-        protocol = f.check_choice(problems, ppath + ".protocol", item.get("protocol", "tcp"), PROTOCOLS)
+        item = f.as_dict(problems, ppath, item)
+        protocol = f.check_choice(problems, ppath + ".protocol", _given(item, "protocol", "tcp"), PROTOCOLS)
         host_port = f.check_int(problems, ppath + ".host_port", item.get("host_port"), 1, 65535)
         if item.get("host_port") is None:
             problems.add(ppath + ".host_port", "is required (1..65535)")
-        guest_port = f.check_int(problems, ppath + ".guest_port", item.get("guest_port", item.get("host_port")), 1, 65535)
+        guest_port = f.check_int(problems, ppath + ".guest_port", _given(item, "guest_port", item.get("host_port")), 1, 65535)
         guest_ip = _ip(problems, ppath + ".guest_ip", item.get("guest_ip"))
         if guest_ip is not None and networks is not None and not any(guest_ip in net for net in networks):
             problems.add(ppath + ".guest_ip", "%s is outside every subnet of this network's ips" % guest_ip)

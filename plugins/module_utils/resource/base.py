@@ -60,6 +60,10 @@ class Resource:
         """Fill defaults that depend on the host (an MTU that follows the bridge...)."""
         return model
 
+    def check_desired(self, problems, path, model):
+        """Value checks on the whole object as it will be: under merged, the fields the call did
+        not give come from the host. Runs for rendered too, and before any check against the host."""
+
     def check_host(self, desired, snapshot, problems, warnings, check_mode, paths):
         """Checks against the host, after every value check passed."""
 

@@ -42,6 +42,9 @@ class InterfaceResource(LinkResource):
     def check_config(self, models, problems):
         """Cross-object value checks: none yet for interfaces."""
 
+    def check_desired(self, problems, path, model):
+        m.check_desired(problems, path, model)
+
     # ---- reading ---------------------------------------------------------------------
     def current(self, snapshot, saved, adopt=()):
         result = {}
@@ -94,7 +97,8 @@ class InterfaceResource(LinkResource):
                 model.learning = port_default if model.learning is None else model.learning
                 model.flood = port_default if model.flood is None else model.flood
             else:
-                model.isolated = model.learning = model.flood = None
+                # port flags mean nothing off a bridge; one set anyway stays for check_desired to refuse
+                model.isolated = True if model.isolated else None
             if model.mtu is None:
                 model.mtu = (links.get(model.bridge) or {}).get("mtu") or DEFAULT_MTU
             if model.mac is None and model.guest and model.guest.mac:
@@ -120,7 +124,6 @@ class InterfaceResource(LinkResource):
         desired = {name: model for name, model in desired.items() if name not in vhost}
         for name, model in desired.items():
             path = path_of.get(name, name)
-            m.check_completed(problems, path, model)
             if model.kind == "tap":
                 if not os.path.exists(TUN_DEVICE):
                     problems.add(path + ".kind", "this kernel has no tun/tap support (%s is missing)" % TUN_DEVICE)

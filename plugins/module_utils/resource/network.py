@@ -20,6 +20,7 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.backend impo
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend.hostnet import NetworkHost
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HvnetError
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import network as m
+from ansible_collections.hypervisor.networking.plugins.module_utils.model import network_services as svc
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.base import to_config
 from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import make_mark
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource import network_services as services
@@ -125,6 +126,11 @@ class NetworkResource(LinkResource):
             digest = hashlib.sha256(model.name.encode()).hexdigest()
             model.mac = "52:54:00:%s:%s:%s" % (digest[0:2], digest[2:4], digest[4:6])
         return model
+
+    def check_desired(self, problems, path, model):
+        if model.bridge.uplink and model.mode != "bridge":  # the mode may come from the host under merged
+            problems.add(path + ".bridge.uplink", m.uplink_problem(model.mode))
+        svc.check_desired(problems, path, model)
 
     def check_host(self, desired, snapshot, problems, warnings, check_mode, paths):
         links = snapshot["links"]

@@ -82,7 +82,6 @@ def check_host(desired, snapshot, problems, warnings, path_of):
     nft = snapshot.get("nft") or {}
     for name, model in desired.items():
         path = path_of.get(name, name)
-        svc.check_desired(problems, path, model)
         _check_accept_ra(problems, path, model, snapshot)
         table = nft_render.render(model)
         if table is not None:

@@ -19,7 +19,7 @@ import os
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend import ovsdb
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import ovs_port as m
-from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import Problems, missing_prerequisite
+from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import missing_prerequisite
 from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import OVS_OWNER_KEY
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.base import Resource
 
@@ -486,9 +486,7 @@ class OvsPortResource(Resource):
 
     def check_host(self, desired, snapshot, problems, warnings, check_mode, paths):
         path_of = {name: path for path, name in paths}
-        for name, model in desired.items():
-            m.validate_desired(problems, path_of.get(name, name), model)
-        if problems or not desired:
+        if not desired:
             return
         reason = dpdk_problem(snapshot)
         if reason:
@@ -496,6 +494,9 @@ class OvsPortResource(Resource):
             return
         for name, model in desired.items():
             host_problems(problems, path_of.get(name, name), model, snapshot, self.kind, check_mode, warnings)
+
+    def check_desired(self, problems, path, model):
+        m.validate_desired(problems, path, model)
 
     def plan_object(self, plan, backend, current, desired, snapshot):
         plan_port(backend.pending, self.kind, current, desired, snapshot)
@@ -507,10 +508,6 @@ class OvsPortResource(Resource):
         finish(plan, backend)
 
     def render(self, model):
-        # rendered has no host check: the whole-object checks run here, on the object with its defaults
-        problems = Problems()
-        m.validate_desired(problems, "config[name=%s]" % model.name, model)
-        problems.raise_if_any()
         return {"name": model.name, "config": self.to_config(model),
                 "commands": [ovs_command_text_for(model, self.kind)]}
 
