@@ -151,7 +151,9 @@ hypervisors:
           queue_size: 256
 EOF
 
-export ANSIBLE_COLLECTIONS_PATH="${REPO_ROOT}/.collections"
+# HV_COLLECTIONS_PATH: run the demo from an installed copy of the collection (a directory
+# holding ansible_collections/hypervisor/networking) instead of this work tree.
+export ANSIBLE_COLLECTIONS_PATH="${HV_COLLECTIONS_PATH:-${REPO_ROOT}/.collections}"
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=False
 export ANSIBLE_LOCAL_TEMP="${WORK}/ansible-tmp"
 export ANSIBLE_REMOTE_TEMP="${WORK}/ansible-tmp"
@@ -162,7 +164,7 @@ export ANSIBLE_CALLBACK_RESULT_FORMAT=yaml
 run_playbook() {
     local log="$1"
     set +e
-    "${VENV_BIN}/ansible-playbook" -i "${WORK}/inventory.yml" "${REPO_ROOT}/playbooks/bridge_host.yml" 2>&1 |
+    "${VENV_BIN}/ansible-playbook" -i "${WORK}/inventory.yml" hypervisor.networking.bridge_host 2>&1 |
         tee "${log}" | sed 's/^/    | /'
     local rc=${PIPESTATUS[0]}
     set -e
@@ -175,7 +177,7 @@ recap_changed() {
 }
 
 # --- 4. first run ---------------------------------------------------------------------
-step "Running playbooks/bridge_host.yml against the hypervisor namespace (inventory: ${WORK}/inventory.yml)"
+step "Running hypervisor.networking.bridge_host (${ANSIBLE_COLLECTIONS_PATH}) against the hypervisor namespace (inventory: ${WORK}/inventory.yml)"
 run_playbook "${WORK}/run1.log" || fail "the playbook failed"
 ok "first run: changed=$(recap_changed "${WORK}/run1.log")"
 

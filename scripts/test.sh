@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The one command that runs the tests of the hypervisor.networking collection.
 #
-#   scripts/test.sh [all|unit|integration|molecule|lint|sanity]   (default: all)
+#   scripts/test.sh [all|unit|integration|molecule|package|lint|sanity]   (default: all)
 #
 # "all" runs, in this order, stopping at the first failure:
 #   pytest      pytest tests/unit tests/integration
 #   molecule    `molecule test` in every roles/*/ that has molecule/default/molecule.yml
+#   package     ansible-galaxy collection build, no caches or dev files in it, install, demo from the installed copy
 #   lint        ansible-lint --profile production (config: .ansible-lint)
 #   sanity      ansible-test sanity on a clean copy in build/sanity/ansible_collections/...
 # A summary (status and duration of each part) is printed at the end.
@@ -18,14 +19,14 @@ VENV_BIN="${REPO_ROOT}/.venv/bin"
 SANITY_PYTHON="${SANITY_PYTHON:-3.11}"
 
 usage() {
-    echo "usage: $0 [all|unit|integration|molecule|lint|sanity]" >&2
+    echo "usage: $0 [all|unit|integration|molecule|package|lint|sanity]" >&2
     exit 2
 }
 
 WHAT="${1:-all}"
 [[ $# -le 1 ]] || usage
 case "${WHAT}" in
-    all | unit | integration | molecule | lint | sanity) ;;
+    all | unit | integration | molecule | package | lint | sanity) ;;
     -h | --help | help) usage ;;
     *) usage ;;
 esac
@@ -94,6 +95,24 @@ part_molecule() {
     fi
 }
 
+# The tarball users install: built, free of caches and development files, installed, and the
+# demo run from the installed copy rather than from this work tree.
+part_package() {
+    local out="${REPO_ROOT}/build/package" tarball unwanted
+    rm -rf "${out}"
+    mkdir -p "${out}"
+    "${VENV_BIN}/ansible-galaxy" collection build --output-path "${out}" "${REPO_ROOT}"
+    tarball="$(ls "${out}"/hypervisor-networking-*.tar.gz)"
+    unwanted="$(tar tzf "${tarball}" | grep -E '(^|/)(\.pytest_cache|\.hypothesis|__pycache__|\.venv[^/]*|\.collections|\.git|build|tests/output)(/|$)|\.pyc$' || true)"
+    if [[ -n "${unwanted}" ]]; then
+        echo "package: the tarball carries caches or development files:" >&2
+        echo "${unwanted}" >&2
+        return 1
+    fi
+    ANSIBLE_COLLECTIONS_PATH="${out}/installed" "${VENV_BIN}/ansible-galaxy" collection install --offline --force -p "${out}/installed" "${tarball}"
+    HV_COLLECTIONS_PATH="${out}/installed" "${REPO_ROOT}/scripts/demo.sh"
+}
+
 part_lint() {
     "${VENV_BIN}/ansible-lint" --profile production
 }
@@ -144,11 +163,13 @@ esac
 case "${WHAT}" in
     unit | integration) run_part "pytest ${PYTEST_DIRS[*]}" part_pytest ;;
     molecule) run_part molecule part_molecule ;;
+    package) run_part "package (galaxy build, install, demo)" part_package ;;
     lint) run_part ansible-lint part_lint ;;
     sanity) run_part ansible-test-sanity part_sanity ;;
     all)
         run_part "pytest ${PYTEST_DIRS[*]}" part_pytest
         run_part molecule part_molecule
+        run_part "package (galaxy build, install, demo)" part_package
         run_part ansible-lint part_lint
         run_part ansible-test-sanity part_sanity
         ;;
