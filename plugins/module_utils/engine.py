@@ -60,8 +60,12 @@ def converge(resource, params, check_mode):
     given = _validate(resource, config, state)
     if state == "rendered":
         desired = [resource.complete(overlay(resource.defaults(model), model), resource.empty_snapshot()) for model in given]
-        _check_desired(resource, [("config[%d]" % index, model) for index, model in enumerate(desired)])
-        return {"changed": False, "rendered": [resource.render(model) for model in desired]}
+        paths = ["config[%d]" % index for index in range(len(desired))]
+        _check_desired(resource, list(zip(paths, desired)))
+        problems = Problems()
+        rendered = [resource.render(model, params, path, problems) for path, model in zip(paths, desired)]
+        problems.raise_if_any()
+        return {"changed": False, "rendered": rendered}
 
     with HostLock():
         backend = resource.open_backend(params)

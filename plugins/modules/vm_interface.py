@@ -235,6 +235,8 @@ GUEST_SPEC = {
     "queues": {"type": "int"},
     "queue_size": {"type": "int"},
     "ip": {"type": "str"},
+    "vcpus": {"type": "int"},
+    "vhost": {"type": "bool"},
 }
 
 CONFIG_SPEC = {
@@ -259,7 +261,8 @@ CONFIG_SPEC = {
 
 def main():
     argument_spec = dict(COMMON_ARGUMENT_SPEC, config={"type": "list", "elements": "dict", "options": CONFIG_SPEC},
-                         database={"type": "str"}, vhost_socket_dir={"type": "path"})
+                         database={"type": "str"}, vhost_socket_dir={"type": "path"},
+                         targets={"type": "list", "elements": "str", "choices": ["libvirt", "qemu", "cloud_hypervisor", "firecracker", "kubevirt"]})
     module = checked_module(argument_spec, supports_check_mode=True)
     if not HAS_PYROUTE2 and module.params["state"] not in ("rendered", "parsed"):
         module.fail_json(msg=missing_required_lib("pyroute2"))

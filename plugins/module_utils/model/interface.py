@@ -17,6 +17,7 @@ LINK_STATES = ("up", "down")
 GUEST_MODELS = ("virtio", "virtio-transitional", "virtio-non-transitional", "e1000", "e1000e", "igb", "rtl8139", "vmxnet3")
 MAX_QUEUE_PAIRS = 128   # cloud-hypervisor num_queues = 2 x pairs; a tap holds at most 256 queues
 QUEUE_SIZE_MIN, QUEUE_SIZE_MAX = 64, 32768
+MAX_VCPUS = 4096
 TAP_ONLY = ("multi_queue", "owner", "group", "bridge", "isolated", "learning", "flood")
 MACVTAP_ONLY = ("link", "mode")
 BRIDGE_PORT_FLAGS = ("isolated", "learning", "flood")
@@ -32,6 +33,8 @@ class Guest:
     queues: Optional[int] = None
     queue_size: Optional[int] = None
     ip: Optional[str] = None
+    vcpus: Optional[int] = None  # only checks renderings: cloud-hypervisor refuses more queue pairs than vCPUs
+    vhost: Optional[bool] = None  # virtio-net in the kernel (/dev/vhost-net) rather than in the VMM; unset: the VMM's default
 
 
 @dataclasses.dataclass
@@ -74,6 +77,8 @@ def from_config(item, path, problems):
         queues=f.check_int(problems, path + ".guest.queues", guest_item.get("queues"), 1, MAX_QUEUE_PAIRS),
         queue_size=_check_queue_size(problems, path + ".guest.queue_size", guest_item.get("queue_size")),
         ip=_check_guest_ip(problems, path + ".guest.ip", guest_item.get("ip")),
+        vcpus=f.check_int(problems, path + ".guest.vcpus", guest_item.get("vcpus"), 1, MAX_VCPUS),
+        vhost=f.check_bool(problems, path + ".guest.vhost", guest_item.get("vhost")),
     )
     model = VmInterface(
         name=name or item.get("name") or "",

@@ -32,8 +32,9 @@ class Resource:
     def to_config(self, model):
         return to_config(model)
 
-    def render(self, model):
-        """state rendered: the object in other syntaxes, without the host."""
+    def render(self, model, params, path, problems):
+        """state rendered: the object in other syntaxes, without the host. A syntax that cannot
+        express the object adds a problem naming the field (under `path`) instead of guessing."""
         raise NotImplementedError
 
     def parse_running_config(self, text):

@@ -14,6 +14,7 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.backend.tunt
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import interface as m
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import missing_prerequisite, name_for_id, resolve_user
 from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import make_mark
+from ansible_collections.hypervisor.networking.plugins.module_utils.render import nic
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource import ovs_port, vhostuser
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.common import LinkResource, ip_link_set_command
 
@@ -256,12 +257,22 @@ class InterfaceResource(LinkResource):
             _plan_static_fdb(plan, nl, name, _static_fdb(want), have)
 
     # ---- offline renderings --------------------------------------------------------------
-    def render(self, model):
+    def render(self, model, params, path, problems):
         if vhostuser.is_vhost(model):
-            return {"name": model.name, "config": self.to_config(model), "commands": vhostuser.render(model)}
-        plan = _CommandsOnly()
-        self._plan_create(plan, None, model, make_mark(self.kind))
-        return {"name": model.name, "config": self.to_config(model), "commands": plan.commands}
+            result = {"name": model.name, "config": self.to_config(model), "commands": vhostuser.render(model)}
+        else:
+            plan = _CommandsOnly()
+            self._plan_create(plan, None, model, make_mark(self.kind))
+            result = {"name": model.name, "config": self.to_config(model), "commands": plan.commands}
+        asked = params.get("targets")
+        renderings, refused = nic.render(model, asked or nic.TARGETS)
+        result.update(renderings)
+        for target, (field, reason) in sorted(refused.items()):
+            if asked:  # named explicitly: a rendering that cannot be made is an error
+                problems.add("%s.%s" % (path, field), "cannot be rendered for %s: %s" % (target, reason))
+        if refused and not asked:
+            result["not_rendered"] = {target: "%s: %s" % (field, reason) for target, (field, reason) in sorted(refused.items())}
+        return result
 
 
 class _CommandsOnly:

@@ -306,7 +306,7 @@ class NetworkResource(LinkResource):
     def finish_plan(self, plan, backend, snapshot):
         services.finish(plan, backend, snapshot)
 
-    def render(self, model):
+    def render(self, model, params, path, problems):
         plan = _CommandsOnly()
         self.plan_object(plan, None, None, model, self.empty_snapshot())
         self.finish_plan(plan, None, self.empty_snapshot())

@@ -507,7 +507,7 @@ class OvsPortResource(Resource):
     def finish_plan(self, plan, backend, snapshot):
         finish(plan, backend)
 
-    def render(self, model):
+    def render(self, model, params, path, problems):
         return {"name": model.name, "config": self.to_config(model),
                 "commands": [ovs_command_text_for(model, self.kind)]}
 
