@@ -14,7 +14,7 @@ import traceback
 
 from ansible_collections.hypervisor.networking.plugins.module_utils import persist
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HvnetError, ValidationError
-from ansible_collections.hypervisor.networking.plugins.module_utils.lock import HostLock
+from ansible_collections.hypervisor.networking.plugins.module_utils.lock import DEFAULT_TIMEOUT, ScopeLock
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.base import overlay
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import Problems, check_no_control_characters
 from ansible_collections.hypervisor.networking.plugins.module_utils.plan import Plan
@@ -27,6 +27,7 @@ COMMON_ARGUMENT_SPEC = {
     "running_config": {"type": "str"},
     "persist": {"type": "bool", "default": True},
     "adopt": {"type": "bool", "default": False},
+    "lock_timeout": {"type": "int", "default": DEFAULT_TIMEOUT},
 }
 
 
@@ -57,13 +58,14 @@ def converge(resource, params, check_mode):
         current = resource.current(snapshot, {}, ())
         return {"changed": False, "parsed": [resource.to_config(current[name]) for name in sorted(current)]}
 
-    given = _validate(resource, config, state)
+    lock_timeout = params.get("lock_timeout", DEFAULT_TIMEOUT)
+    given = _validate(resource, config, state, lock_timeout)
     if state == "rendered":
         desired = [resource.complete(overlay(resource.defaults(model), model), resource.empty_snapshot()) for model in given]
         _check_desired(resource, [("config[%d]" % index, model) for index, model in enumerate(desired)])
         return {"changed": False, "rendered": [resource.render(model) for model in desired]}
 
-    with HostLock():
+    with ScopeLock(resource.lock_scopes(params), timeout=lock_timeout):
         backend = resource.open_backend(params)
         try:
             return _converge_on_host(resource, backend, params, state, given, check_mode)
@@ -71,8 +73,10 @@ def converge(resource, params, check_mode):
             backend.close()
 
 
-def _validate(resource, config, state):
+def _validate(resource, config, state, lock_timeout=DEFAULT_TIMEOUT):
     problems = Problems()
+    if lock_timeout is not None and (isinstance(lock_timeout, bool) or not isinstance(lock_timeout, int) or lock_timeout < 0):
+        problems.add("lock_timeout", "must be a whole number of seconds, 0 or more (got %r)" % (lock_timeout,))
     models = []
     seen = {}
     for index, item in enumerate(config):

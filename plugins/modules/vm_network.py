@@ -161,6 +161,7 @@ options:
           tftp_root:
             description:
               - Serve this directory by TFTP (libvirt's C(<tftp root>)); IPv4, one address per network.
+              - An absolute path of at most 255 bytes without C(,).
             type: str
           dhcp:
             description:
@@ -207,7 +208,7 @@ options:
                 type: dict
                 suboptions:
                   file:
-                    description: Boot file name.
+                    description: Boot file name; at most 255 bytes of printable characters without C(,).
                     type: str
                     required: true
                   server:
@@ -285,7 +286,10 @@ options:
                 type: str
                 required: true
               hostnames:
-                description: Names for the address.
+                description:
+                  - Names for the address.
+                  - All names of one entry, plus the plain ones with the domain added, must fit in one dnsmasq line of
+                    1000 characters; give more names in further entries with the same address.
                 type: list
                 elements: str
                 required: true
@@ -328,7 +332,7 @@ options:
                 type: str
                 required: true
               value:
-                description: Record text.
+                description: Record text; at most 255 characters of printable ASCII without C(") or C(\).
                 type: str
                 required: true
       bandwidth:

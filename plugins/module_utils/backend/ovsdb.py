@@ -19,6 +19,7 @@ A snapshot is plain data::
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -87,11 +88,24 @@ def quote(value):
     return json.dumps(text)
 
 
+def database_of(params):
+    """The database a call talks to: its `database` option, else Open vSwitch's default."""
+    return params.get("database") or DEFAULT_DATABASE
+
+
+def ovsdb_present(params):
+    """Whether there may be a database to read: ovs-vsctl is installed and a local socket exists."""
+    database = database_of(params)
+    if not shutil.which("ovs-vsctl"):
+        return False
+    return not database.startswith("unix:") or os.path.exists(database[len("unix:"):])
+
+
 class Ovsdb:
     """ovs-vsctl against one database; `pending` collects a transaction for finish_plan."""
 
     def __init__(self, database=None, vhost_socket_dir=None, timeout=VSCTL_TIMEOUT, port_wait=PORT_WAIT):
-        self.database = database or DEFAULT_DATABASE
+        self.database = database_of({"database": database})
         self.vhost_socket_dir = vhost_socket_dir
         self.timeout = timeout
         self.port_wait = port_wait

@@ -10,6 +10,7 @@ returns: plain data, read once per call.
 
 from __future__ import annotations
 
+from ansible_collections.hypervisor.networking.plugins.module_utils.lock import netns_scope
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.base import to_config
 
 
@@ -44,6 +45,10 @@ class Resource:
         raise NotImplementedError
 
     # ---- host --------------------------------------------------------------------------
+    def lock_scopes(self, params):
+        """What a call shares with other runs and locks (lock.py): by default its network namespace."""
+        return [netns_scope()]
+
     def open_backend(self, params):
         """A backend with read() -> snapshot and close(), plus the calls actions make."""
         raise NotImplementedError

@@ -9,8 +9,9 @@ import dataclasses
 import os
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend.netlink import Netlink
-from ansible_collections.hypervisor.networking.plugins.module_utils.backend.ovsdb import WithOvsdb
+from ansible_collections.hypervisor.networking.plugins.module_utils.backend.ovsdb import WithOvsdb, database_of, ovsdb_present
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend.tuntap import TUN_DEVICE
+from ansible_collections.hypervisor.networking.plugins.module_utils.lock import ovsdb_scope
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import interface as m
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import missing_prerequisite, name_for_id, resolve_user
 from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import make_mark
@@ -26,6 +27,14 @@ class InterfaceResource(LinkResource):
     adoptable_kinds = ("tun", "macvtap")
 
     from_config = staticmethod(m.from_config)
+
+    def lock_scopes(self, params):
+        # vhostuser interfaces live in OVSDB: lock it when there is one to read, so that taps in
+        # namespaces of a machine without Open vSwitch do not wait for each other
+        scopes = super().lock_scopes(params)
+        if ovsdb_present(params):
+            scopes.append(ovsdb_scope(database_of(params)))
+        return scopes
 
     def open_backend(self, params):
         # kind vhostuser lives in OVSDB: the kernel backend plus ovs-vsctl

@@ -18,6 +18,7 @@ import dataclasses
 import os
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend import ovsdb
+from ansible_collections.hypervisor.networking.plugins.module_utils.lock import ovsdb_scope
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import ovs_port as m
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import missing_prerequisite
 from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import OVS_OWNER_KEY
@@ -464,6 +465,10 @@ class OvsPortResource(Resource):
     def parse_running_config(self, text):
         """Output of `ovs-vsctl --format=json -- list Open_vSwitch -- list Bridge -- list Port -- list Interface -- list QoS`."""
         return ovsdb.parse_tables_text(text)
+
+    def lock_scopes(self, params):
+        # the saved state lives in the namespace's scope; the ports in an OVSDB every namespace shares
+        return super().lock_scopes(params) + [ovsdb_scope(ovsdb.database_of(params))]
 
     def open_backend(self, params):
         return ovsdb.Ovsdb(params.get("database"), vhost_socket_dir=params.get("vhost_socket_dir"))
