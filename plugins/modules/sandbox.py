@@ -24,7 +24,7 @@ description:
     cleans up after a run that was killed, and a second run changes nothing.
   - The collection's playbooks C(hypervisor.networking.sandbox_create) and C(hypervisor.networking.sandbox_destroy)
     call this module; they are the C(create) and C(destroy) steps of a molecule scenario with the default driver.
-  - Not a resource module; it runs on the controller (C(hosts: localhost)) as root and never changes the links,
+  - Not a resource module. It runs on the controller (C(hosts=localhost)) as root and never changes the links,
     addresses, routes or firewall of the namespace it runs in.
 author:
   - hypervisor.networking contributors (@hypervisor-networking)
@@ -223,6 +223,7 @@ import json
 import os
 import pwd
 import re
+import shutil
 import signal
 import sys
 import time
@@ -315,10 +316,10 @@ class Sandbox:
                 errors += self._check_nic(vm_where, dict(vm, name=vm["port"]), ports, field="port")
                 if not _IFNAME_RE.match(vm["interface"] or ""):
                     errors.append("%s.interface: %r must be 1 to 15 letters, digits or '_ . + -'" % (vm_where, vm["interface"]))
-                for netns in (self.vm_netns_of(name, vm["name"]),):
-                    if netns in names:
-                        errors.append("%s.name: namespace %s is already used" % (vm_where, netns))
-                    names.add(netns)
+                vm_netns = self.vm_netns_of(name, vm["name"])
+                if vm_netns in names:
+                    errors.append("%s.name: namespace %s is already used" % (vm_where, vm_netns))
+                names.add(vm_netns)
             for u, user in enumerate(platform["users"]):
                 if not _USER_RE.match(user):
                     errors.append("%s.users[%d]: %r is not a valid user name (lower case letters, digits, '_ -', at most 32)" % (where, u, user))
@@ -583,16 +584,7 @@ def _write(path, text, mode):
 
 def _remove_tree(path):
     if os.path.isdir(path) and not os.path.islink(path):
-        for root, dirs, files in os.walk(path, topdown=False):
-            for name in files:
-                os.unlink(os.path.join(root, name))
-            for name in dirs:
-                full = os.path.join(root, name)
-                if os.path.islink(full):
-                    os.unlink(full)
-                else:
-                    os.rmdir(full)
-        os.rmdir(path)
+        shutil.rmtree(path)
     elif os.path.lexists(path):
         os.unlink(path)
 
