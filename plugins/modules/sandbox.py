@@ -262,6 +262,10 @@ def default_prefix(directory):
     return "hvt-%s-" % hashlib.sha1(os.path.abspath(directory).encode()).hexdigest()[:6]
 
 
+class SandboxError(Exception):
+    pass
+
+
 class Sandbox:
     def __init__(self, module):
         self.module = module
@@ -276,7 +280,7 @@ class Sandbox:
     def run(self, *argv):
         rc, out, err = self.module.run_command([str(arg) for arg in argv])
         if rc != 0:
-            self.module.fail_json(msg="%s failed: %s" % (" ".join(str(arg) for arg in argv[:6]), err.strip() or out.strip()))
+            raise SandboxError("%s failed: %s" % (" ".join(str(arg) for arg in argv[:6]), err.strip() or out.strip()))
         return out
 
     def in_ns(self, netns, *argv):
@@ -409,13 +413,16 @@ class Sandbox:
             return result
         # Afresh: whatever a previous (perhaps killed) run left goes first.
         self.absent()
-        # Recorded before the first change, so that state=absent finds the users of a killed run.
-        self.save({"request": self.request(), "users": [], "files": []})
-        created_users = self.create_users()
-        self.save({"request": self.request(), "users": created_users, "files": []})
-        self.build()
-        self.write_files()
-        self.save({"request": self.request(), "users": created_users, "files": files})
+        try:
+            created_users = self.create_users()
+            self.save({"request": self.request(), "users": created_users, "files": []})
+            self.build()
+            self.write_files()
+            self.save({"request": self.request(), "users": created_users, "files": files})
+        except (SandboxError, OSError) as exc:
+            # A half-built sandbox is of no use: remove what this run made (found by name).
+            self.absent()
+            raise SandboxError("%s; what was made is removed again" % exc) from exc
         return result
 
     def create_users(self):
@@ -623,10 +630,13 @@ def main():
     if os.geteuid() != 0:
         module.fail_json(msg="the sandbox needs root (network namespaces, users)")
     sandbox = Sandbox(module)
-    if module.params["state"] == "absent":
-        removed = sandbox.absent()
-        module.exit_json(changed=bool(removed), prefix=sandbox.prefix, removed=removed)
-    module.exit_json(**sandbox.present())
+    try:
+        if module.params["state"] == "absent":
+            removed = sandbox.absent()
+            module.exit_json(changed=bool(removed), prefix=sandbox.prefix, removed=removed)
+        module.exit_json(**sandbox.present())
+    except SandboxError as exc:
+        module.fail_json(msg=str(exc), prefix=sandbox.prefix)
 
 
 if __name__ == "__main__":

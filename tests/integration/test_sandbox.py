@@ -137,3 +137,12 @@ def test_destroy_finds_what_a_killed_run_left(sandbox):
         assert other.exists()  # another sandbox's (or test's) namespace is not ours
     finally:
         other.destroy()
+
+
+def test_a_failure_while_building_removes_what_was_made(sandbox):
+    # Valid input the kernel refuses only when asked: a multicast MAC on the second host's NIC.
+    platforms = [dict(PLATFORMS[0]), {"name": "hv2", "uplinks": [{"name": "eno1", "mac": "01:00:5e:00:00:01"}]}]
+    result = sandbox({"platforms": platforms})
+    assert result["failed"] and "removed again" in result["msg"], result
+    assert not _namespaces(sandbox.prefix) and not _user_exists(USER)
+    assert not os.path.exists(os.path.join(sandbox.directory, "sandbox.json"))
