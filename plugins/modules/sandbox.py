@@ -255,7 +255,8 @@ def collection_state_paths(netns):
             os.path.join(CONF_ROOT, netns),                     # dnsmasq configuration
             os.path.join(RUN_ROOT, netns),                      # pid files, saved sysctls
             os.path.join(LEASE_ROOT, netns),                    # dnsmasq leases
-            os.path.join(UNIT_DIR, "hvnet-dnsmasq-%s-*.service" % netns.replace(".", "_"))]
+            # dnsmasq units (where systemd runs); namespace names hold only unit-safe characters
+            os.path.join(UNIT_DIR, "hvnet-dnsmasq-%s-*.service" % netns)]
 
 
 def default_prefix(directory):
@@ -311,7 +312,7 @@ class Sandbox:
                 errors += self._check_nic("%s.uplinks[%d]" % (where, j), uplink, ports)
                 if not _IFNAME_RE.match(uplink["segment"] or ""):
                     errors.append("%s.uplinks[%d].segment: %r must be 1 to 15 letters, digits or '_ . + -'" % (where, j, uplink["segment"]))
-                elif re.match(r"^h\d+u\d+$", uplink["segment"]):
+                elif uplink["segment"] == "lo" or re.match(r"^h\d+u\d+$", uplink["segment"]):
                     errors.append("%s.uplinks[%d].segment: %r is reserved for the upstream ends of uplinks" % (where, j, uplink["segment"]))
             for k, vm in enumerate(platform["vms"]):
                 vm_where = "%s.vms[%d]" % (where, k)
