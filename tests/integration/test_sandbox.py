@@ -50,8 +50,8 @@ def _user_exists(name):
         return False
 
 
-@pytest.fixture
-def sandbox(ansible_runner, tmp_path):
+@pytest.fixture(name="sandbox")
+def sandbox_fixture(ansible_runner, tmp_path):
     """Runs the module; the sandbox is removed at teardown, even when the test fails."""
     directory = str(tmp_path / "sb")
     prefix = f"hvt-sb{uuid.uuid4().hex[:4]}-"
