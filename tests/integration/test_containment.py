@@ -129,7 +129,7 @@ def _read(path, mode="r"):
 def proc_status(pid):
     status = {}
     for line in _read("/proc/%d/status" % pid).splitlines():
-        key, _, value = line.partition(":")
+        key, _sep, value = line.partition(":")
         status[key] = value.split()
     return status
 
