@@ -198,10 +198,12 @@ class InterfaceResource(LinkResource):
             # offline renderings keep a name the controller cannot resolve as given
             words += ["user", str(uid if uid is not None else model.owner)] if model.owner is not None else []
             words += ["group", str(gid if gid is not None else model.group)] if model.group is not None else []
-            plan.add(" ".join(words), lambda: nl.create_tap(name, model.multi_queue, uid, gid), lambda: nl.delete_link(name))
+            plan.add(" ".join(words), _marked(nl, name, mark, lambda: nl.create_tap(name, model.multi_queue, uid, gid)),
+                     lambda: nl.delete_link(name))
         else:
             plan.add("ip link add link %s name %s type macvtap mode %s" % (model.link, name, model.mode),
-                     lambda: nl.create_macvtap(name, model.link, model.mode, model.mac), lambda: nl.delete_link(name))
+                     _marked(nl, name, mark, lambda: nl.create_macvtap(name, model.link, model.mode, model.mac)),
+                     lambda: nl.delete_link(name))
         attrs = {"mtu": model.mtu}
         if model.mac:
             attrs["address"] = model.mac
@@ -279,6 +281,19 @@ class _CommandsOnly:
 
     def add(self, command, do, undo=None):
         self.commands.append(command)
+
+
+def _marked(nl, name, mark, create):
+    """Create the device and mark it in the same step: a run killed right after would otherwise
+    leave a device without the mark, which the next run must refuse as someone else's."""
+    def run():
+        create()
+        try:
+            nl.set_link(name, ifalias=mark)
+        except Exception:
+            nl.delete_link(name)
+            raise
+    return run
 
 
 def _recreate_reason(cur, want):
