@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: hugepages
 short_description: Hugepage pools of the running kernel (sysfs nr_hugepages)
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Sets the number of pages of each hugepage pool (C(/sys/kernel/mm/hugepages/hugepages-<size>/nr_hugepages)), comparing
     first.

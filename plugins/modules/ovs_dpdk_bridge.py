@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: ovs_dpdk_bridge
 short_description: Open vSwitch bridges of the userspace (DPDK) datapath
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Creates, updates and removes Open vSwitch bridges with C(datapath_type=netdev), the bridges DPDK ports and
     vhost-user ports (M(hypervisor.networking.ovs_dpdk_port)) live on.

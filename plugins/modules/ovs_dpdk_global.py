@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: ovs_dpdk_global
 short_description: The DPDK settings of Open vSwitch (Open_vSwitch other_config)
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Sets the DPDK keys of the C(Open_vSwitch) table's C(other_config) (C(dpdk-init), C(dpdk-lcore-mask),
     C(pmd-cpu-mask), C(dpdk-socket-mem), C(dpdk-socket-limit), C(dpdk-extra), C(vhost-sock-dir),

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: pci_driver
 short_description: Bind PCI devices to a driver (vfio-pci for DPDK and passthrough) through driver_override
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Binds each listed PCI device to a driver through sysfs, as the kernel documents it - C(driver_override), C(unbind)
     from the current driver, C(drivers_probe) - skipping the steps that are already right, and reads back which driver

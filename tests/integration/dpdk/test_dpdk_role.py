@@ -6,8 +6,9 @@ Host files the role would write (sysctl.d, fstab, grub, udev) are redirected int
 temporary directory; the hugepage pool is "set" to the count it has when the test starts (what
 the fixture reserved), so the machine's pool never changes. Where the role writes sysfs (a pool
 that changes, NICs), it runs against a tree under the test's directory (dpdk_sysfs); a kernel
-that fills a pool only in part, and every failed write, are in tests/integration/test_sysfs_modules.py. The restart handler is a no-op here (the DPDK keys that need a
-restart are already what the fixture started ovs-vswitchd with).
+that fills a pool only in part, and every failed write, are in tests/integration/test_sysfs_modules.py.
+The restart handler is a no-op here (the DPDK keys that need a restart are already what the
+fixture started ovs-vswitchd with).
 """
 
 from __future__ import annotations
