@@ -111,3 +111,14 @@ def test_bridge_lifecycle_ownership_and_refusals(ovs, run_module):
     assert result["changed"]
     assert [row["name"] for row in ovs.vsctl_json("--columns=name", "list", "Bridge")] == ["br-sys"]
     assert _ok(_run(run_module, ovs, "ovs_dpdk_bridge", [], state="deleted"))["changed"] is False
+
+
+def test_bridge_ovs_cannot_bring_up_rolls_back_the_whole_call(ovs, run_module):
+    """A kernel link already holds the name the bridge's internal (tap) interface needs: OVS reports an
+    error on that interface; the call fails with OVS's text and no bridge of the call is left."""
+    ovs.ns.run("ip", "link", "add", "br-clash", "type", "veth", "peer", "name", "br-clash-p")
+    before = ovs.dump()
+    result = _run(run_module, ovs, "ovs_dpdk_bridge", [{"name": "br-ok"}, {"name": "br-clash"}])
+    assert result["failed"], result
+    assert "br-clash" in result["msg"] and "rolled back 1 of 1 applied changes" in result["msg"], result["msg"]
+    assert ovs.dump() == before
