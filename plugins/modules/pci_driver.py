@@ -119,6 +119,11 @@ rendered:
       description: The sysfs steps.
       type: list
       elements: str
+parsed:
+  description: Not returned; O(state=parsed) is not supported by this module and fails.
+  returned: never
+  type: list
+  elements: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule

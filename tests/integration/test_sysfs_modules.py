@@ -117,8 +117,8 @@ def test_pci_driver_bind_idempotent_check_mode_and_give_back(host):  # pylint: d
     assert (host.driver(NIC0), host.override(NIC0), host.driver(NIC1), host.override(NIC1)) == ("vfio-pci", "vfio-pci", "vfio-pci", "vfio-pci")
     assert result["diff"]["after"] == {NIC0: {"address": NIC0, "driver": "vfio-pci"}, NIC1: {"address": NIC1, "driver": "vfio-pci"}}
     assert _run("pci_driver", host, config)["changed"] is False
-    assert _run("pci_driver", host, [], state="gathered")["gathered"] == [{"address": NIC0, "driver": "vfio-pci"},
-                                                                           {"address": NIC1, "driver": "vfio-pci"}]
+    gathered = _run("pci_driver", host, [], state="gathered")["gathered"]
+    assert gathered == [{"address": NIC0, "driver": "vfio-pci"}, {"address": NIC1, "driver": "vfio-pci"}]
     # deleted gives a device back to its own kernel driver: one by address (the driver field is not needed), then the rest
     result = _run("pci_driver", host, [{"address": "01:00.0", "driver": "ignored"}], state="deleted")
     assert result["changed"] and (host.driver(NIC0), host.override(NIC0)) == ("ixgbe", "(null)")

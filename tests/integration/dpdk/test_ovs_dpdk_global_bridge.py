@@ -65,8 +65,8 @@ def test_global_keys_restart_reporting_check_mode_and_idempotence(ovs, run_modul
 
 def test_global_refusals_change_nothing(ovs, run_module):
     before = _other_config(ovs)
-    result = _run(run_module, ovs, "ovs_dpdk_global", {"lcore_cores": [0, 1], "pmd_cores": [1], "vhost_sock_dir": "../x",
-                                                         "other_config": {"dpdk-init": "false"}})
+    bad = {"lcore_cores": [0, 1], "pmd_cores": [1], "vhost_sock_dir": "../x", "other_config": {"dpdk-init": "false"}}
+    result = _run(run_module, ovs, "ovs_dpdk_global", bad)
     assert result["failed"]
     for expected in ("config[0].pmd_cores: core(s) 1 are also in lcore_cores", "config[0].vhost_sock_dir: '../x'",
                      "config[0].other_config.dpdk-init: is managed by dpdk_init"):
