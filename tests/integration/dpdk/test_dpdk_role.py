@@ -77,6 +77,8 @@ def test_dpdk_host_playbook(ovs, run_playbook, tmp_path):
     assert rc == 0, out
     assert ovs.vsctl("get", "Open_vSwitch", ".", "other_config:emc-insert-inv-prob").strip() == '"0"'
     assert ovs.vsctl("get", "Bridge", "br-dpdk", "datapath_type").strip() == "netdev"
+    # made by the collection's module, so marked as its own
+    assert ovs.vsctl("get", "Bridge", "br-dpdk", "external_ids:hypervisor-networking-owner").strip() == "ovs_dpdk_bridge"
     assert sorted(ovs.port_names()) == ["bond0", "br-dpdk", "null0", "vhu0"]
     for name in ("null0", "bond0-a", "bond0-b", "vhu0"):
         assert ovs.interface(name)["error"] == [] and ovs.interface(name)["ofport"] > 0
