@@ -84,12 +84,13 @@ def _validate(resource, config, state, lock_timeout=DEFAULT_TIMEOUT):
         if not isinstance(item, dict):
             problems.add(path, "must be a dictionary")
             continue
-        if state == "deleted" and set(item) - {"name"}:
-            item = {"name": item.get("name")}  # deleted needs only the names
+        key = resource.name_field
+        if state == "deleted" and set(item) - {key}:
+            item = {key: item.get(key)}  # deleted needs only the names
         check_no_control_characters(problems, path, item)
         model = resource.from_config(item, path, problems)
         if model.name in seen:
-            problems.add(path + ".name", "'%s' is listed twice (also config[%d])" % (model.name, seen[model.name]))
+            problems.add(path + "." + resource.name_field, "'%s' is listed twice (also config[%d])" % (model.name, seen[model.name]))
         seen[model.name] = index
         models.append(model)
     if state in ("merged", "replaced", "rendered") and not config:
@@ -102,7 +103,7 @@ def _validate(resource, config, state, lock_timeout=DEFAULT_TIMEOUT):
 
 def _converge_on_host(resource, backend, params, state, given, check_mode):
     store = persist.Store()
-    saved = store.load(resource.kind)
+    saved = store.load(resource.kind, resource.name_field)
     snapshot = backend.read()
     # adopt only ever lets a call take over and change an object, never remove one.
     adopt = {model.name for model in given} if params.get("adopt") and state in ("merged", "replaced", "overridden") else set()
@@ -162,10 +163,11 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
         plan.execute()
         after = before
         if host_changes:
-            after_current = resource.current(backend.read(), store.load(resource.kind) or saved, ())
+            after_current = resource.current(backend.read(), store.load(resource.kind, resource.name_field) or saved, ())
             after = {name: resource.to_config(model) for name, model in after_current.items()}
     touched = sorted(set(removals) | set(desired))
-    return {
+    result = resource.report(snapshot, current, desired, removals)
+    result.update({
         "changed": bool(plan.actions),
         "commands": plan.commands,
         "before": [before[name] for name in sorted(before)],
@@ -175,7 +177,8 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
             "after": {name: after[name] for name in touched if name in after},
         },
         "warnings": warnings,
-    }
+    })
+    return result
 
 
 def _check_desired(resource, objects):
@@ -258,7 +261,7 @@ def restore_all(kinds_in_order, resources):
     store = persist.Store()
     status = 0
     for kind in kinds_in_order:
-        saved = store.load(kind)
+        saved = store.load(kind, resources[kind].name_field)
         changes = 0
         for name in sorted(saved):
             params = {"state": "replaced", "config": [saved[name]], "persist": False, "adopt": True}

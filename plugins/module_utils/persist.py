@@ -25,7 +25,9 @@ BUNDLE_DIR = "/usr/local/lib/hypervisor-networking"
 UNIT_PATH = "/etc/systemd/system/hypervisor-networking-restore.service"
 UNIT_LINK = "/etc/systemd/system/multi-user.target.wants/hypervisor-networking-restore.service"
 PACKAGE = "ansible_collections/hypervisor/networking/plugins/module_utils"
-KINDS_IN_ORDER = ("vm_network", "ovs_dpdk_port", "vm_interface")
+# hugepages and driver bindings first (DPDK needs them), then networks, the Open_vSwitch keys,
+# netdev bridges, their ports, and the VMs' interfaces on them
+KINDS_IN_ORDER = ("hugepages", "pci_driver", "vm_network", "ovs_dpdk_global", "ovs_dpdk_bridge", "ovs_dpdk_port", "vm_interface")
 
 RESTORE_PROGRAM = '''#!%(python)s
 """Re-apply the VM networking saved by hypervisor.networking (written by the collection)."""
@@ -92,13 +94,14 @@ class Store:
     def path(self, kind):
         return os.path.join(self.directory, kind + ".json")
 
-    def load(self, kind):
+    def load(self, kind, key="name"):
+        """{identity: saved config item}; `key` is the item's identity field (name, address, size)."""
         try:
             with open(self.path(kind)) as handle:
                 document = json.load(handle)
         except (OSError, ValueError):
             return {}
-        return {item["name"]: item for item in document.get("config", []) if isinstance(item, dict) and "name" in item}
+        return {item[key]: item for item in document.get("config", []) if isinstance(item, dict) and key in item}
 
     def _read_text(self, kind):
         try:

@@ -17,6 +17,7 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.model.base i
 class Resource:
     kind = None  # the module's name, also the key of its saved state
     conflict_field = "name"  # the config field a conflict() message is about
+    name_field = "name"  # the config field that names an object (models expose it as .name)
 
     # ---- values (no host) -----------------------------------------------------------
     def from_config(self, item, path, problems):
@@ -81,3 +82,7 @@ class Resource:
 
     def finish_plan(self, plan, backend, snapshot):
         """Last planning step, e.g. commit a batched transaction the object actions filled."""
+
+    def report(self, snapshot, current, desired, removals):
+        """Extra result keys of a changing call (e.g. restart_required), from the state before it."""
+        return {}

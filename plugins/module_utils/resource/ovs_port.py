@@ -371,7 +371,7 @@ def host_problems(problems, path, model, snapshot, kind, check_mode, warnings, s
     bridge = snapshot["bridges"].get(model.bridge)
     if bridge is None:
         missing_prerequisite(problems, warnings, check_mode, path + ".bridge",
-                             "bridge %s does not exist in OVS; create it with datapath_type=netdev first" % model.bridge)
+                             "bridge %s does not exist in OVS; create it first (module hypervisor.networking.ovs_dpdk_bridge)" % model.bridge)
     elif bridge["datapath_type"] != "netdev":
         problems.add(path + ".bridge", "bridge %s has datapath_type %s; DPDK ports need a userspace bridge (datapath_type=netdev)"
                      % (model.bridge, bridge["datapath_type"]))
@@ -379,8 +379,9 @@ def host_problems(problems, path, model, snapshot, kind, check_mode, warnings, s
         mask = snapshot["ovs"]["other_config"].get("pmd-cpu-mask")
         cores = mask_cores(mask)
         if cores is None:
-            problems.add(path + ".rxq_affinity", "Open_vSwitch other_config:pmd-cpu-mask is %s; set it (role hypervisor.networking.dpdk) "
-                         "before pinning queues" % ("not set" if mask is None else "'%s', not a hex mask" % mask))
+            problems.add(path + ".rxq_affinity", "Open_vSwitch other_config:pmd-cpu-mask is %s; set it (ovs_dpdk_global pmd_cores, "
+                         "or role hypervisor.networking.dpdk) before pinning queues"
+                         % ("not set" if mask is None else "'%s', not a hex mask" % mask))
         else:
             for queue in sorted(model.rxq_affinity):
                 core = model.rxq_affinity[queue]
@@ -446,7 +447,7 @@ def dpdk_problem(snapshot):
         return None
     init = snapshot["ovs"]["other_config"].get("dpdk-init")
     return ("DPDK is not initialised in ovs-vswitchd (Open_vSwitch dpdk_initialized is false, other_config:dpdk-init is %s); "
-            "set dpdk-init=true and restart ovs-vswitchd (role hypervisor.networking.dpdk)" % (init or "unset"))
+            "set dpdk-init=true (ovs_dpdk_global) and restart ovs-vswitchd (role hypervisor.networking.dpdk does both)" % (init or "unset"))
 
 
 class OvsPortResource(Resource):
