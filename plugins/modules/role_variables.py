@@ -47,12 +47,12 @@ options:
 """
 
 EXAMPLES = r"""
-- name: Warn about misspelled variables of the nat role
+- name: Warn about misspelled variables of a role web (the collection's roles do this first)
   hypervisor.networking.role_variables:
-    role: nat
-    given: "{{ lookup('ansible.builtin.varnames', '^nat_.+', wantlist=true) }}"
-    known: [nat_networks, nat_state, nat_persist, nat_result, nat_summary]
-    at_default: "{{ ['nat_networks'] if nat_networks | length == 1 and nat_networks[0].name == 'default' else [] }}"
+    role: web
+    given: "{{ lookup('ansible.builtin.varnames', '^web_.+', wantlist=true) }}"
+    known: [web_port, web_root]
+    at_default: "{{ ['web_port'] if web_port | default(80) == 80 else [] }}"
 """
 
 RETURN = r"""
@@ -86,8 +86,9 @@ def main():
         hint = " (did you mean %s?)" % close[0] if close else ""
         module.warn("role %s: %s is set but is not a variable of this role%s; it is ignored" % (role, name, hint))
     if unknown and module.params["at_default"]:
-        module.warn("role %s: %s keep their default value, so the role builds only its defaults"
-                    % (role, ", ".join(module.params["at_default"])))
+        at_default = module.params["at_default"]
+        module.warn("role %s: %s %s, so the role builds only its defaults"
+                    % (role, ", ".join(at_default), "is at its default" if len(at_default) == 1 else "are at their defaults"))
     module.exit_json(changed=False, unknown=unknown)
 
 
