@@ -174,3 +174,24 @@ def test_role_variables_example(sandbox, ansible_runner):
     assert "role web: web_porte is set but is not a variable of this role (did you mean web_port?); it is ignored" in text, out
     assert "role web: web_port is at its default, so the role builds only its defaults" in text, out
     assert results[-1]["result"]["unknown"] == ["web_porte"] and results[-1]["result"]["changed"] is False
+
+
+def test_tap_mtu_range_is_the_documented_one(hv_ns, run_module):
+    """68..65521 for a tap, as documented: the kernel's own maximum, refused before anything changes."""
+    too_big = run_module(hv_ns, "vm_interface", {"config": [{"name": "t0", "mtu": 65522}], "persist": False})
+    nh.assert_failed(too_big, "config[0].mtu: 65522 is above the maximum of a tap (65521)")
+    assert nh.link(hv_ns, "t0") is None
+    nh.assert_ok(run_module(hv_ns, "vm_interface", {"config": [{"name": "t0", "mtu": 65521}], "persist": False}))
+    assert nh.link(hv_ns, "t0")["mtu"] == 65521 == nh.link(hv_ns, "t0")["max_mtu"]
+    nh.assert_ok(run_module(hv_ns, "vm_interface", {"state": "deleted", "persist": False}))
+
+
+def test_guest_is_kept_only_in_the_saved_state(hv_ns, run_module):
+    """As documented: guest comes back from the saved state; with persist false nothing keeps it."""
+    tap = {"name": "t0", "guest": {"mac": "52:54:00:00:00:07", "queues": 2}}
+    nh.assert_ok(run_module(hv_ns, "vm_interface", {"config": [tap], "persist": False}))
+    assert nh.link(hv_ns, "t0")["address"] == "fe:54:00:00:00:07", "guest.mac sets the tap's MAC"
+    assert nh.info_data(nh.link(hv_ns, "t0"))["multi_queue"] is True, "guest.queues sets multi_queue"
+    gathered = nh.assert_ok(run_module(hv_ns, "vm_interface", {"state": "gathered"}))["gathered"]
+    assert [item.get("guest") for item in gathered] == [None]
+    nh.assert_ok(run_module(hv_ns, "vm_interface", {"state": "deleted", "persist": False}))
