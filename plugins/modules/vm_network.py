@@ -141,6 +141,8 @@ options:
           - Addresses of the host on this network (libvirt's C(<ip>)), usually the VMs' gateway.
           - With O(state=merged) the listed addresses are added to those already there; with O(state=replaced)
             the bridge has exactly these.
+          - Addresses that moved onto the bridge from O(config[].bridge.uplink) are not listed here (they go back to
+            the uplink when it leaves); RV(after[].host.addresses) shows them.
         type: list
         elements: dict
         suboptions:

@@ -25,7 +25,7 @@ import sys
 
 import yaml
 
-from netns import Netns, veth
+from netns import veth
 
 TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO_ROOT = os.path.dirname(TESTS_DIR)

@@ -62,12 +62,12 @@ def _expected(sandbox):
 @pytest.mark.parametrize("which", [0, 1], ids=["quick-start-play", "quick-start-role"])
 def test_readme_quick_start_as_written(sandbox, ansible_runner, which):
     play = _quick_start_plays()[which]
-    rc, out, _ = sandbox.play(ansible_runner, play)
+    rc, out = sandbox.play(ansible_runner, play)[:2]
     assert rc == 0, out
     assert sandbox.uid_of("cloud-hypervisor") is not None, out
     assert _built(sandbox) == _expected(sandbox), out
     assert nh.link(sandbox.hv, "ich0")["ifalias"].startswith(nh.IFACE_MARK)
-    rc, out, _ = sandbox.play(ansible_runner, play)
+    rc, out = sandbox.play(ansible_runner, play)[:2]
     assert rc == 0, out
     assert fu.recap_changed(out) == 0, out
 
@@ -113,19 +113,19 @@ def test_bridge_role_errors_name_the_role_variables(sandbox, ansible_runner):
     role_vars = {"bridge_persist": False,
                  "bridge_networks": [{"name": "ok", "addresses": ["198.51.100.129/25"]},
                                      {"name": "bad", "addresses": ["198.51.100.1/25", "198.51.100.300/24"]}]}
-    rc, out, _ = sandbox.play(ansible_runner, _role_play("bridge", role_vars))
+    rc, out = sandbox.play(ansible_runner, _role_play("bridge", role_vars))[:2]
     assert rc != 0
     assert "bridge_networks[1].addresses[1]" in out, out
     assert "config[" not in out.split("Report the failure")[-1], out
     assert nh.link(sandbox.hv, "ok") is None, "nothing changed"
 
     role_vars = {"bridge_persist": False, "bridge_networks": [{"name": "bad", "uplink": "eno9"}]}
-    rc, out, _ = sandbox.play(ansible_runner, _role_play("bridge", role_vars))
+    rc, out = sandbox.play(ansible_runner, _role_play("bridge", role_vars))[:2]
     assert rc != 0 and "bridge_networks[0].uplink: eno9 does not exist" in out, out
 
     role_vars = {"bridge_persist": False, "bridge_networks": [{"name": "vms", "addresses": ["198.51.100.1/25"]}],
                  "bridge_vm_interfaces": [{"name": "t0", "bridge": "vms"}, {"name": "t1", "bridge": "vms", "mtu": 65530}]}
-    rc, out, _ = sandbox.play(ansible_runner, _role_play("bridge", role_vars))
+    rc, out = sandbox.play(ansible_runner, _role_play("bridge", role_vars))[:2]
     assert rc != 0 and "bridge_vm_interfaces[1].mtu" in out, out
     assert nh.link(sandbox.hv, "t0") is None
 
@@ -133,7 +133,7 @@ def test_bridge_role_errors_name_the_role_variables(sandbox, ansible_runner):
 def test_nat_role_errors_name_the_role_variables(sandbox, ansible_runner):
     net = {"name": "n1", "forward": {"mode": "nat"},
            "ips": [{"address": "198.51.100.129", "prefix": 25, "dhcp": {"ranges": [{"start": "198.51.100.2", "end": "198.51.100.9"}]}}]}
-    rc, out, _ = sandbox.play(ansible_runner, _role_play("nat", {"nat_persist": False, "nat_networks": [net]}))
+    rc, out = sandbox.play(ansible_runner, _role_play("nat", {"nat_persist": False, "nat_networks": [net]}))[:2]
     assert rc != 0
     assert "nat_networks[0].ips[0].dhcp.ranges[0].start: 198.51.100.2 is outside the subnet" in out, out
     assert nh.link(sandbox.hv, "n1") is None
@@ -159,7 +159,7 @@ def test_misspelled_dpdk_variable_warns(sandbox, ansible_runner):
                                "vars": {"dpdk_port": [{"name": "x"}], "dpdk_ports_state": "merged"},
                                "tasks": [{"name": "check", "ansible.builtin.include_role": {
                                    "name": "hypervisor.networking.dpdk", "tasks_from": "variables"}}]}])
-    rc, out, _ = sandbox.play(ansible_runner, play)
+    rc, out = sandbox.play(ansible_runner, play)[:2]
     assert rc == 0, out
     text = " ".join(out.split())
     assert "role dpdk: dpdk_port is set but is not a variable of this role (did you mean dpdk_ports?)" in text, out
