@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -54,6 +55,11 @@ class Sandbox:
                          % (self.hv.name, mount, sys.executable))
         os.chmod(self.python, os.stat(self.python).st_mode | stat.S_IXUSR)
         self.counter = 0
+
+    def remove_run_files(self):
+        """dnsmasq's pid and lease files live outside /etc, so outside the overlay: remove them."""
+        for root in ("/run/hypervisor-networking", "/var/lib/hypervisor-networking"):
+            shutil.rmtree(os.path.join(root, self.hv.name), ignore_errors=True)
 
     def uid_of(self, user):
         """The uid `user` has as the sandbox's modules see it (the overlay's passwd), or None."""

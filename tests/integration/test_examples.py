@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 
 import pytest
@@ -49,9 +48,7 @@ def _run(sandbox, runner, *tasks):
 def sandbox(netns_factory, tmp_path):
     box = fu.Sandbox(netns_factory, tmp_path)
     yield box
-    # dnsmasq's pid and lease files live outside /etc (not in the sandbox's overlay)
-    for root in ("/run/hypervisor-networking", "/var/lib/hypervisor-networking"):
-        shutil.rmtree(os.path.join(root, box.hv.name), ignore_errors=True)
+    box.remove_run_files()
 
 
 def _tc_kinds(ns, dev):

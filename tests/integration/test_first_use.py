@@ -23,7 +23,9 @@ ICH_INT_TABLE = "inet hvnet_ich_int_b81816"
 
 @pytest.fixture
 def sandbox(netns_factory, tmp_path):
-    return fu.Sandbox(netns_factory, tmp_path)
+    box = fu.Sandbox(netns_factory, tmp_path)
+    yield box
+    box.remove_run_files()
 
 
 def _quick_start_plays():
@@ -198,3 +200,15 @@ def test_guest_is_kept_only_in_the_saved_state(hv_ns, run_module):
     gathered = nh.assert_ok(run_module(hv_ns, "vm_interface", {"state": "gathered"}))["gathered"]
     assert [item.get("guest") for item in gathered] == [None]
     nh.assert_ok(run_module(hv_ns, "vm_interface", {"state": "deleted", "persist": False}))
+
+
+def test_readme_nat_example_as_written(sandbox, ansible_runner):
+    blocks = fu.yaml_blocks(README, "## NAT, routed and open networks")
+    assert len(blocks) == 1
+    rc, out = sandbox.play(ansible_runner, fu.play_of(fu.yaml.safe_load(blocks[0])))[:2]
+    assert rc == 0, out
+    assert nh.global_addrs(sandbox.hv, "virbr0") == {"192.168.122.1/24"}
+    table = sandbox.hv.run("nft", "list", "table", "inet", "hvnet_default").stdout
+    assert "masquerade" in table and "dnat" in table and "8443" in table
+    rc, out = sandbox.play(ansible_runner, fu.play_of(fu.yaml.safe_load(blocks[0])))[:2]
+    assert rc == 0 and fu.recap_changed(out) == 0, out
