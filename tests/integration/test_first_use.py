@@ -64,6 +64,15 @@ def _expected(sandbox):
 @pytest.mark.parametrize("which", [0, 1], ids=["quick-start-play", "quick-start-role"])
 def test_readme_quick_start_as_written(sandbox, ansible_runner, which):
     play = _quick_start_plays()[which]
+    # --check --diff first, as an operator would: it plans (the user and the bridges only planned: warnings) and changes nothing
+    before = nh.settled_state(sandbox.hv)
+    rc, out = sandbox.play(ansible_runner, play, check=True, diff=True)[:2]
+    assert rc == 0, out
+    assert "user 'cloud-hypervisor' does not exist on this host; create it first (ansible.builtin.user), unless an earlier task creates it" \
+        in " ".join(out.split()), out
+    nh.assert_same_state(before, nh.settled_state(sandbox.hv), "kernel state after --check")
+    assert sandbox.nft_tables() == [] and sandbox.uid_of("cloud-hypervisor") is None
+
     rc, out = sandbox.play(ansible_runner, play)[:2]
     assert rc == 0, out
     assert sandbox.uid_of("cloud-hypervisor") is not None, out
@@ -212,3 +221,12 @@ def test_readme_nat_example_as_written(sandbox, ansible_runner):
     assert "masquerade" in table and "dnat" in table and "8443" in table
     rc, out = sandbox.play(ansible_runner, fu.play_of(fu.yaml.safe_load(blocks[0])))[:2]
     assert rc == 0 and fu.recap_changed(out) == 0, out
+
+
+def test_missing_owner_says_how_to_create_it(hv_ns, run_module):
+    tap = {"name": "t0", "owner": "hvt-no-such-user"}
+    result = run_module(hv_ns, "vm_interface", {"config": [tap], "persist": False})
+    nh.assert_failed(result, "config[0].owner: user 'hvt-no-such-user' does not exist on this host; create it first (ansible.builtin.user)")
+    assert nh.link(hv_ns, "t0") is None
+    checked = nh.assert_ok(run_module(hv_ns, "vm_interface", {"config": [tap], "persist": False}, check=True))
+    assert "ip tuntap add name t0 mode tap vnet_hdr user hvt-no-such-user" in checked["commands"]
