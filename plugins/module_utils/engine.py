@@ -151,20 +151,21 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
         if warning:
             warnings.append(warning)
 
-    before = {name: resource.to_config(model) for name, model in current.items()}
+    before = {name: _shown(resource, model, snapshot) for name, model in current.items()}
     if check_mode:
         predicted = {name: model for name, model in current.items() if name not in removals}
         for name, model in desired.items():
             # fields the request leaves unset keep what the host has
             predicted[name] = overlay(current[name], model) if name in current else model
-        after = {name: resource.to_config(model) for name, model in predicted.items()}
+        after = {name: _shown(resource, model, snapshot) for name, model in predicted.items()}
     else:
         plan.verifications.append(lambda: _verify(resource, backend, desired, removals))
         plan.execute()
         after = before
         if host_changes:
-            after_current = resource.current(backend.read(), store.load(resource.kind, resource.name_field) or saved, ())
-            after = {name: resource.to_config(model) for name, model in after_current.items()}
+            after_snapshot = backend.read()
+            after_current = resource.current(after_snapshot, store.load(resource.kind, resource.name_field) or saved, ())
+            after = {name: _shown(resource, model, after_snapshot) for name, model in after_current.items()}
     touched = sorted(set(removals) | set(desired))
     result = resource.report(snapshot, current, desired, removals)
     result.update({
@@ -187,6 +188,15 @@ def _check_desired(resource, objects):
     for path, model in objects:
         resource.check_desired(problems, path, model)
     problems.raise_if_any()
+
+
+def _shown(resource, model, snapshot):
+    """An object in before/after: its config item, plus what the host has beyond it under `host`."""
+    shown = resource.to_config(model)
+    facts = resource.host_facts(model, snapshot)
+    if facts:
+        shown["host"] = facts
+    return shown
 
 
 def _desired(resource, state, model, current, snapshot):

@@ -34,6 +34,13 @@ class Resource:
     def to_config(self, model):
         return to_config(model)
 
+    def host_facts(self, model, snapshot):
+        """What the host has for this object beyond its config (read-only; shown as `host` in before/after).
+
+        With the snapshot taken before a change, what it will have once the change is applied.
+        """
+        return {}
+
     def render(self, model):
         """state rendered: the object in other syntaxes, without the host."""
         raise NotImplementedError

@@ -151,7 +151,8 @@ class InterfaceResource(LinkResource):
                 for key, kind in (("owner", "user"), ("group", "group")):
                     value = getattr(model, key)
                     if value is not None and resolve_user(value, kind) is None:
-                        problems.add(path + "." + key, "%s '%s' does not exist on this host" % (kind, value))
+                        missing_prerequisite(problems, warnings, check_mode, path + "." + key, "%s '%s' does not exist on this host; "
+                                             "create it first (ansible.builtin.%s)" % (kind, value, kind))
             else:
                 lower = links.get(model.link)
                 if lower is None:

@@ -23,6 +23,7 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.model import
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import network_services as svc
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.base import to_config
 from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import make_mark
+from ansible_collections.hypervisor.networking.plugins.module_utils.render import nftables as nft_render
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource import network_services as services
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.common import LinkResource, ip_link_set_command
 
@@ -57,6 +58,19 @@ class NetworkResource(LinkResource):
         if model.ips is not None:
             config["ips"] = [m.ip_to_config(ip, (model.ip_options or {}).get(ip)) for ip in model.ips]
         return config
+
+    def host_facts(self, model, snapshot):
+        """The bridge's addresses including those moved from the uplink (not in `ips`: they go back with
+        the uplink), and the network's nftables table, whose name is sanitised and so not always hvnet_<name>."""
+        uplink = model.bridge.uplink if model.bridge else None
+        moved = []
+        if uplink and (snapshot["links"].get(uplink) or {}).get("master") == model.bridge_name:
+            moved = sorted(_marked_moved(snapshot["links"].get(model.bridge_name)))
+        elif uplink:
+            moved = _global_addresses(snapshot, uplink)  # they move when this is applied
+        table = nft_render.render(model)
+        return {"addresses": list(model.ips or []) + [ip for ip in moved if ip not in (model.ips or [])],
+                "nftables_table": "%s %s" % (table["family"], table["table"]) if table else None}
 
     def open_backend(self, params):
         return NetworkHost()

@@ -278,6 +278,14 @@ def delete_commands(name, snapshot, kind):
     qos = snapshot["qos"].get(uuid) if uuid else None
     shared = any(p["qos"] == uuid for n, p in snapshot["ports"].items() if n != name)
     if qos and (qos.get("external_ids") or {}).get(OVS_OWNER_KEY) == kind and not shared:
+        # del-port deletes the Port row client-side, so the IDL sends no update for it and OVSDB still counts its
+        # reference when checking the QoS destroy. Clearing the reference and unlinking the port from its bridge
+        # instead lets OVSDB garbage-collect the port after the reference is gone.
+        commands = [["clear", "Port", name, "qos"]]
+        if port["bridge"]:
+            commands.append(["remove", "Bridge", port["bridge"], "ports", port["uuid"]])
+        else:
+            commands.append(["destroy", "Port", name])
         commands.append(["destroy", "QoS", uuid])
     return commands
 
