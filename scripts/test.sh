@@ -5,7 +5,8 @@
 #
 # "all" runs, in this order, stopping at the first failure:
 #   pytest      pytest tests/unit tests/integration
-#   molecule    `molecule test` in every roles/*/ that has molecule/default/molecule.yml
+#   molecule    `molecule test` in every roles/*/ (and tests/sandbox_example/roles/*/) that has
+#               molecule/default/molecule.yml
 #   package     ansible-galaxy collection build, no caches or dev files in it, install, demo from the installed copy
 #   lint        ansible-lint --profile production (config: .ansible-lint)
 #   sanity      ansible-test sanity on a clean copy in build/sanity/ansible_collections/...
@@ -83,12 +84,16 @@ part_pytest() {
 part_molecule() {
     local found=0 role
     shopt -s nullglob
-    for role in roles/*/; do
+    # The collection's roles, then the README's example of a user's own role on the sandbox.
+    for role in roles/*/ tests/sandbox_example/roles/*/; do
         role="${role%/}"
         [[ -f "${role}/molecule/default/molecule.yml" ]] || continue
         found=1
         echo "--> molecule test: ${role}"
-        (cd "${role}" && "${VENV_BIN}/molecule" test)
+        # molecule names its ephemeral directory after the role's directory only: one per
+        # checkout, so that two checkouts never share wrappers or instance configs.
+        (cd "${role}" && MOLECULE_EPHEMERAL_DIRECTORY="${REPO_ROOT}/build/molecule/${role//\//-}" \
+            "${VENV_BIN}/molecule" test)
     done
     if ((found == 0)); then
         echo "molecule: no roles/*/molecule/default/molecule.yml yet - nothing to run"

@@ -41,10 +41,21 @@ options:
       - Adopted objects may be changed, never removed; C(deleted) ignores this option.
     type: bool
     default: false
+  lock_timeout:
+    description:
+      - Seconds to wait for another run of the collection that holds a lock this call needs; then the call fails,
+        having changed nothing.
+      - A call locks what it shares with other runs (see the notes); V(0) does not wait at all.
+      - Not used with O(state=rendered) or O(state=parsed), which do not read the host.
+    type: int
+    default: 300
 notes:
   - Every object the collection creates is marked (for kernel links, in the interface alias); C(overridden) and
     C(deleted) only ever remove marked objects.
-  - Runs on the same host serialize on a host-wide lock in C(/run/hypervisor-networking).
+  - Runs that share something serialize on locks in C(/run/hypervisor-networking); runs that share nothing run in
+    parallel. A call locks its network namespace (links, firewall, dnsmasq, saved state). M(hypervisor.networking.ovs_dpdk_port)
+    also locks the Open vSwitch database it talks to, and so does M(hypervisor.networking.vm_interface) when that
+    database exists. O(lock_timeout) bounds the wait.
   - The module reads the host once, plans, applies the plan and reads the host again to verify; if any step
     fails or the result differs from the request, every change made by the call is undone.
   - Supports check mode and diff mode. Check mode changes nothing and reports the plan in RV(commands).

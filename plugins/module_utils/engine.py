@@ -14,7 +14,7 @@ import traceback
 
 from ansible_collections.hypervisor.networking.plugins.module_utils import persist
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HvnetError, ValidationError
-from ansible_collections.hypervisor.networking.plugins.module_utils.lock import HostLock
+from ansible_collections.hypervisor.networking.plugins.module_utils.lock import DEFAULT_TIMEOUT, ScopeLock
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.base import overlay
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import Problems, check_no_control_characters
 from ansible_collections.hypervisor.networking.plugins.module_utils.plan import Plan
@@ -27,6 +27,7 @@ COMMON_ARGUMENT_SPEC = {
     "running_config": {"type": "str"},
     "persist": {"type": "bool", "default": True},
     "adopt": {"type": "bool", "default": False},
+    "lock_timeout": {"type": "int", "default": DEFAULT_TIMEOUT},
 }
 
 
@@ -57,7 +58,8 @@ def converge(resource, params, check_mode):
         current = resource.current(snapshot, {}, ())
         return {"changed": False, "parsed": [resource.to_config(current[name]) for name in sorted(current)]}
 
-    given = _validate(resource, config, state)
+    lock_timeout = params.get("lock_timeout", DEFAULT_TIMEOUT)
+    given = _validate(resource, config, state, lock_timeout)
     if state == "rendered":
         desired = [resource.complete(overlay(resource.defaults(model), model), resource.empty_snapshot()) for model in given]
         paths = ["config[%d]" % index for index in range(len(desired))]
@@ -67,7 +69,7 @@ def converge(resource, params, check_mode):
         problems.raise_if_any()
         return {"changed": False, "rendered": rendered}
 
-    with HostLock():
+    with ScopeLock(resource.lock_scopes(params), timeout=lock_timeout):
         backend = resource.open_backend(params)
         try:
             return _converge_on_host(resource, backend, params, state, given, check_mode)
@@ -75,8 +77,10 @@ def converge(resource, params, check_mode):
             backend.close()
 
 
-def _validate(resource, config, state):
+def _validate(resource, config, state, lock_timeout=DEFAULT_TIMEOUT):
     problems = Problems()
+    if lock_timeout is not None and (isinstance(lock_timeout, bool) or not isinstance(lock_timeout, int) or lock_timeout < 0):
+        problems.add("lock_timeout", "must be a whole number of seconds, 0 or more (got %r)" % (lock_timeout,))
     models = []
     seen = {}
     for index, item in enumerate(config):
@@ -84,12 +88,13 @@ def _validate(resource, config, state):
         if not isinstance(item, dict):
             problems.add(path, "must be a dictionary")
             continue
-        if state == "deleted" and set(item) - {"name"}:
-            item = {"name": item.get("name")}  # deleted needs only the names
+        key = resource.name_field
+        if state == "deleted" and set(item) - {key}:
+            item = {key: item.get(key)}  # deleted needs only the names
         check_no_control_characters(problems, path, item)
         model = resource.from_config(item, path, problems)
         if model.name in seen:
-            problems.add(path + ".name", "'%s' is listed twice (also config[%d])" % (model.name, seen[model.name]))
+            problems.add(path + "." + resource.name_field, "'%s' is listed twice (also config[%d])" % (model.name, seen[model.name]))
         seen[model.name] = index
         models.append(model)
     if state in ("merged", "replaced", "rendered") and not config:
@@ -102,7 +107,7 @@ def _validate(resource, config, state):
 
 def _converge_on_host(resource, backend, params, state, given, check_mode):
     store = persist.Store()
-    saved = store.load(resource.kind)
+    saved = store.load(resource.kind, resource.name_field)
     snapshot = backend.read()
     # adopt only ever lets a call take over and change an object, never remove one.
     adopt = {model.name for model in given} if params.get("adopt") and state in ("merged", "replaced", "overridden") else set()
@@ -150,22 +155,24 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
         if warning:
             warnings.append(warning)
 
-    before = {name: resource.to_config(model) for name, model in current.items()}
+    before = {name: _shown(resource, model, snapshot) for name, model in current.items()}
     if check_mode:
         predicted = {name: model for name, model in current.items() if name not in removals}
         for name, model in desired.items():
             # fields the request leaves unset keep what the host has
             predicted[name] = overlay(current[name], model) if name in current else model
-        after = {name: resource.to_config(model) for name, model in predicted.items()}
+        after = {name: _shown(resource, model, snapshot) for name, model in predicted.items()}
     else:
         plan.verifications.append(lambda: _verify(resource, backend, desired, removals))
         plan.execute()
         after = before
         if host_changes:
-            after_current = resource.current(backend.read(), store.load(resource.kind) or saved, ())
-            after = {name: resource.to_config(model) for name, model in after_current.items()}
+            after_snapshot = backend.read()
+            after_current = resource.current(after_snapshot, store.load(resource.kind, resource.name_field) or saved, ())
+            after = {name: _shown(resource, model, after_snapshot) for name, model in after_current.items()}
     touched = sorted(set(removals) | set(desired))
-    return {
+    result = resource.report(snapshot, current, desired, removals)
+    result.update({
         "changed": bool(plan.actions),
         "commands": plan.commands,
         "before": [before[name] for name in sorted(before)],
@@ -175,7 +182,8 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
             "after": {name: after[name] for name in touched if name in after},
         },
         "warnings": warnings,
-    }
+    })
+    return result
 
 
 def _check_desired(resource, objects):
@@ -184,6 +192,15 @@ def _check_desired(resource, objects):
     for path, model in objects:
         resource.check_desired(problems, path, model)
     problems.raise_if_any()
+
+
+def _shown(resource, model, snapshot):
+    """An object in before/after: its config item, plus what the host has beyond it under `host`."""
+    shown = resource.to_config(model)
+    facts = resource.host_facts(model, snapshot)
+    if facts:
+        shown["host"] = facts
+    return shown
 
 
 def _desired(resource, state, model, current, snapshot):
@@ -258,7 +275,7 @@ def restore_all(kinds_in_order, resources):
     store = persist.Store()
     status = 0
     for kind in kinds_in_order:
-        saved = store.load(kind)
+        saved = store.load(kind, resources[kind].name_field)
         changes = 0
         for name in sorted(saved):
             params = {"state": "replaced", "config": [saved[name]], "persist": False, "adopt": True}

@@ -13,12 +13,19 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.engine impor
 from ansible_collections.hypervisor.networking.plugins.module_utils.persist import KINDS_IN_ORDER
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.interface import InterfaceResource
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.network import NetworkResource
+from ansible_collections.hypervisor.networking.plugins.module_utils.resource.ovs_bridge import OvsBridgeResource
+from ansible_collections.hypervisor.networking.plugins.module_utils.resource.ovs_global import OvsGlobalResource
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.ovs_port import OvsPortResource
+from ansible_collections.hypervisor.networking.plugins.module_utils.resource.sysfs import HugepagesResource, PciDriverResource
 
 RESOURCES = {
     "vm_network": NetworkResource(),
     "vm_interface": InterfaceResource(),
     "ovs_dpdk_port": OvsPortResource(),
+    "ovs_dpdk_global": OvsGlobalResource(),
+    "ovs_dpdk_bridge": OvsBridgeResource(),
+    "hugepages": HugepagesResource(),
+    "pci_driver": PciDriverResource(),
 }
 
 

@@ -25,7 +25,9 @@ BUNDLE_DIR = "/usr/local/lib/hypervisor-networking"
 UNIT_PATH = "/etc/systemd/system/hypervisor-networking-restore.service"
 UNIT_LINK = "/etc/systemd/system/multi-user.target.wants/hypervisor-networking-restore.service"
 PACKAGE = "ansible_collections/hypervisor/networking/plugins/module_utils"
-KINDS_IN_ORDER = ("vm_network", "ovs_dpdk_port", "vm_interface")
+# hugepages and driver bindings first (DPDK needs them), then networks, the Open_vSwitch keys,
+# netdev bridges, their ports, and the VMs' interfaces on them
+KINDS_IN_ORDER = ("hugepages", "pci_driver", "vm_network", "ovs_dpdk_global", "ovs_dpdk_bridge", "ovs_dpdk_port", "vm_interface")
 
 RESTORE_PROGRAM = '''#!%(python)s
 """Re-apply the VM networking saved by hypervisor.networking (written by the collection)."""
@@ -92,13 +94,14 @@ class Store:
     def path(self, kind):
         return os.path.join(self.directory, kind + ".json")
 
-    def load(self, kind):
+    def load(self, kind, key="name"):
+        """{identity: saved config item}; `key` is the item's identity field (name, address, size)."""
         try:
             with open(self.path(kind)) as handle:
                 document = json.load(handle)
         except (OSError, ValueError):
             return {}
-        return {item["name"]: item for item in document.get("config", []) if isinstance(item, dict) and "name" in item}
+        return {item[key]: item for item in document.get("config", []) if isinstance(item, dict) and key in item}
 
     def _read_text(self, kind):
         try:
@@ -118,37 +121,50 @@ class Store:
     def plan_save(self, plan, kind, objects):
         """Add a save action to `plan` when anything of the restore path would change.
 
+        With nothing left to save the state file goes, and the restore program and boot unit
+        with it once no kind has anything saved: `deleted` leaves no file behind. Undoing the
+        action puts every file it touched back as it was.
         Returns a warning when the host has no boot hook (no systemd), else None.
         """
         old_text = self._read_text(kind)
-        new_text = self.render(kind, objects)
+        new_text = self.render(kind, objects) if objects else None
+        others = any(os.path.exists(self.path(other)) for other in KINDS_IN_ORDER if other != kind)
+        keep_restore = new_text is not None or others
         bundle = Bundle(self.bundle_directory)
-        bundle_stale = bundle.stale()
         unit = None if self.netns else BootUnit(os.path.join(BUNDLE_DIR, "restore"))
-        unit_stale = bool(unit and unit.available() and unit.stale())
+        if keep_restore:
+            bundle_change = bundle.stale()
+            unit_change = bool(unit and unit.available() and unit.stale())
+        else:
+            bundle_change = bundle.installed()
+            unit_change = bool(unit and unit.installed())
         warning = None
-        if unit and not unit.available():
+        if unit and not unit.available() and new_text is not None:
             warning = "this host has no systemd: the saved %s state is not re-applied at boot unless %s runs then" % (
                 kind, os.path.join(BUNDLE_DIR, "restore"))
-        if old_text == new_text and not bundle_stale and not unit_stale:
+        if old_text == new_text and not bundle_change and not unit_change:
             return warning
         path = self.path(kind)
         where = "network namespace %s" % self.netns if self.netns else "this host"
+        touched = [path] + (bundle.paths() if bundle_change else []) + (unit.paths() if unit_change else [])
 
         def save():
-            if bundle_stale:
-                bundle.install()
-            if unit_stale:
-                unit.install()
-            _write_atomic(path, new_text)
-
-        def undo():
-            if old_text is None:
+            for changed, part in ((bundle_change, bundle), (unit_change, unit)):
+                if changed and keep_restore:
+                    part.install()
+                elif changed:
+                    part.remove()
+            if new_text is None:
                 _remove(path)
+                _prune(self.directory)
             else:
-                _write_atomic(path, old_text)
+                _write_atomic(path, new_text)
 
-        plan.add("save the desired %s state for boot-time restore (%s)" % (kind, where), save, undo)
+        if new_text is None:
+            what = "remove the saved %s state (%s)%s" % (kind, where, "" if keep_restore else " and the restore program")
+        else:
+            what = "save the desired %s state for boot-time restore (%s)" % (kind, where)
+        plan.add(what, save, _Files(touched).put_back)
         return warning
 
 
@@ -176,6 +192,18 @@ class BootUnit:
         os.makedirs(os.path.dirname(UNIT_LINK), exist_ok=True)
         if not os.path.lexists(UNIT_LINK):
             os.symlink(UNIT_PATH, UNIT_LINK)
+
+    @staticmethod
+    def installed():
+        return os.path.lexists(UNIT_PATH) or os.path.lexists(UNIT_LINK)
+
+    @staticmethod
+    def paths():
+        return [UNIT_LINK, UNIT_PATH]
+
+    def remove(self):
+        for path in self.paths():
+            _remove(path)
 
 
 class Bundle:
@@ -226,6 +254,23 @@ class Bundle:
             return True
         return installed != self._digest(self._source_files())
 
+    def installed(self):
+        return os.path.exists(os.path.join(self.directory, "DIGEST"))
+
+    def paths(self):
+        """Every file the bundle has or would have (lib/, restore, DIGEST), for undo and removal."""
+        found = {os.path.join(self.directory, name) for name in self._source_files()}
+        found.update(os.path.join(self.directory, name) for name in ("restore", "DIGEST"))
+        for directory, _dirs, names in os.walk(os.path.join(self.directory, "lib")):
+            found.update(os.path.join(directory, name) for name in names)
+        return sorted(found)
+
+    def remove(self):
+        for path in self.paths():
+            _remove(path)
+        _prune(os.path.join(self.directory, "lib"))
+        _prune(self.directory)
+
     def install(self):
         files = self._source_files()
         for name, content in files.items():
@@ -249,3 +294,50 @@ def _remove(path):
         os.unlink(path)
     except FileNotFoundError:
         pass
+
+
+def _prune(directory):
+    """Remove `directory` and the directories below it when they hold no file."""
+    for current, _dirs, _names in sorted(os.walk(directory), key=lambda entry: -len(entry[0])):
+        try:
+            os.rmdir(current)
+        except OSError:
+            pass  # not empty (or gone): it stays
+
+
+class _Files:
+    """The files an action may touch, as they were: put_back() restores exactly that."""
+
+    def __init__(self, paths):
+        self.before = {}
+        self.missing_dirs = set()
+        for path in paths:
+            self.before[path] = _read_file(path)
+            parent = os.path.dirname(path)
+            while parent and not os.path.isdir(parent):
+                self.missing_dirs.add(parent)
+                parent = os.path.dirname(parent)
+
+    def put_back(self):
+        for path, was in self.before.items():
+            if was is None:
+                _remove(path)
+            elif was[0] == "link":
+                _remove(path)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                os.symlink(was[1], path)
+            else:
+                _write_atomic(path, was[1], binary=True, mode=was[0])
+        for directory in sorted(self.missing_dirs, key=len, reverse=True):
+            _prune(directory)
+
+
+def _read_file(path):
+    """('link', target), (mode, bytes), or None when absent."""
+    if os.path.islink(path):
+        return ("link", os.readlink(path))
+    try:
+        with open(path, "rb") as handle:
+            return (os.stat(path).st_mode & 0o7777, handle.read())
+    except FileNotFoundError:
+        return None

@@ -192,7 +192,9 @@ notes:
 """
 
 EXAMPLES = r"""
-- name: A physical port, a vdev with jumbo frames and pinned queues, a DPDK bond
+# Needs first (role hypervisor.networking.dpdk): the netdev bridge br-dpdk (dpdk_bridges), PMD cores 2 and 3
+# (dpdk_pmd_cores) and the four PCI functions bound to vfio-pci (dpdk_nics).
+- name: A physical port with jumbo frames and pinned queues, and a DPDK bond
   hypervisor.networking.ovs_dpdk_port:
     config:
       - name: dpdk-p0
@@ -210,6 +212,7 @@ EXAMPLES = r"""
         bond_mode: balance-tcp
         lacp: active
 
+# Needs the netdev bridge br-dpdk; QEMU creates the socket (vhost-user client mode: OVS connects when it appears).
 - name: A VM's vhost-user port with an egress policer and ingress policing
   hypervisor.networking.ovs_dpdk_port:
     config:

@@ -12,7 +12,8 @@ version_added: 0.1.0
 description:
   - Creates, updates and removes persistent tap devices (single- or multi-queue, owned by the user a VMM runs as)
     and macvtap devices, attaches taps to Linux bridges and sets MTU, MAC, link state and bridge port flags.
-  - Keeps what the guest sees (O(config[].guest)) for renderings of the same NIC in VMM syntaxes.
+  - O(config[].guest) describes what the guest sees; on the host it sets defaults (multi-queue, the tap's MAC, the
+    static FDB entry). It is kept only in the saved state (O(persist)), since the kernel does not hold it.
   - A device is re-created only when a field that cannot change in place differs (O(config[].kind),
     O(config[].multi_queue), the macvtap lower device); the plan says so.
 author:
@@ -74,7 +75,8 @@ options:
         type: str
       mtu:
         description:
-          - MTU, 68 to 65535 and at most the device's (or bridge's, or lower device's) maximum.
+          - MTU. A tap takes 68 to 65521 (the kernel's maximum for a tap, 65535 less its Ethernet header) and at most
+            its bridge's maximum; a macvtap 68 to the MTU of its lower device; a V(vhostuser) port at most 9710.
           - Defaults to the bridge's MTU for a tap on a bridge (as libvirt does), the lower device's for a macvtap, else 1500.
         type: int
       mac:
@@ -100,7 +102,8 @@ options:
         type: bool
       flood:
         description:
-          - Unicast flooding to this port. Defaults like O(config[].learning).
+          - Unicast flooding to this port. Defaults like O(config[].learning), V(true), or V(false) on a network with
+            C(mac_table_manager=libvirt).
         type: bool
       link:
         description: Lower device of a macvtap.
@@ -110,7 +113,13 @@ options:
         type: str
         choices: [vepa, bridge, private, passthru]
       guest:
-        description: What the guest sees of this NIC, kept for renderings (libvirt XML, cloud-hypervisor, KubeVirt).
+        description:
+          - What the guest sees of this NIC. On the host it sets the defaults of O(config[].multi_queue) (from
+            O(config[].guest.queues)), of the tap's MAC (O(config[].guest.mac) with C(fe) as first octet, as libvirt
+            does) and of a macvtap's MAC, and the static FDB entry of O(config[].learning).
+          - The kernel does not hold it, so it is kept only in the saved state (with O(persist=true)). RV(gathered),
+            RV(before) and RV(after) show it from there; with O(persist=false) nothing keeps it and they leave it out.
+          - Renderings of the NIC in VMM syntaxes (libvirt XML, cloud-hypervisor, KubeVirt) come in a later release.
         type: dict
         suboptions:
           mac:
@@ -134,6 +143,14 @@ options:
 """
 
 EXAMPLES = r"""
+# ich-int and ich-dpl are the bridges of vm_network's first example; the taps' owner must exist.
+- name: The unprivileged user cloud-hypervisor runs as
+  ansible.builtin.user:
+    name: cloud-hypervisor
+    system: true
+    create_home: false
+    shell: /usr/sbin/nologin
+
 - name: Multi-queue taps for a cloud-hypervisor VM with 2 vCPUs, on two bridges
   hypervisor.networking.vm_interface:
     config:
@@ -147,7 +164,7 @@ EXAMPLES = r"""
         isolated: true
         guest: {mac: "a4:a1:c2:00:00:02", queues: 2, ip: 10.0.1.2/24}
 
-- name: A macvtap in bridge mode on the host NIC
+- name: A macvtap in bridge mode on the host NIC eno1
   hypervisor.networking.vm_interface:
     config:
       - name: mvtap0
@@ -165,10 +182,22 @@ EXAMPLES = r"""
     state: gathered
   register: nics
 
-- name: Parse interfaces from 'ip -d -j addr show' output taken elsewhere
+- name: The commands that would create a tap, without a host
+  hypervisor.networking.vm_interface:
+    state: rendered
+    config:
+      - {name: ich0, bridge: ich-int, owner: "1000", guest: {mac: "a4:a1:c2:00:00:01", queues: 2}}
+
+# parsed reads 'ip -d -j addr show' output taken on any host, here the managed one
+- name: The host's interfaces as JSON
+  ansible.builtin.command: ip -d -j addr show
+  register: ip_addr
+  changed_when: false
+
+- name: The interfaces in that output that the collection created, as config items
   hypervisor.networking.vm_interface:
     state: parsed
-    running_config: "{{ lookup('file', 'ip-addr.json') }}"
+    running_config: "{{ ip_addr.stdout }}"
 """
 
 RETURN = r"""
@@ -183,7 +212,8 @@ commands:
   elements: str
   sample:
     - ip tuntap add name ich0 mode tap vnet_hdr multi_queue user 1000
-    - ip link set ich0 mtu 1500 alias 'hypervisor.networking/vm_interface' master ich-int up
+    - ip link set ich0 mtu 1500 address fe:a1:c2:00:00:01 alias 'hypervisor.networking/vm_interface' master ich-int up
+    - bridge link set dev ich0 isolated off learning on flood on
 before:
   description: The interfaces this collection owned before the call, as config items.
   returned: with a state that changes the host

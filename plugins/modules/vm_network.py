@@ -56,7 +56,7 @@ options:
                 to the host only; it cannot have an uplink.
               - V(bridge) is a host bridge, optionally with O(config[].bridge.uplink) enslaved.
               - V(nat) routes the subnets out through the host with masquerading, as libvirt's "default" network
-                (nftables table C(inet hvnet_<name>)); outbound from the subnets accepted (only via
+                (in the network's nftables table, see the notes); outbound from the subnets accepted (only via
                 O(config[].forward.dev) when set), inbound only related/established, guest-to-guest accepted,
                 224.0.0.0/24 and 255.255.255.255 left alone, TCP/UDP source ports mapped into 1024-65535.
                 IPv6 is routed without NAT unless O(config[].forward.nat.ipv6) is set.
@@ -141,6 +141,8 @@ options:
           - Addresses of the host on this network (libvirt's C(<ip>)), usually the VMs' gateway.
           - With O(state=merged) the listed addresses are added to those already there; with O(state=replaced)
             the bridge has exactly these.
+          - Addresses that moved onto the bridge from O(config[].bridge.uplink) are not listed here (they go back to
+            the uplink when it leaves); RV(after[].host.addresses) shows them.
         type: list
         elements: dict
         suboptions:
@@ -161,6 +163,7 @@ options:
           tftp_root:
             description:
               - Serve this directory by TFTP (libvirt's C(<tftp root>)); IPv4, one address per network.
+              - An absolute path of at most 255 bytes without C(,).
             type: str
           dhcp:
             description:
@@ -207,7 +210,7 @@ options:
                 type: dict
                 suboptions:
                   file:
-                    description: Boot file name.
+                    description: Boot file name; at most 255 bytes of printable characters without C(,).
                     type: str
                     required: true
                   server:
@@ -285,7 +288,10 @@ options:
                 type: str
                 required: true
               hostnames:
-                description: Names for the address.
+                description:
+                  - Names for the address.
+                  - All names of one entry, plus the plain ones with the domain added, must fit in one dnsmasq line of
+                    1000 characters; give more names in further entries with the same address.
                 type: list
                 elements: str
                 required: true
@@ -328,7 +334,7 @@ options:
                 type: str
                 required: true
               value:
-                description: Record text.
+                description: Record text; at most 255 characters of printable ASCII without C(") or C(\).
                 type: str
                 required: true
       bandwidth:
@@ -395,9 +401,12 @@ options:
             description: Only connections to this host address; default any local address.
             type: str
 notes:
-  - The firewall of each network is one nftables table C(inet hvnet_<name>) owned by the collection; its first rule
-    carries the ownership mark with a digest, so a table edited by hand is put back on the next run. Tables without
-    the mark are never changed or removed.
+  - The firewall of each network is one nftables table owned by the collection; its first rule carries the ownership
+    mark with a digest, so a table edited by hand is put back on the next run. Tables without the mark are never
+    changed or removed.
+  - The table is C(inet hvnet_<name>) when the network name has only letters, digits and C(_). Otherwise every other
+    character becomes C(_) and C(_) plus the first 6 hex digits of the name's SHA-256 are appended, so that C(ich-int)
+    and C(ich_int) stay apart; C(ich-int) gets C(inet hvnet_ich_int_b81816). RV(after[].host.nftables_table) returns it.
   - One dnsmasq per network. Its configuration goes to C(/etc/hypervisor-networking/dnsmasq/<scope>/), its pid file
     to C(/run/hypervisor-networking/<scope>/), its leases to C(/var/lib/hypervisor-networking/<scope>/) (scope is the
     C(ip netns) name, or C(host)); it is restarted only when its configuration changed, and leases survive restarts.
@@ -417,7 +426,7 @@ EXAMPLES = r"""
         forward: {mode: bridge}
         ips: [{address: 10.0.1.1, netmask: 255.255.255.0}]
 
-- name: A host bridge on the uplink NIC; the host's address moves to the bridge without cutting it off
+- name: A host bridge on the uplink NIC eno1; the host's address moves to the bridge without cutting it off
   hypervisor.networking.vm_network:
     config:
       - name: lan
@@ -452,7 +461,7 @@ EXAMPLES = r"""
         port_forwards:
           - {protocol: tcp, host_port: 8443, guest_ip: 192.168.122.10, guest_port: 443}
 
-- name: A routed network restricted to eth1, with a route to a subnet behind a guest
+- name: A routed network restricted to eth1 (until eth1 exists, the module warns), with a route to a subnet behind a guest
   hypervisor.networking.vm_network:
     config:
       - name: local
@@ -481,6 +490,26 @@ EXAMPLES = r"""
       - name: lan
         forward: {mode: bridge}
         bridge: {name: br0, uplink: eno1}
+
+- name: The networks the collection manages, as config items
+  hypervisor.networking.vm_network:
+    state: gathered
+  register: networks
+
+- name: The commands, nftables table and dnsmasq configuration of a network, without a host
+  hypervisor.networking.vm_network:
+    state: rendered
+    config:
+      - name: default
+        bridge: {name: virbr0}
+        forward: {mode: nat}
+        ips: [{address: 192.168.122.1, prefix: 24, dhcp: {ranges: [{start: 192.168.122.2, end: 192.168.122.254}]}}]
+
+- name: Remove one network; its uplink gets the host's addresses and routes back
+  hypervisor.networking.vm_network:
+    state: deleted
+    config:
+      - name: lan
 """
 
 RETURN = r"""
@@ -493,17 +522,56 @@ commands:
   returned: with a state that changes the host
   type: list
   elements: str
-  sample: ["ip link add name ich-int type bridge stp_state 1 forward_delay 0", "ip addr add 192.168.4.1/24 dev ich-int"]
+  sample:
+    - "ip link add name ich-int type bridge stp_state 1 forward_delay 200 address 52:54:00:b8:18:16;
+      ip link set ich-int alias 'hypervisor.networking/vm_network mac_table_manager=kernel mode=bridge name=ich-int' up"
+    - ip addr add 192.168.4.1/24 dev ich-int
 before:
-  description: The networks this collection owned before the call, as config items.
+  description: The networks this collection owned before the call, as config items plus C(host).
   returned: with a state that changes the host
   type: list
   elements: dict
+  contains:
+    host:
+      description:
+        - Read-only, what the host has beyond the config item (never part of RV(gathered), not an option).
+      type: dict
+      contains:
+        addresses:
+          description:
+            - Every address of the bridge, O(config[].ips) and the addresses moved onto it from
+              O(config[].bridge.uplink) (those go back to the uplink when it leaves, so they are not in C(ips)).
+          type: list
+          elements: str
+          sample: ["198.51.100.10/24"]
+        nftables_table:
+          description: The network's nftables table as C(family name), or null when it has none (see the notes).
+          type: str
+          sample: inet hvnet_ich_int_b81816
 after:
-  description: The networks this collection owns after the call (in check mode, as they would be).
+  description:
+    - The networks this collection owns after the call (in check mode, as they would be), as config items plus C(host).
+    - Diff mode shows the same items, for the networks the call touched.
   returned: with a state that changes the host
   type: list
   elements: dict
+  contains:
+    host:
+      description:
+        - Read-only, what the host has beyond the config item (never part of RV(gathered), not an option).
+      type: dict
+      contains:
+        addresses:
+          description:
+            - Every address of the bridge, O(config[].ips) and the addresses moved onto it from
+              O(config[].bridge.uplink) (those go back to the uplink when it leaves, so they are not in C(ips)).
+          type: list
+          elements: str
+          sample: ["198.51.100.10/24"]
+        nftables_table:
+          description: The network's nftables table as C(family name), or null when it has none (see the notes).
+          type: str
+          sample: inet hvnet_ich_int_b81816
 gathered:
   description: The networks this collection owns, as config items.
   returned: when O(state=gathered)
@@ -540,7 +608,10 @@ rendered:
       type: list
       elements: str
 parsed:
-  description: The networks found in O(running_config) that carry this collection's mark, as config items.
+  description:
+    - The networks found in O(running_config) that carry this collection's mark, as config items.
+    - Only what C(ip) shows, the bridge and its addresses; the services (DHCP, DNS, routes, port forwards) live in the
+      saved state, not in that output.
   returned: when O(state=parsed)
   type: list
   elements: dict

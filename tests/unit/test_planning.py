@@ -91,7 +91,8 @@ def test_uplink_move_order_keeps_host_reachable():
         routes=[{"family": "ipv4", "dst": "0.0.0.0/0", "gateway": "203.0.113.1", "dev": "up0", "metric": 0, "proto": 3, "prefsrc": None}],
     )
     commands = plan_for(NetworkResource(), {"name": "lan", "forward": {"mode": "bridge"}, "bridge": {"name": "br0", "uplink": "up0"}}, snap)
-    assert commands[0].endswith("address 02:00:00:00:00:99")  # the bridge takes the uplink's MAC
+    assert "address 02:00:00:00:00:99;" in commands[0]  # the bridge takes the uplink's MAC
+    assert commands[0].endswith(" up") and "alias 'hypervisor.networking/vm_network" in commands[0]  # marked as it is made
     assert "stp_state 0" in commands[0]  # no BPDUs towards the switch by default
     order = [c for c in commands if ("203.0.113" in c or "master" in c) and "alias" not in c]
     assert order == [
@@ -100,6 +101,43 @@ def test_uplink_move_order_keeps_host_reachable():
         "ip route replace 0.0.0.0/0 via 203.0.113.1 dev br0",
         "ip addr del 203.0.113.2/24 dev up0",
     ]
+
+
+UPLINK_MARK = "hypervisor.networking/vm_network mac_table_manager=kernel mode=bridge moved=203.0.113.2/24 name=lan uplink=up0"
+
+
+def _half_moved(master, on_uplink, on_bridge, route_dev):
+    """What a run killed in the middle of moving up0 into br0 leaves."""
+    address = [{"address": "203.0.113.2/24", "family": "ipv4", "scope": "global"}]
+    return snapshot(
+        link("br0", kind="bridge", alias=UPLINK_MARK, mac="02:00:00:00:00:99", bridge={"stp": False, "delay": 0}),
+        link("up0", kind="veth", mac="02:00:00:00:00:99", master=master),
+        addresses={"up0": address if on_uplink else [], "br0": address if on_bridge else []},
+        routes=[{"family": "ipv4", "dst": "0.0.0.0/0", "gateway": "203.0.113.1", "dev": route_dev, "metric": 0, "proto": 3, "prefsrc": None}],
+    )
+
+
+@pytest.mark.parametrize("master, on_uplink, on_bridge, route_dev, expected", [
+    (None, True, False, "up0", ["ip addr add 203.0.113.2/24 dev br0 nodad", "ip link set up0 master br0",
+                                "ip route replace 0.0.0.0/0 via 203.0.113.1 dev br0", "ip addr del 203.0.113.2/24 dev up0"]),
+    (None, True, True, "up0", ["ip link set up0 master br0", "ip route replace 0.0.0.0/0 via 203.0.113.1 dev br0",
+                               "ip addr del 203.0.113.2/24 dev up0"]),
+    ("br0", True, True, "up0", ["ip route replace 0.0.0.0/0 via 203.0.113.1 dev br0", "ip addr del 203.0.113.2/24 dev up0"]),
+    ("br0", True, True, "br0", ["ip addr del 203.0.113.2/24 dev up0"]),
+    ("br0", False, True, "br0", []),
+], ids=["created", "addresses-added", "enslaved", "routes-moved", "done"])
+def test_an_interrupted_uplink_move_is_completed(master, on_uplink, on_bridge, route_dev, expected):
+    snap = _half_moved(master, on_uplink, on_bridge, route_dev)
+    item = {"name": "lan", "forward": {"mode": "bridge"}, "bridge": {"name": "br0", "uplink": "up0"}}
+    assert plan_for(NetworkResource(), item, snap, merged=True) == expected
+
+
+def test_removing_an_interrupted_uplink_move_puts_back_only_what_moved():
+    snap = _half_moved("br0", True, True, "up0")  # killed after enslaving, before the routes moved
+    resource = NetworkResource()
+    plan = Plan()
+    resource.plan_removal(plan, None, resource.current(snap, {}, ())["lan"], snap)
+    assert plan.commands == ["ip link set up0 nomaster", "ip addr del 203.0.113.2/24 dev br0", "ip link del br0"]
 
 
 def test_replaced_removes_extra_addresses_merged_keeps_them():

@@ -112,6 +112,10 @@ class Nftables:
             os.unlink(self._fingerprint_path(table))
         except FileNotFoundError:
             pass
+        try:
+            os.rmdir(self.run_directory)
+        except OSError:
+            pass  # still holds another table's fingerprint or a dnsmasq pid file
 
     def restore(self, family, table, objects):
         """Put a table back exactly as `read()` saw it (used by rollbacks)."""

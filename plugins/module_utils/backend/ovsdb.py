@@ -7,7 +7,8 @@ Every command is an argv list (``ovs-vsctl --db=... --format=json -- ...``), nev
 A snapshot is plain data::
 
     {"ovs": {"dpdk_initialized": bool, "other_config": {...}, "iface_types": [...]},
-     "bridges": {name: {"datapath_type": str, "ports": [port names]}},
+     "bridges": {name: {"uuid", "datapath_type": str, "ports": [port names], "fail_mode",
+                        "external_ids", "other_config"}},
      "ports": {name: {"uuid", "bridge", "interfaces": [names], "tag", "trunks", "vlan_mode",
                       "bond_mode", "lacp", "qos", "external_ids", "other_config"}},
      "interfaces": {name: {"type", "options", "mtu", "mtu_request", "ofport", "ofport_request",
@@ -19,6 +20,7 @@ A snapshot is plain data::
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -34,7 +36,7 @@ PORT_WAIT = 30.0          # seconds a port may take to get its ofport (or its er
 
 COLUMNS = (
     ("Open_vSwitch", "dpdk_initialized,dpdk_version,other_config,iface_types,datapath_types"),
-    ("Bridge", "_uuid,name,datapath_type,ports"),
+    ("Bridge", "_uuid,name,datapath_type,ports,fail_mode,external_ids,other_config"),
     ("Port", "_uuid,name,interfaces,tag,trunks,vlan_mode,bond_mode,lacp,qos,external_ids,other_config"),
     ("Interface", "_uuid,name,type,options,mtu,mtu_request,ofport,ofport_request,error,ingress_policing_rate,"
                   "ingress_policing_burst,external_ids,other_config,status"),
@@ -87,11 +89,24 @@ def quote(value):
     return json.dumps(text)
 
 
+def database_of(params):
+    """The database a call talks to: its `database` option, else Open vSwitch's default."""
+    return params.get("database") or DEFAULT_DATABASE
+
+
+def ovsdb_present(params):
+    """Whether there may be a database to read: ovs-vsctl is installed and a local socket exists."""
+    database = database_of(params)
+    if not shutil.which("ovs-vsctl"):
+        return False
+    return not database.startswith("unix:") or os.path.exists(database[len("unix:"):])
+
+
 class Ovsdb:
     """ovs-vsctl against one database; `pending` collects a transaction for finish_plan."""
 
     def __init__(self, database=None, vhost_socket_dir=None, timeout=VSCTL_TIMEOUT, port_wait=PORT_WAIT):
-        self.database = database or DEFAULT_DATABASE
+        self.database = database_of({"database": database})
         self.vhost_socket_dir = vhost_socket_dir
         self.timeout = timeout
         self.port_wait = port_wait
@@ -137,14 +152,18 @@ class Ovsdb:
         txn, self.pending = self.pending, Transaction()
         return txn
 
-    def commit(self, commands):
-        """Run one transaction (a list of ovs-vsctl commands, each a list of words)."""
+    def commit(self, commands, wait=True):
+        """Run one transaction (a list of ovs-vsctl commands, each a list of words).
+
+        wait=False does not wait for ovs-vswitchd to apply it: Open_vSwitch keys DPDK reads at
+        start take effect only after a restart, and ovs-vswitchd may not even run yet.
+        """
         if not commands:
             return
         args = []
         for command in commands:
             args += ["--"] + list(command)
-        self.run(args)
+        self.run(args, wait)
 
     def undo(self, commands):
         """Run an undo transaction, then destroy the QoS rows of ours that nothing uses any more."""
@@ -276,7 +295,14 @@ def snapshot_from_tables(ovs_rows, bridge_rows, port_rows, interface_rows, qos_r
     bridge_of = {}
     for row in bridge_rows:
         ports = sorted(port_names.get(uuid, uuid) for uuid in _as_list(row["ports"]))
-        snapshot["bridges"][row["name"]] = {"datapath_type": row["datapath_type"] or "system", "ports": ports}
+        snapshot["bridges"][row["name"]] = {
+            "uuid": row["_uuid"],
+            "datapath_type": row["datapath_type"] or "system",
+            "ports": ports,
+            "fail_mode": _optional(row.get("fail_mode")),
+            "external_ids": row.get("external_ids") or {},
+            "other_config": row.get("other_config") or {},
+        }
         for port in ports:
             bridge_of[port] = row["name"]
     for row in port_rows:

@@ -26,10 +26,20 @@ PROTOCOLS = ("tcp", "udp")
 FAMILIES = ("ipv4", "ipv6")
 MAX_U32 = 4294967295
 _DNS_NAME_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$")
-_DUID_RE = re.compile(r"^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2})+$")
-_TXT_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+_DUID_RE = re.compile(r"^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){1,129}$")  # RFC 8415: at most 130 octets
+_TXT_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,253}$")
 # TXT values land inside "..." in dnsmasq.conf, where a backslash starts an escape
 _TXT_VALUE_RE = re.compile(r'^[ !#-\[\]-~]*$')
+
+# dnsmasq reads its configuration in chunks of 1024 bytes: the rest of a longer line would be
+# read as a directive of its own. Free-text values are capped so that no line comes near it.
+DNSMASQ_MAX_LINE = 1000
+MAX_TEXT = 255  # bytes: one DHCP option or DNS string
+
+
+def _too_long(text, limit=MAX_TEXT):
+    return len(str(text).encode("utf-8", "surrogatepass")) > limit
+
 
 # The fields of VmNetwork this module owns (besides forward.dev and forward.nat).
 TOP_FIELDS = ("routes", "domain", "dns", "bandwidth", "port_forwards")
@@ -157,8 +167,9 @@ def ip_options(problems, ip_path, ip_item, iface, mode):
     if tftp_root is not None:
         if iface is not None and iface.version != 4:
             problems.add(ip_path + ".tftp_root", "TFTP is for IPv4 addresses only")
-        elif not str(tftp_root).startswith("/") or not str(tftp_root).isprintable() or "," in str(tftp_root):
-            problems.add(ip_path + ".tftp_root", "'%s' must be an absolute directory path without ',' or line breaks" % tftp_root)
+        elif not str(tftp_root).startswith("/") or not str(tftp_root).isprintable() or "," in str(tftp_root) or _too_long(tftp_root):
+            problems.add(ip_path + ".tftp_root", "'%s' must be an absolute directory path of at most %d bytes (UTF-8), printable, without ','"
+                         % (tftp_root, MAX_TEXT))
         else:
             result["tftp_root"] = os.path.normpath(str(tftp_root))
     if dhcp_item is not None:
@@ -193,7 +204,7 @@ def _dhcp(problems, path, item, iface):
         host = {
             "mac": f.normalize_mac(problems, hpath + ".mac", host_item.get("mac")),
             "name": _str(problems, hpath + ".name", host_item.get("name"), pattern=_DNS_NAME_RE, what="a host name"),
-            "id": _str(problems, hpath + ".id", host_item.get("id"), pattern=_DUID_RE, what="a client id or DUID (hex octets separated by ':')"),
+            "id": _str(problems, hpath + ".id", host_item.get("id"), pattern=_DUID_RE, what="a client id or DUID (2 to 130 hex octets separated by ':')"),
         }
         ip = _ip(problems, hpath + ".ip", host_item.get("ip"), version)
         if ip is not None:
@@ -222,8 +233,8 @@ def _dhcp(problems, path, item, iface):
             if server is not None and _ip(problems, bpath + ".server", server, 4) is None:
                 server = None
             file_name = _str(problems, bpath + ".file", bootp.get("file"), required=True)
-            if file_name is not None and ("," in file_name or f.control_character(file_name)):
-                problems.add(bpath + ".file", "must not contain ',' or control characters")
+            if file_name is not None and ("," in file_name or not file_name.isprintable() or f.control_character(file_name) or _too_long(file_name)):
+                problems.add(bpath + ".file", "must be at most %d bytes (UTF-8) of printable characters without ',' (no line breaks or tabs)" % MAX_TEXT)
                 file_name = None
             if file_name is not None:
                 result["bootp"] = _compact({"file": file_name, "server": server})
@@ -315,7 +326,8 @@ def dns(problems, path, value):
                             what="a service name (1-15 letters, digits, '-')"),
             "protocol": f.check_choice(problems, spath + ".protocol", sitem.get("protocol"), PROTOCOLS),
             "domain": _str(problems, spath + ".domain", sitem.get("domain"), pattern=_DNS_NAME_RE, what="a domain name"),
-            "target": _str(problems, spath + ".target", sitem.get("target"), pattern=re.compile(r"^(\.|[A-Za-z0-9_.-]+)$"), what="a host name or '.'"),
+            "target": _str(problems, spath + ".target", sitem.get("target"), pattern=re.compile(r"^(\.|[A-Za-z0-9_.-]{1,253})$"),
+                           what="a host name (at most 253 characters) or '.'"),
             "port": f.check_int(problems, spath + ".port", sitem.get("port"), 0, 65535),
             "priority": f.check_int(problems, spath + ".priority", sitem.get("priority"), 0, 65535),
             "weight": f.check_int(problems, spath + ".weight", sitem.get("weight"), 0, 65535),
@@ -329,12 +341,12 @@ def dns(problems, path, value):
         tpath = "%s.txt[%d]" % (path, index)
         titem = f.as_dict(problems, tpath, titem)
         name = _str(problems, tpath + ".name", titem.get("name"), required=True, pattern=_TXT_NAME_RE,
-                    what="a record name of letters, digits, '_', '.', '-'")
+                    what="a record name of at most 253 letters, digits, '_', '.', '-'")
         value_text = titem.get("value")
         if value_text is None:
             problems.add(tpath + ".value", "is required")
-        elif not _TXT_VALUE_RE.fullmatch(str(value_text)):
-            problems.add(tpath + ".value", "must be printable ASCII without '\"' or '\\'")
+        elif not _TXT_VALUE_RE.fullmatch(str(value_text)) or _too_long(value_text):
+            problems.add(tpath + ".value", "must be at most %d characters of printable ASCII without '\"' or '\\'" % MAX_TEXT)
         elif name:
             txts.append({"name": name, "value": str(value_text)})
     result.update({"forwarders": forwarders or None, "hosts": hosts or None, "srv": srvs or None, "txt": txts or None})
@@ -442,6 +454,15 @@ def dns_enabled(model):
     return (model.dns or {}).get("enable", True)
 
 
+def host_record(host, domain_name):
+    """dnsmasq's host-record line of a dns.hosts entry: as libvirt's addn-hosts with expand-hosts,
+    plain names also in the network's domain."""
+    names = list(host["hostnames"])
+    if domain_name:
+        names += ["%s.%s" % (name, domain_name) for name in host["hostnames"] if "." not in name]
+    return "host-record=%s,%s" % (",".join(names), host["ip"])
+
+
 def runs_dnsmasq(model):
     """Whether the network needs its own dnsmasq.
 
@@ -485,6 +506,11 @@ def check_desired(problems, path, model):
         guest_ip = ipaddress.ip_address(forward_item["guest_ip"])
         if not any(guest_ip in net for net in networks):
             problems.add("%s.port_forwards[%d].guest_ip" % (path, index), "%s is outside every subnet of this network's ips" % guest_ip)
+    domain_name = (model.domain or {}).get("name")
+    for index, host in enumerate((model.dns or {}).get("hosts") or []):
+        if _too_long(host_record(host, domain_name), DNSMASQ_MAX_LINE):
+            problems.add("%s.dns.hosts[%d].hostnames" % (path, index), "are too many for one dnsmasq line of at most %d characters "
+                         "(plain names also count with the domain added); split them over several hosts entries" % DNSMASQ_MAX_LINE)
     for address in (model.ip_options or {}):
         if address not in (model.ips or []):
             problems.add(path + ".ips", "DHCP/TFTP settings for %s, which is not among the network's ips" % address)

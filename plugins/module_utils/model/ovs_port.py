@@ -379,3 +379,6 @@ def check_config(models, problems):
     for index, model in enumerate(models):
         if model.name in names:
             problems.add("config[%d].name" % index, "'%s' is also a bond member of %s" % (model.name, names[model.name]))
+
+
+check_map = _check_map  # shared with the Open_vSwitch row and bridges (model/ovs_global.py, model/ovs_bridge.py)

@@ -10,12 +10,14 @@ returns: plain data, read once per call.
 
 from __future__ import annotations
 
+from ansible_collections.hypervisor.networking.plugins.module_utils.lock import netns_scope
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.base import to_config
 
 
 class Resource:
     kind = None  # the module's name, also the key of its saved state
     conflict_field = "name"  # the config field a conflict() message is about
+    name_field = "name"  # the config field that names an object (models expose it as .name)
 
     # ---- values (no host) -----------------------------------------------------------
     def from_config(self, item, path, problems):
@@ -32,6 +34,13 @@ class Resource:
     def to_config(self, model):
         return to_config(model)
 
+    def host_facts(self, model, snapshot):
+        """What the host has for this object beyond its config (read-only; shown as `host` in before/after).
+
+        With the snapshot taken before a change, what it will have once the change is applied.
+        """
+        return {}
+
     def render(self, model, params, path, problems):
         """state rendered: the object in other syntaxes, without the host. A syntax that cannot
         express the object adds a problem naming the field (under `path`) instead of guessing."""
@@ -45,6 +54,10 @@ class Resource:
         raise NotImplementedError
 
     # ---- host --------------------------------------------------------------------------
+    def lock_scopes(self, params):
+        """What a call shares with other runs and locks (lock.py): by default its network namespace."""
+        return [netns_scope()]
+
     def open_backend(self, params):
         """A backend with read() -> snapshot and close(), plus the calls actions make."""
         raise NotImplementedError
@@ -77,3 +90,7 @@ class Resource:
 
     def finish_plan(self, plan, backend, snapshot):
         """Last planning step, e.g. commit a batched transaction the object actions filled."""
+
+    def report(self, snapshot, current, desired, removals):
+        """Extra result keys of a changing call (e.g. restart_required), from the state before it."""
+        return {}

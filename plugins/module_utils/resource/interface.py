@@ -9,8 +9,9 @@ import dataclasses
 import os
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend.netlink import Netlink
-from ansible_collections.hypervisor.networking.plugins.module_utils.backend.ovsdb import WithOvsdb
+from ansible_collections.hypervisor.networking.plugins.module_utils.backend.ovsdb import WithOvsdb, database_of, ovsdb_present
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend.tuntap import TUN_DEVICE
+from ansible_collections.hypervisor.networking.plugins.module_utils.lock import ovsdb_scope
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import interface as m
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import missing_prerequisite, name_for_id, resolve_user
 from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import make_mark
@@ -27,6 +28,14 @@ class InterfaceResource(LinkResource):
     adoptable_kinds = ("tun", "macvtap")
 
     from_config = staticmethod(m.from_config)
+
+    def lock_scopes(self, params):
+        # vhostuser interfaces live in OVSDB: lock it when there is one to read, so that taps in
+        # namespaces of a machine without Open vSwitch do not wait for each other
+        scopes = super().lock_scopes(params)
+        if ovsdb_present(params):
+            scopes.append(ovsdb_scope(database_of(params)))
+        return scopes
 
     def open_backend(self, params):
         # kind vhostuser lives in OVSDB: the kernel backend plus ovs-vsctl
@@ -143,7 +152,8 @@ class InterfaceResource(LinkResource):
                 for key, kind in (("owner", "user"), ("group", "group")):
                     value = getattr(model, key)
                     if value is not None and resolve_user(value, kind) is None:
-                        problems.add(path + "." + key, "%s '%s' does not exist on this host" % (kind, value))
+                        missing_prerequisite(problems, warnings, check_mode, path + "." + key, "%s '%s' does not exist on this host; "
+                                             "create it first (ansible.builtin.%s)" % (kind, value, kind))
             else:
                 lower = links.get(model.link)
                 if lower is None:
@@ -190,10 +200,12 @@ class InterfaceResource(LinkResource):
             # offline renderings keep a name the controller cannot resolve as given
             words += ["user", str(uid if uid is not None else model.owner)] if model.owner is not None else []
             words += ["group", str(gid if gid is not None else model.group)] if model.group is not None else []
-            plan.add(" ".join(words), lambda: nl.create_tap(name, model.multi_queue, uid, gid), lambda: nl.delete_link(name))
+            plan.add(" ".join(words), _marked(nl, name, mark, lambda: nl.create_tap(name, model.multi_queue, uid, gid)),
+                     lambda: nl.delete_link(name))
         else:
             plan.add("ip link add link %s name %s type macvtap mode %s" % (model.link, name, model.mode),
-                     lambda: nl.create_macvtap(name, model.link, model.mode, model.mac), lambda: nl.delete_link(name))
+                     _marked(nl, name, mark, lambda: nl.create_macvtap(name, model.link, model.mode, model.mac)),
+                     lambda: nl.delete_link(name))
         attrs = {"mtu": model.mtu}
         if model.mac:
             attrs["address"] = model.mac
@@ -281,6 +293,19 @@ class _CommandsOnly:
 
     def add(self, command, do, undo=None):
         self.commands.append(command)
+
+
+def _marked(nl, name, mark, create):
+    """Create the device and mark it in the same step: a run killed right after would otherwise
+    leave a device without the mark, which the next run must refuse as someone else's."""
+    def run():
+        create()
+        try:
+            nl.set_link(name, ifalias=mark)
+        except Exception:
+            nl.delete_link(name)
+            raise
+    return run
 
 
 def _recreate_reason(cur, want):

@@ -23,6 +23,7 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.model import
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import network_services as svc
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.base import to_config
 from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import make_mark
+from ansible_collections.hypervisor.networking.plugins.module_utils.render import nftables as nft_render
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource import network_services as services
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.common import LinkResource, ip_link_set_command
 
@@ -57,6 +58,19 @@ class NetworkResource(LinkResource):
         if model.ips is not None:
             config["ips"] = [m.ip_to_config(ip, (model.ip_options or {}).get(ip)) for ip in model.ips]
         return config
+
+    def host_facts(self, model, snapshot):
+        """The bridge's addresses including those moved from the uplink (not in `ips`: they go back with
+        the uplink), and the network's nftables table, whose name is sanitised and so not always hvnet_<name>."""
+        uplink = model.bridge.uplink if model.bridge else None
+        moved = []
+        if uplink and (snapshot["links"].get(uplink) or {}).get("master") == model.bridge_name:
+            moved = sorted(_marked_moved(snapshot["links"].get(model.bridge_name)))
+        elif uplink:
+            moved = _global_addresses(snapshot, uplink)  # they move when this is applied
+        table = nft_render.render(model)
+        return {"addresses": list(model.ips or []) + [ip for ip in moved if ip not in (model.ips or [])],
+                "nftables_table": "%s %s" % (table["family"], table["table"]) if table else None}
 
     def open_backend(self, params):
         return NetworkHost()
@@ -186,20 +200,31 @@ class NetworkResource(LinkResource):
         old_uplink = current.bridge.uplink if current else None
         new_uplink = desired.bridge.uplink
         moved = _marked_moved(link) if old_uplink == new_uplink else set()
-        if new_uplink and new_uplink != old_uplink:
-            moved = set(_global_addresses(snapshot, new_uplink))
+        # a move a killed run left half done (the mark names the uplink, the host does not show
+        # it moved) is completed: the steps already done are skipped
+        moving = new_uplink and (new_uplink != old_uplink or _move_unfinished(snapshot, bridge, new_uplink, moved))
+        if moving:
+            moved |= set(_global_addresses(snapshot, new_uplink))
         mark = _mark(desired, moved)
         if current is None:
             words = ["ip", "link", "add", "name", bridge, "type", "bridge", "stp_state", "1" if desired.bridge.stp else "0",
                      "forward_delay", str(desired.bridge.delay * 100)]
             if desired.mac:
                 words += ["address", desired.mac]
-            plan.add(" ".join(words), lambda: backend.create_bridge(bridge, desired.bridge.stp, desired.bridge.delay, desired.mac),
-                     lambda: backend.delete_link(bridge))
             attrs = {"ifalias": mark, "state": "up"}
             if desired.mtu:
                 attrs["mtu"] = desired.mtu
-            plan.add(ip_link_set_command(bridge, **attrs), lambda: backend.set_link(bridge, **attrs))
+
+            def create():
+                # marked in the same step: a run killed right after would leave a bridge
+                # without the mark, which the next run must refuse as someone else's
+                backend.create_bridge(bridge, desired.bridge.stp, desired.bridge.delay, desired.mac)
+                try:
+                    backend.set_link(bridge, **attrs)
+                except Exception:
+                    backend.delete_link(bridge)
+                    raise
+            plan.add("%s; %s" % (" ".join(words), ip_link_set_command(bridge, **attrs)), create, lambda: backend.delete_link(bridge))
             current_ips = []
         stp_on_last = False
         if current is not None:
@@ -226,7 +251,7 @@ class NetworkResource(LinkResource):
                 plan.add("ip addr add %s dev %s" % (ip, bridge), _call(backend, "add_address", bridge, ip), _call(backend, "delete_address", bridge, ip))
         if old_uplink and old_uplink != new_uplink:
             self._plan_release(plan, backend, bridge, old_uplink, _marked_moved(link), snapshot)
-        if new_uplink and new_uplink != old_uplink:
+        if moving:
             self._plan_enslave(plan, backend, bridge, new_uplink, desired.mtu, snapshot)
         elif new_uplink and desired.mtu and (snapshot["links"].get(new_uplink) or {}).get("mtu") != desired.mtu:
             old_mtu = snapshot["links"][new_uplink]["mtu"]
@@ -273,16 +298,19 @@ class NetworkResource(LinkResource):
 
     def _plan_enslave(self, plan, nl, bridge, uplink, mtu, snapshot):
         addresses = _global_addresses(snapshot, uplink)
+        on_bridge = _global_addresses(snapshot, bridge, dynamic=True)
         routes = _routes_via(snapshot, uplink)
         gateways = [r["gateway"] for r in routes if r.get("gateway") and r["dst"] in ("0.0.0.0/0", "::/0")]
         for ip in addresses:
-            plan.add("ip addr add %s dev %s nodad" % (ip, bridge), _call(nl, "add_address", bridge, ip, True), _call(nl, "delete_address", bridge, ip))
-        old_mtu = (snapshot["links"].get(uplink) or {}).get("mtu")
-        attrs = {"master": bridge}
-        if mtu and mtu != old_mtu:
+            if ip not in on_bridge:
+                plan.add("ip addr add %s dev %s nodad" % (ip, bridge), _call(nl, "add_address", bridge, ip, True), _call(nl, "delete_address", bridge, ip))
+        old = {key: (snapshot["links"].get(uplink) or {}).get(key) for key in ("master", "mtu")}
+        attrs = {"master": bridge} if old["master"] != bridge else {}
+        if mtu and mtu != old["mtu"]:
             attrs["mtu"] = mtu
-        plan.add(ip_link_set_command(uplink, **attrs), lambda: nl.set_link(uplink, **attrs),
-                 lambda: nl.set_link(uplink, master=None, mtu=old_mtu))
+        if attrs:
+            undo = {key: old[key] for key in attrs}
+            plan.add(ip_link_set_command(uplink, **attrs), lambda: nl.set_link(uplink, **attrs), lambda: nl.set_link(uplink, **undo))
         for route in routes:
             plan.add("ip route replace %s%s dev %s" % (route["dst"], " via %s" % route["gateway"] if route.get("gateway") else "", bridge),
                      _call(nl, "replace_route", route, bridge), _call(nl, "replace_route", route, uplink))
@@ -294,14 +322,20 @@ class NetworkResource(LinkResource):
         routes = _routes_via(snapshot, bridge)
         gateways = [r["gateway"] for r in routes if r.get("gateway") and r["dst"] in ("0.0.0.0/0", "::/0")]
         _guard_gateways(plan, nl, gateways, bridge, uplink, "after %s left %s" % (uplink, bridge))
+        # a move a killed run left half done may have left addresses where they were
+        on_uplink = _global_addresses(snapshot, uplink, dynamic=True)
+        on_bridge = _global_addresses(snapshot, bridge, dynamic=True)
         for ip in sorted(moved):
-            plan.add("ip addr add %s dev %s nodad" % (ip, uplink), _call(nl, "add_address", uplink, ip, True), _call(nl, "delete_address", uplink, ip))
-        plan.add("ip link set %s nomaster" % uplink, lambda: nl.set_link(uplink, master=None), lambda: nl.set_link(uplink, master=bridge))
+            if ip not in on_uplink:
+                plan.add("ip addr add %s dev %s nodad" % (ip, uplink), _call(nl, "add_address", uplink, ip, True), _call(nl, "delete_address", uplink, ip))
+        if (snapshot["links"].get(uplink) or {}).get("master") == bridge:
+            plan.add("ip link set %s nomaster" % uplink, lambda: nl.set_link(uplink, master=None), lambda: nl.set_link(uplink, master=bridge))
         for route in routes:
             plan.add("ip route replace %s%s dev %s" % (route["dst"], " via %s" % route["gateway"] if route.get("gateway") else "", uplink),
                      _call(nl, "replace_route", route, uplink), _call(nl, "replace_route", route, bridge))
         for ip in sorted(moved):
-            plan.add("ip addr del %s dev %s" % (ip, bridge), _call(nl, "delete_address", bridge, ip), _call(nl, "add_address", bridge, ip, True))
+            if ip in on_bridge:
+                plan.add("ip addr del %s dev %s" % (ip, bridge), _call(nl, "delete_address", bridge, ip), _call(nl, "add_address", bridge, ip, True))
 
     def finish_plan(self, plan, backend, snapshot):
         services.finish(plan, backend, snapshot)
@@ -343,6 +377,13 @@ def _global_addresses(snapshot, name, dynamic=False):
     """Global addresses of `name` that move with it (with `dynamic`, also DHCP/SLAAC ones), as text."""
     return [a["address"] for a in snapshot["addresses"].get(name, [])
             if a["scope"] == "global" and (dynamic or not a.get("dynamic"))]
+
+
+def _move_unfinished(snapshot, bridge, uplink, moved):
+    """The uplink is not enslaved yet, or still holds addresses the move took (a killed run)."""
+    if (snapshot["links"].get(uplink) or {}).get("master") != bridge:
+        return True
+    return bool(moved & set(_global_addresses(snapshot, uplink)))
 
 
 def _present(nl):

@@ -168,8 +168,10 @@ def finish(plan_, host, snapshot):
         if value is None:
             continue
         if family in needs and value != "1":
-            plan_.add("sysctl -w %s=1" % name, _call(host, "sysctl", "set", family, "1", value),
-                      _call(host, "sysctl", "set", family, value))
+            undo = _call(host, "sysctl", "set", family, value)
+            if original is None:  # the value this action records goes with it
+                undo = _chain(undo, _call(host, "sysctl", "forget", family))
+            plan_.add("sysctl -w %s=1" % name, _call(host, "sysctl", "set", family, "1", value), undo)
         elif family not in needs and original is not None and value == "1" and original != "1":
             plan_.add("sysctl -w %s=%s (the value before a network needed forwarding)" % (name, original),
                       _chain(_call(host, "sysctl", "set", family, original), _call(host, "sysctl", "forget", family)),

@@ -18,6 +18,7 @@ import dataclasses
 import os
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend import ovsdb
+from ansible_collections.hypervisor.networking.plugins.module_utils.lock import ovsdb_scope
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import ovs_port as m
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import missing_prerequisite
 from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import OVS_OWNER_KEY
@@ -277,6 +278,14 @@ def delete_commands(name, snapshot, kind):
     qos = snapshot["qos"].get(uuid) if uuid else None
     shared = any(p["qos"] == uuid for n, p in snapshot["ports"].items() if n != name)
     if qos and (qos.get("external_ids") or {}).get(OVS_OWNER_KEY) == kind and not shared:
+        # del-port deletes the Port row client-side, so the IDL sends no update for it and OVSDB still counts its
+        # reference when checking the QoS destroy. Clearing the reference and unlinking the port from its bridge
+        # instead lets OVSDB garbage-collect the port after the reference is gone.
+        commands = [["clear", "Port", name, "qos"]]
+        if port["bridge"]:
+            commands.append(["remove", "Bridge", port["bridge"], "ports", port["uuid"]])
+        else:
+            commands.append(["destroy", "Port", name])
         commands.append(["destroy", "QoS", uuid])
     return commands
 
@@ -370,7 +379,7 @@ def host_problems(problems, path, model, snapshot, kind, check_mode, warnings, s
     bridge = snapshot["bridges"].get(model.bridge)
     if bridge is None:
         missing_prerequisite(problems, warnings, check_mode, path + ".bridge",
-                             "bridge %s does not exist in OVS; create it with datapath_type=netdev first" % model.bridge)
+                             "bridge %s does not exist in OVS; create it first (module hypervisor.networking.ovs_dpdk_bridge)" % model.bridge)
     elif bridge["datapath_type"] != "netdev":
         problems.add(path + ".bridge", "bridge %s has datapath_type %s; DPDK ports need a userspace bridge (datapath_type=netdev)"
                      % (model.bridge, bridge["datapath_type"]))
@@ -378,8 +387,9 @@ def host_problems(problems, path, model, snapshot, kind, check_mode, warnings, s
         mask = snapshot["ovs"]["other_config"].get("pmd-cpu-mask")
         cores = mask_cores(mask)
         if cores is None:
-            problems.add(path + ".rxq_affinity", "Open_vSwitch other_config:pmd-cpu-mask is %s; set it (role hypervisor.networking.dpdk) "
-                         "before pinning queues" % ("not set" if mask is None else "'%s', not a hex mask" % mask))
+            problems.add(path + ".rxq_affinity", "Open_vSwitch other_config:pmd-cpu-mask is %s; set it (ovs_dpdk_global pmd_cores, "
+                         "or role hypervisor.networking.dpdk) before pinning queues"
+                         % ("not set" if mask is None else "'%s', not a hex mask" % mask))
         else:
             for queue in sorted(model.rxq_affinity):
                 core = model.rxq_affinity[queue]
@@ -445,7 +455,7 @@ def dpdk_problem(snapshot):
         return None
     init = snapshot["ovs"]["other_config"].get("dpdk-init")
     return ("DPDK is not initialised in ovs-vswitchd (Open_vSwitch dpdk_initialized is false, other_config:dpdk-init is %s); "
-            "set dpdk-init=true and restart ovs-vswitchd (role hypervisor.networking.dpdk)" % (init or "unset"))
+            "set dpdk-init=true (ovs_dpdk_global) and restart ovs-vswitchd (role hypervisor.networking.dpdk does both)" % (init or "unset"))
 
 
 class OvsPortResource(Resource):
@@ -464,6 +474,10 @@ class OvsPortResource(Resource):
     def parse_running_config(self, text):
         """Output of `ovs-vsctl --format=json -- list Open_vSwitch -- list Bridge -- list Port -- list Interface -- list QoS`."""
         return ovsdb.parse_tables_text(text)
+
+    def lock_scopes(self, params):
+        # the saved state lives in the namespace's scope; the ports in an OVSDB every namespace shares
+        return super().lock_scopes(params) + [ovsdb_scope(ovsdb.database_of(params))]
 
     def open_backend(self, params):
         return ovsdb.Ovsdb(params.get("database"), vhost_socket_dir=params.get("vhost_socket_dir"))

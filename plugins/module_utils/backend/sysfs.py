@@ -1,0 +1,163 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to hypervisor.networking
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""sysfs: hugepage pools and PCI driver binding, read once per call and written attribute by attribute.
+
+Every write is one attribute file (no shell), relative to `root` (``/sys``; tests point it at an
+emulated tree). Shared by the hugepages and pci_driver modules and meant for SR-IOV too
+(``sriov_numvfs`` is one more attribute; driver binding of VFs is `bind`). A snapshot::
+
+    {"hugepages": {size in kB: {"nr": int, "free": int}},
+     "pci": {address: {"driver": str or None, "driver_override": str or None, "netdevs": [names]}},
+     "drivers": [PCI driver names],
+     "uppers": {netdev: [upper devices: bridge, bond, VLAN masters]}}
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HostError, HvnetError
+from ansible_collections.hypervisor.networking.plugins.module_utils.plan import describe
+
+DEFAULT_ROOT = "/sys"
+HUGEPAGES_DIR = "kernel/mm/hugepages"
+PCI_DEVICES = "bus/pci/devices"
+PCI_DRIVERS = "bus/pci/drivers"
+KERNEL_DRIVER = "(kernel)"  # bind() target: whichever driver the kernel's own probe picks
+_POOL_RE = re.compile(r"^hugepages-([0-9]+)kB$")
+
+
+class SysfsError(HvnetError):
+    pass
+
+
+class Sysfs:
+    def __init__(self, root=None):
+        self.root = root or DEFAULT_ROOT
+
+    def close(self):
+        pass
+
+    def path(self, relative):
+        return os.path.join(self.root, relative)
+
+    # ---- primitives ---------------------------------------------------------------------
+    def read_text(self, relative):
+        """The attribute's text without its newline, or None when it does not exist."""
+        try:
+            with open(self.path(relative)) as handle:
+                return handle.read().strip()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise SysfsError("cannot read %s: %s" % (relative, describe(exc))) from exc
+
+    def write(self, relative, text):
+        """Write one attribute; the kernel's refusal (EBUSY, ENODEV...) becomes the error text."""
+        try:
+            self.write_file(relative, text)
+        except OSError as exc:
+            raise SysfsError("writing '%s' to %s failed: %s" % (text.strip(), relative, describe(exc))) from exc
+
+    def write_file(self, relative, text):
+        """The one place that writes to sysfs (tests put an emulated kernel here)."""
+        with open(self.path(relative), "w") as handle:
+            handle.write(text)
+
+    def _listdir(self, relative):
+        try:
+            return sorted(os.listdir(self.path(relative)))
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise SysfsError("cannot list %s: %s" % (relative, describe(exc))) from exc
+
+    # ---- reading --------------------------------------------------------------------------
+    def read(self):
+        if not os.path.isdir(self.root):
+            raise HostError("sysfs is not mounted at %s (option sysfs_root)" % self.root)
+        return {"hugepages": self.read_hugepages(), "pci": self.read_pci(), "drivers": self._listdir(PCI_DRIVERS),
+                "uppers": self.read_uppers()}
+
+    def read_hugepages(self):
+        pools = {}
+        for entry in self._listdir(HUGEPAGES_DIR):
+            match = _POOL_RE.match(entry)
+            if not match:
+                continue
+            base = "%s/%s/" % (HUGEPAGES_DIR, entry)
+            pools[int(match.group(1))] = {"nr": _int(self.read_text(base + "nr_hugepages")),
+                                          "free": _int(self.read_text(base + "free_hugepages"))}
+        return pools
+
+    def driver_of(self, address):
+        link = self.path("%s/%s/driver" % (PCI_DEVICES, address))
+        return os.path.basename(os.readlink(link)) if os.path.islink(link) else None
+
+    def read_pci(self):
+        devices = {}
+        for address in self._listdir(PCI_DEVICES):
+            override = self.read_text("%s/%s/driver_override" % (PCI_DEVICES, address))
+            devices[address] = {
+                "driver": self.driver_of(address),
+                # the kernel shows an empty override as "(null)"
+                "driver_override": override if override and override != "(null)" else None,
+                "netdevs": self._listdir("%s/%s/net" % (PCI_DEVICES, address)),
+            }
+        return devices
+
+    def read_uppers(self):
+        uppers = {}
+        for name in self._listdir("class/net"):
+            found = [entry[len("upper_"):] for entry in self._listdir("class/net/" + name) if entry.startswith("upper_")]
+            if found:
+                uppers[name] = found
+        return uppers
+
+    # ---- changing -------------------------------------------------------------------------
+    def set_hugepages(self, size_kb, count):
+        """Set a pool and read back what the kernel allocated (it may hold fewer pages than asked)."""
+        relative = "%s/hugepages-%dkB/nr_hugepages" % (HUGEPAGES_DIR, size_kb)
+        self.write(relative, "%d\n" % count)
+        return _int(self.read_text(relative))
+
+    def bind(self, address, override, driver):
+        """driver_override := `override` (None clears it), then make the device end on `driver`.
+
+        `driver` None leaves the device without a driver; KERNEL_DRIVER lets the kernel's probe pick
+        (the device's own driver once the override is cleared). Steps that are already right are skipped.
+        """
+        base = "%s/%s/" % (PCI_DEVICES, address)
+        self.write(base + "driver_override", (override or "") + "\n")
+        current = self.driver_of(address)
+        if current is not None and current != driver:
+            self.write(base + "driver/unbind", address)
+        if driver is not None and (driver == KERNEL_DRIVER or self.driver_of(address) != driver):
+            self.write("bus/pci/drivers_probe", address)
+        got = self.driver_of(address)
+        if driver not in (None, KERNEL_DRIVER) and got != driver:
+            raise SysfsError("%s is bound to %s after probing, not to %s (does %s support it? for vfio-pci the IOMMU must be on)"
+                             % (address, got or "no driver", driver, driver))
+        if driver is None and got is not None:
+            raise SysfsError("%s is still bound to %s after unbinding" % (address, got))
+
+
+def _int(text):
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def upper_chain(snapshot, netdevs):
+    """The netdevs and every device stacked on them, in the order found (recursively, each once)."""
+    seen, todo = [], list(netdevs)
+    while todo:
+        name = todo.pop(0)
+        if name in seen:
+            continue
+        seen.append(name)
+        todo.extend(snapshot["uppers"].get(name, []))
+    return seen
