@@ -23,6 +23,8 @@ APT_PACKAGES=(
     # OVS-DPDK for tests/integration/dpdk (vdevs: null, af_packet, tap; the mempool driver is required)
     openvswitch-switch-dpdk librte-net-af-packet23 librte-net-null23 librte-net-tap23
     librte-bus-vdev23 librte-mempool-ring23
+    # the consumers of vm_interface's renderings (tests/integration/test_nic_render.py)
+    qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libxml2-utils iptables
 )
 
 LOG="$(mktemp -t hv-bootstrap.XXXXXX)"
@@ -66,6 +68,14 @@ if ((${#missing[@]})); then
     if ((temp_policy)); then rm -f "${policy}"; fi
     ((install_rc == 0)) || die "command failed: apt-get install ${missing[*]}"
 fi
+
+# libvirtd's QEMU driver runs QEMU as libvirt-qemu:libvirt-qemu; libvirt-daemon-system, which
+# would create them, also brings units and the default network, which the tests do not want.
+if ! getent group libvirt-qemu >/dev/null; then quiet groupadd --system libvirt-qemu; fi
+if ! getent passwd libvirt-qemu >/dev/null; then
+    quiet useradd --system --gid libvirt-qemu --home-dir /var/lib/libvirt --no-create-home --shell /usr/sbin/nologin libvirt-qemu
+fi
+mkdir -p /var/log/libvirt
 
 # --- 2. virtualenv ---------------------------------------------------------
 if [[ ! -x "${VENV}/bin/python" ]] || ! "${VENV}/bin/python" -c 'import sys' >/dev/null 2>&1; then

@@ -37,6 +37,16 @@ options:
       - Kind V(vhostuser) only; the directory vhost-user sockets must be in. Defaults to C(/var/run/openvswitch) joined with
         C(Open_vSwitch other_config:vhost-sock-dir).
     type: path
+  targets:
+    description:
+      - With O(state=rendered), the VMM syntaxes to return for each item (RV(rendered)).
+      - When omitted, every target that can express the item is returned, and the others are listed in
+        RV(rendered[].not_rendered) with the reason. A target named here that cannot express an item (a macvtap for
+        cloud-hypervisor, several queues for Firecracker, a NIC without a bridge for KubeVirt) is an error naming the
+        field and the target.
+    type: list
+    elements: str
+    choices: [libvirt, qemu, cloud_hypervisor, firecracker, kubevirt]
   config:
     description: The interfaces.
     type: list
@@ -119,7 +129,8 @@ options:
             does) and of a macvtap's MAC, and the static FDB entry of O(config[].learning).
           - The kernel does not hold it, so it is kept only in the saved state (with O(persist=true)). RV(gathered),
             RV(before) and RV(after) show it from there; with O(persist=false) nothing keeps it and they leave it out.
-          - Renderings of the NIC in VMM syntaxes (libvirt XML, cloud-hypervisor, KubeVirt) come in a later release.
+          - O(state=rendered) turns the item, O(config[].guest) included, into each VMM's configuration of the NIC
+            (see O(targets)).
         type: dict
         suboptions:
           mac:
@@ -140,6 +151,16 @@ options:
           ip:
             description: Guest address as address/prefix.
             type: str
+          vcpus:
+            description:
+              - The guest's vCPUs. Only checks renderings; cloud-hypervisor refuses more queue pairs than vCPUs.
+            type: int
+          vhost:
+            description:
+              - Run virtio-net in the host kernel (C(/dev/vhost-net)) rather than in the VMM. Renders as QEMU's
+                C(vhost=on|off) and libvirt's C(<driver name='vhost|qemu'>); unset leaves it to the VMM's default.
+                cloud-hypervisor and Firecracker have no vhost-net.
+            type: bool
 """
 
 EXAMPLES = r"""
@@ -182,11 +203,11 @@ EXAMPLES = r"""
     state: gathered
   register: nics
 
-- name: The commands that would create a tap, without a host
+- name: The commands that would create a tap, and the NIC for libvirt, QEMU, cloud-hypervisor and KubeVirt, without a host
   hypervisor.networking.vm_interface:
     state: rendered
     config:
-      - {name: ich0, bridge: ich-int, owner: "1000", guest: {mac: "a4:a1:c2:00:00:01", queues: 2}}
+      - {name: ich0, bridge: ich-int, owner: "1000", guest: {mac: "a4:a1:c2:00:00:01", queues: 2, queue_size: 256}}
 
 # parsed reads 'ip -d -j addr show' output taken on any host, here the managed one
 - name: The host's interfaces as JSON
@@ -245,6 +266,47 @@ rendered:
       description: The iproute2 commands that create it on an empty host.
       type: list
       elements: str
+    libvirt:
+      description:
+        - The domain C(<interface>) element. A tap or macvtap is C(type='ethernet') with C(<target managed='no'/>), so
+          libvirt (5.7 or later) uses the device as it is; a vhost-user port is C(type='vhostuser') in server mode.
+      type: str
+      sample: |
+        <interface type="ethernet">
+          <mac address="a4:a1:c2:00:00:01"/>
+          <target dev="ich0" managed="no"/>
+          <model type="virtio"/>
+          <driver queues="2" rx_queue_size="256"/>
+        </interface>
+    qemu:
+      description:
+        - QEMU's C(-netdev) and C(-device) arguments (and C(-chardev) for vhost-user), one argv word an element. A
+          multi-queue NIC gets C(mq=on) and C(vectors=2*queues+2). vhost-user also needs the guest's memory shared
+          (C(-object memory-backend-file,share=on,...)), which is the VM's, not the NIC's.
+      type: list
+      elements: str
+      sample: ["-netdev", "tap,id=hn-ich0,ifname=ich0,script=no,downscript=no,queues=2",
+               "-device", "virtio-net-pci,netdev=hn-ich0,mac=a4:a1:c2:00:00:01,mq=on,vectors=6,rx_queue_size=256"]
+    cloud_hypervisor:
+      description:
+        - The value of one C(--net) argument. C(num_queues) counts rx and tx queues, so it is twice
+          O(config[].guest.queues). C(ip) and C(mask) are left out; in cloud-hypervisor they address the host's tap,
+          which here is a bridge port.
+      type: str
+      sample: tap=ich0,mac=a4:a1:c2:00:00:01,host_mac=fe:a1:c2:00:00:01,num_queues=4,queue_size=256,id=ich0
+    firecracker:
+      description: One entry of C(network-interfaces) in Firecracker's API and configuration file (taps with one queue pair).
+      type: dict
+      sample: {"iface_id": "fc0", "host_dev_name": "fc0", "guest_mac": "52:54:00:00:00:0a"}
+    kubevirt:
+      description:
+        - The VirtualMachine's C(interfaces) and C(networks) entries (bridge binding on a Multus network) and the
+          bridge-CNI C(NetworkAttachmentDefinition) of the NIC's bridge.
+      type: dict
+    not_rendered:
+      description: With O(targets) omitted, the targets that cannot express the item, each with the field and the reason.
+      type: dict
+      sample: {"firecracker": "guest.queues: Firecracker's virtio-net has one queue pair"}
 parsed:
   description: The interfaces found in O(running_config) that carry this collection's mark, as config items.
   returned: when O(state=parsed)

@@ -147,6 +147,9 @@ def test_interface_examples(sandbox, ansible_runner):
 
     result = _run(sandbox, ansible_runner, _example(INTERFACE_EXAMPLES, "without a host"))[0]
     assert result["rendered"][0]["commands"][0] == "ip tuntap add name ich0 mode tap vnet_hdr multi_queue user 1000"
+    assert result["rendered"][0]["cloud_hypervisor"] == "tap=ich0,mac=a4:a1:c2:00:00:01,host_mac=fe:a1:c2:00:00:01,num_queues=4,queue_size=256,id=ich0"
+    assert '<target dev="ich0" managed="no"/>' in result["rendered"][0]["libvirt"]
+    assert sorted(result["rendered"][0]) == ["cloud_hypervisor", "commands", "config", "kubevirt", "libvirt", "name", "not_rendered", "qemu"]
 
     _run(sandbox, ansible_runner, _example(INTERFACE_EXAMPLES, "Remove every tap"))
     assert not nh.marked_links(hv, "vm_interface")
