@@ -219,48 +219,62 @@ def parse_interface_address(problems, path, address, prefix=None, netmask=None, 
 
     `address` may itself carry '/prefix'. Exactly one source of the prefix is allowed; with
     `inline_prefix` the field has no prefix/netmask siblings and must be written address/prefix.
+    Each problem names the field it is in: the address, the prefix or the netmask.
     """
+    address_field = path if inline_prefix else path + ".address"
     if address is None:
-        problems.add(path + ".address", "is required")
+        problems.add(address_field, "is required")
         return None
-    text = str(address)
+    if not isinstance(address, str):
+        problems.add(address_field, "%s is not an IP address" % quoted(address))
+        return None
+    text = address
     sources = [s for s in ("/" in text, prefix is not None, netmask is not None) if s]
     if len(sources) > 1:
         problems.add(path, "give the prefix once: as address/prefix, as prefix, or as netmask")
         return None
     if "%" in text:
-        problems.add(path if inline_prefix else path + ".address", "%s: an interface address has no scope id ('%%...')" % quoted(text))
+        problems.add(address_field, "%s: an interface address has no scope id ('%%...')" % quoted(text))
         return None
+    address_text, slash, inline = text.partition("/")
     try:
-        if prefix is not None:
-            iface = ipaddress.ip_interface("%s/%s" % (text, prefix))
-        elif netmask is not None:
-            iface = ipaddress.ip_interface("%s/%s" % (text, netmask))
-            if iface.version == 6:
-                problems.add(path + ".netmask", "netmask is for IPv4; use prefix for IPv6")
-                return None
-            if not _is_netmask(str(netmask)):
-                problems.add(path + ".netmask", "%s is not a netmask (ones, then zeros), such as 255.255.255.0" % quoted(netmask))
-                return None
-        else:
-            iface = ipaddress.ip_interface(text)
-            if "/" not in text:
-                if inline_prefix:
-                    problems.add(path, "%s needs a prefix: write it as address/prefix, such as 198.51.100.10/24" % quoted(text))
-                else:
-                    problems.add(path + ".prefix", "is required for %s (or netmask for IPv4)" % quoted(text))
-                return None
-    except ValueError as exc:
-        problems.add(path, "invalid address: %s" % exc)
+        ip = ipaddress.ip_address(address_text)
+    except ValueError:
+        problems.add(address_field, "%s is not an IP address" % quoted(address_text if slash else text))
         return None
+    longest = 32 if ip.version == 4 else 128
+    if slash:
+        if not _DIGITS_RE.fullmatch(inline) or int(inline) > longest:
+            problems.add(address_field, "%s: the prefix after '/' must be a number from 0 to %d" % (quoted(text), longest))
+            return None
+        length = int(inline)
+    elif prefix is not None:
+        length = check_int(problems, path + ".prefix", prefix, 0, longest)
+        if length is None:
+            return None
+    elif netmask is not None:
+        if ip.version == 6:
+            problems.add(path + ".netmask", "netmask is for IPv4; use prefix for IPv6")
+            return None
+        if not isinstance(netmask, str) or not _is_netmask(netmask):
+            problems.add(path + ".netmask", "%s is not a netmask (ones, then zeros), such as 255.255.255.0" % quoted(netmask))
+            return None
+        length = ipaddress.IPv4Network("0.0.0.0/%s" % netmask).prefixlen
+    elif inline_prefix:
+        problems.add(path, "%s needs a prefix: write it as address/prefix, such as 198.51.100.10/24" % quoted(text))
+        return None
+    else:
+        problems.add(path + ".prefix", "is required for %s (or netmask for IPv4)" % quoted(text))
+        return None
+    iface = ipaddress.ip_interface("%s/%d" % (ip, length))
     if family is not None and {"ipv4": 4, "ipv6": 6}.get(family) != iface.version:
         problems.add(path + ".family", "'%s' does not match the address %s" % (family, iface.ip))
         return None
     if iface.ip.is_multicast or iface.ip.is_unspecified or iface.ip.is_loopback:
-        problems.add(path if inline_prefix else path + ".address", "%s cannot be assigned to an interface" % iface.ip)
+        problems.add(address_field, "%s cannot be assigned to an interface" % iface.ip)
         return None
     if iface.version == 4 and iface.network.prefixlen < 31 and iface.ip in (iface.network.network_address, iface.network.broadcast_address):
-        problems.add(path if inline_prefix else path + ".address", "%s is the network or broadcast address of %s" % (iface.ip, iface.network))
+        problems.add(address_field, "%s is the network or broadcast address of %s" % (iface.ip, iface.network))
         return None
     return iface
 

@@ -511,6 +511,12 @@ def check_desired(problems, path, model):
         if _too_long(host_record(host, domain_name), DNSMASQ_MAX_LINE):
             problems.add("%s.dns.hosts[%d].hostnames" % (path, index), "are too many for one dnsmasq line of at most %d characters "
                          "(plain names also count with the domain added); split them over several hosts entries" % DNSMASQ_MAX_LINE)
+    if runs_dnsmasq(model):
+        for index, address in enumerate(model.ips or []):
+            iface = ipaddress.ip_interface(address)
+            if iface.version == 6 and iface.network.prefixlen < 64:
+                problems.add("%s.ips[%d].prefix" % (path, index), "%d is too short for a network with DHCP, DNS or router advertisements:"
+                             " dnsmasq needs a /64 or longer" % iface.network.prefixlen)
     for address in (model.ip_options or {}):
         if address not in (model.ips or []):
             problems.add(path + ".ips", "DHCP/TFTP settings for %s, which is not among the network's ips" % address)
