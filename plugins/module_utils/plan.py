@@ -15,14 +15,21 @@ UNDONE_SHOWN = 10  # how many undone commands a failure message lists
 
 
 class Action:
-    """One change: `command` says it in iproute2 terms, `do` applies it, `undo` reverses it."""
+    """One change: `command` says it in iproute2 terms, `do` applies it, `undo` reverses it.
 
-    __slots__ = ("command", "do", "undo")
+    `partial`: `do` may stop part-way (several attributes or commands, a transaction that is
+    committed before it is waited for) and `undo` is safe whatever part of it was done (it puts
+    back the old values, or reverses exactly what `do` recorded). Then a failing `do` is undone
+    too, not only the actions before it.
+    """
 
-    def __init__(self, command, do, undo=None):
+    __slots__ = ("command", "do", "undo", "partial")
+
+    def __init__(self, command, do, undo=None, partial=False):
         self.command = command
         self.do = do
         self.undo = undo
+        self.partial = partial
 
 
 class Plan:
@@ -30,8 +37,8 @@ class Plan:
         self.actions = []
         self.verifications = []  # callables that raise when the result is wrong; any exception rolls back
 
-    def add(self, command, do, undo=None):
-        self.actions.append(Action(command, do, undo))
+    def add(self, command, do, undo=None, partial=False):
+        self.actions.append(Action(command, do, undo, partial))
 
     @property
     def commands(self):
@@ -44,7 +51,8 @@ class Plan:
             try:
                 action.do()
             except Exception as exc:  # any failure must trigger the rollback below
-                self._rollback(applied, "'%s' failed: %s" % (action.command, describe(exc)))
+                self._rollback(applied + [action] if action.partial else applied,
+                               "'%s' failed: %s" % (action.command, describe(exc)))
             applied.append(action)
         for verify in self.verifications:
             try:

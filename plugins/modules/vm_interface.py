@@ -33,8 +33,9 @@ options:
     type: str
   vhost_socket_dir:
     description:
-      - Kind V(vhostuser) only; the directory vhost-user sockets must be in. Defaults to C(/var/run/openvswitch) joined with
-        C(Open_vSwitch other_config:vhost-sock-dir).
+      - Kind V(vhostuser) only; OVS's vhost-user socket directory. Subdirectories of it that hold a socket with an
+        O(config[].owner) are created or re-owned for that owner; the directory itself is never re-owned.
+        Defaults to C(/var/run/openvswitch) joined with C(Open_vSwitch other_config:vhost-sock-dir).
     type: path
   config:
     description: The interfaces.
@@ -57,9 +58,11 @@ options:
         choices: [tap, macvtap, vhostuser]
       socket:
         description:
-          - Kind V(vhostuser) only, and required there; the vhost-user socket, inside the vhost-user socket directory
-            (O(vhost_socket_dir)).
-          - With O(config[].owner) (the user QEMU runs as), a subdirectory holding the socket is created or re-owned for that user.
+          - Kind V(vhostuser) only, and required there; the vhost-user socket QEMU listens on, an absolute path in any
+            directory (for example under O(vhost_socket_dir), or C(/var/lib/vhost_sockets) as OpenStack keeps them).
+          - With O(config[].owner) (the user QEMU runs as), the socket's directory must belong to that user. A missing
+            directory is created for them (with its missing parents, mode 0750). Below O(vhost_socket_dir) an existing
+            directory is re-owned; anywhere else an existing directory of another user is refused, never re-owned.
         type: str
       multi_queue:
         description:

@@ -23,6 +23,7 @@ import re
 import shutil
 import subprocess
 import time
+import uuid
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HostError, HvnetError
 from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import OVS_OWNER_KEY
@@ -31,6 +32,10 @@ DEFAULT_DATABASE = "unix:/var/run/openvswitch/db.sock"
 DEFAULT_RUNDIR = "/var/run/openvswitch"
 VSCTL_TIMEOUT = 30       # seconds ovs-vsctl may wait for ovsdb-server / ovs-vswitchd
 PORT_WAIT = 30.0          # seconds a port may take to get its ofport (or its error)
+# Open_vSwitch external_ids key that each transaction of ours sets to a new value: after a failed
+# ovs-vsctl it tells whether the transaction was committed (ovs-vsctl commits, then waits for
+# ovs-vswitchd, and can fail in either step).
+TXN_MARK_KEY = "hypervisor-networking-txn"
 
 COLUMNS = (
     ("Open_vSwitch", "dpdk_initialized,dpdk_version,other_config,iface_types,datapath_types"),
@@ -146,6 +151,25 @@ class Ovsdb:
             args += ["--"] + list(command)
         self.run(args)
 
+    def apply(self, txn):
+        """Commit transaction `txn` and wait for ovs-vswitchd; afterwards txn.committed says
+        whether it is in the database, also when this raised (then its undo must run)."""
+        marker = uuid.uuid4().hex
+        txn.committed = False
+        try:
+            self.commit(txn.commands + [["set", "Open_vSwitch", ".", "external_ids:%s=%s" % (TXN_MARK_KEY, marker)]])
+        except HvnetError:
+            txn.committed = self._committed_marker() == marker
+            raise
+        txn.committed = True
+
+    def _committed_marker(self):
+        try:
+            out = self.run(["--if-exists", "get", "Open_vSwitch", ".", "external_ids:" + TXN_MARK_KEY], wait=False)
+        except HvnetError:
+            return None  # unknown: the database is not reachable, so neither is an undo
+        return out.strip().strip('"') or None
+
     def undo(self, commands):
         """Run an undo transaction, then destroy the QoS rows of ours that nothing uses any more."""
         self.commit(commands)
@@ -161,6 +185,9 @@ class Ovsdb:
         `expectations` is a list of (interface name, mtu_request or None, needs_ofport, ofport_request or None).
         A port whose requested OpenFlow number another interface of its bridge holds fails at once
         (OVS silently gives it another number); one still being renumbered is waited for.
+        Where OVS reports an effective `mtu`, it must become mtu_request. A vhost-user port reports
+        mtu 0 while no QEMU is connected (its MTU takes effect when one connects); then only the
+        stored mtu_request is checked, by the engine's read-back.
         """
         if not expectations:
             return
@@ -205,6 +232,7 @@ class Transaction:
         self.commands = []
         self.undo = []
         self.expect = []
+        self.committed = False  # set by Ovsdb.apply
 
     def __bool__(self):
         return bool(self.commands)
@@ -342,6 +370,9 @@ class WithOvsdb:
 
     def commit(self, commands):
         self.ovs.commit(commands)
+
+    def apply(self, txn):
+        self.ovs.apply(txn)
 
     def undo(self, commands):
         self.ovs.undo(commands)
