@@ -80,10 +80,12 @@ def test_ovs_transaction_undone_only_when_committed(commits):
     backend.pending.add([["set", "Interface", "p0", "mtu_request=9000"]], [["clear", "Interface", "p0", "mtu_request"]])
     plan = Plan()
     op.finish(plan, backend)
-    with pytest.raises(ApplyError):
+    with pytest.raises(ApplyError) as info:
         plan.execute()
     undo_ran = any(["--", "clear", "Interface", "p0", "mtu_request"] == run[:5] for run in backend.runs)
     assert undo_ran is commits, backend.runs
+    expected = "rolled back 1 of 1 applied changes (undone: ovs-vsctl set Interface p0" if commits else "rolled back 0 of 0 applied changes"
+    assert expected in str(info.value), str(info.value)
 
 
 # ---- vhost-user socket directories ---------------------------------------------------------------

@@ -340,8 +340,10 @@ def finish(plan, backend):
         return
 
     def undo():
-        if txn.committed:
-            backend.undo(txn.undo)
+        if not txn.committed:
+            return False  # nothing reached the database
+        backend.undo(txn.undo)
+        return True
 
     # partial: ovs-vsctl can fail after its commit (waiting for ovs-vswitchd); then the undo runs too
     plan.add(ovsdb.command_text(txn.commands), lambda: backend.apply(txn), undo, partial=True)
