@@ -183,7 +183,7 @@ class OvsDpdk:
                    if row["options"].get("vhost-server-path") == socket_path]
         if not self.frontend or not clients:
             raise OvsDpdkError("connect_frontend needs OvsDpdk(frontend=True) and a dpdkvhostuserclient port on %s" % socket_path)
-        index = len([row for row in self.vsctl_json("--columns=name", "list", "Interface")])
+        index = len(self.vsctl_json("--columns=name", "list", "Interface"))
         devargs = "net_virtio_user%d,path=%s,server=1,queues=1,mrg_rxbuf=1" % (index, socket_path)
         self.vsctl("add-port", bridge, name, "--", "set", "Interface", name, "type=dpdk",
                    "options:dpdk-devargs=%s" % json.dumps(devargs), timeout=timeout)
