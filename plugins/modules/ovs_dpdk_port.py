@@ -117,7 +117,10 @@ options:
             not given) and each core in C(pmd-cpu-mask).
         type: dict
       mtu_request:
-        description: MTU, 68 to 9710 (jumbo frames up to 9728 bytes).
+        description:
+          - MTU, 68 to 9710 (jumbo frames up to 9728 bytes).
+          - Verified after apply, else the call rolls back; where OVS reports the port's effective C(mtu) it must match.
+            A vhost-user port reports none (0) until QEMU connects; its MTU takes effect then.
         type: int
       flow_control:
         description: Ethernet flow control of a physical V(dpdk) device.

@@ -70,7 +70,9 @@ options:
             a VMM opening several queues on a single-queue tap fails with EINVAL.
         type: bool
       owner:
-        description: User (name or id) allowed to open the tap, as an unprivileged VMM such as cloud-hypervisor needs.
+        description:
+          - User (name or id) allowed to open the tap, as an unprivileged VMM such as cloud-hypervisor needs.
+          - Kind V(vhostuser), the user QEMU runs as; the socket's directory must belong to them (see O(config[].socket)).
         type: str
       group:
         description: Group (name or id) allowed to open the tap.
@@ -79,6 +81,8 @@ options:
         description:
           - MTU, 68 to 65535 and at most the device's (or bridge's, or lower device's) maximum.
           - Defaults to the bridge's MTU for a tap on a bridge (as libvirt does), the lower device's for a macvtap, else 1500.
+          - Kind V(vhostuser), the port's C(mtu_request), 68 to 9710. It is verified after apply; OVS applies it when QEMU
+            connects, and from then on the port's effective MTU must match too.
         type: int
       mac:
         description:
