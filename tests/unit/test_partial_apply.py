@@ -84,7 +84,8 @@ def test_ovs_transaction_undone_only_when_committed(commits):
         plan.execute()
     undo_ran = any(["--", "clear", "Interface", "p0", "mtu_request"] == run[:5] for run in backend.runs)
     assert undo_ran is commits, backend.runs
-    expected = "rolled back 1 of 1 applied changes (undone: ovs-vsctl set Interface p0" if commits else "rolled back 0 of 0 applied changes"
+    expected = ("(the transaction is in the database; ovs-vswitchd did not confirm it); rolled back 1 of 1 applied changes "
+                "(undone: ovs-vsctl set Interface p0") if commits else "Alarm clock); rolled back 0 of 0 applied changes"
     assert expected in str(info.value), str(info.value)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
 import subprocess
 import time
 import uuid
@@ -52,6 +53,10 @@ _BARE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_./-]*$")
 
 class OvsdbError(HvnetError):
     pass
+
+
+class NotConfirmed(OvsdbError):
+    """The transaction is in the database, but ovs-vswitchd did not confirm it in time."""
 
 
 def plain_value(value):
@@ -120,6 +125,8 @@ class Ovsdb:
             raise HostError("ovs-vsctl is not installed (Open vSwitch with DPDK: package openvswitch-switch-dpdk)") from exc
         except subprocess.TimeoutExpired as exc:
             raise OvsdbError("ovs-vsctl did not finish within %d s (is ovs-vswitchd running?)" % (self.timeout + 10)) from exc
+        if proc.returncode == -signal.SIGALRM or "(Alarm clock)" in proc.stderr:
+            raise OvsdbError("ovs-vsctl gave up after %d s: ovsdb-server or ovs-vswitchd did not answer" % self.timeout)
         if proc.returncode != 0:
             raise OvsdbError("ovs-vsctl: %s" % _first_lines(proc.stderr))
         return proc.stdout
@@ -151,15 +158,27 @@ class Ovsdb:
             args += ["--"] + list(command)
         self.run(args)
 
+    def commit_checked(self, commands):
+        """commit(), telling a failure after the commit (NotConfirmed) from one before it.
+
+        ovs-vsctl commits, then waits for ovs-vswitchd, and can fail in either step: a marker
+        key written in the same transaction tells the two apart."""
+        marker = uuid.uuid4().hex
+        try:
+            self.commit(list(commands) + [["set", "Open_vSwitch", ".", "external_ids:%s=%s" % (TXN_MARK_KEY, marker)]])
+        except HvnetError as exc:
+            if self._committed_marker() == marker:
+                raise NotConfirmed("%s (the transaction is in the database; ovs-vswitchd did not confirm it)" % exc) from exc
+            raise
+
     def apply(self, txn):
         """Commit transaction `txn` and wait for ovs-vswitchd; afterwards txn.committed says
         whether it is in the database, also when this raised (then its undo must run)."""
-        marker = uuid.uuid4().hex
         txn.committed = False
         try:
-            self.commit(txn.commands + [["set", "Open_vSwitch", ".", "external_ids:%s=%s" % (TXN_MARK_KEY, marker)]])
-        except HvnetError:
-            txn.committed = self._committed_marker() == marker
+            self.commit_checked(txn.commands)
+        except NotConfirmed:
+            txn.committed = True
             raise
         txn.committed = True
 
@@ -172,12 +191,21 @@ class Ovsdb:
 
     def undo(self, commands):
         """Run an undo transaction, then destroy the QoS rows of ours that nothing uses any more."""
-        self.commit(commands)
+        self._restore(commands)
         snapshot = self.read()
         used = {port["qos"] for port in snapshot["ports"].values() if port["qos"]}
-        orphans = [uuid for uuid, qos in snapshot["qos"].items()
-                   if uuid not in used and OVS_OWNER_KEY in (qos.get("external_ids") or {})]
-        self.commit([["destroy", "QoS", uuid] for uuid in orphans])
+        self._restore([["destroy", "QoS", row_id] for row_id, qos in snapshot["qos"].items()
+                       if row_id not in used and OVS_OWNER_KEY in (qos.get("external_ids") or {})])
+
+    def _restore(self, commands):
+        """What a rollback restores is the database: an undo that is in it counts as done even when
+        ovs-vswitchd does not confirm it in time (it follows the database when it catches up)."""
+        if not commands:
+            return
+        try:
+            self.commit_checked(commands)
+        except NotConfirmed:
+            pass
 
     def wait_ports(self, expectations):
         """Wait (bounded) until every port has its ofport, or fail with OVS's own error text.

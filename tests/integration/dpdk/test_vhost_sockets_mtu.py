@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import signal
 import sys
 
 import pytest
@@ -121,9 +122,10 @@ def test_vhostuser_mtu_effective_once_qemu_connects(ovs_qemu, run_module, tmp_pa
     assert _ok(_module(run_module, ovs, "vm_interface", config))["changed"] is False
 
 
-# In-process engine call inside the namespace, with OVS's read-back of one interface's effective
-# MTU replaced by a wrong value (an injected fault; the transaction and the rollback are real).
-_MTU_FAULT = r"""
+# In-process engine call inside the namespace (ovs_dpdk_port), with an injected fault: OVS's read-back
+# of one interface's effective MTU replaced by a wrong value, and/or a short ovs-vsctl timeout.
+# The transactions and the rollback are real.
+_CONVERGE = r"""
 import json, sys
 sys.path.insert(0, sys.argv[1])
 from ansible_collections.hypervisor.networking.plugins.module_utils import engine
@@ -132,11 +134,12 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.errors impor
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.ovs_port import OvsPortResource
 
 params = json.loads(sys.argv[2])
+fault = params.pop("fault")
 real_read = ovsdb.Ovsdb.read
 
 def read(self):
     snapshot = real_read(self)
-    row = snapshot["interfaces"].get(params["fault"])
+    row = snapshot["interfaces"].get(fault.get("wrong_mtu_of"))
     if row is not None and row["mtu"]:
         row["mtu"] = 1500  # what OVS would report had the new MTU not taken effect
     return snapshot
@@ -145,7 +148,7 @@ ovsdb.Ovsdb.read = read
 
 class Resource(OvsPortResource):
     def open_backend(self, params):
-        return ovsdb.Ovsdb(params["database"], port_wait=2.0)
+        return ovsdb.Ovsdb(params["database"], timeout=fault.get("vsctl_timeout", ovsdb.VSCTL_TIMEOUT), port_wait=2.0)
 
 try:
     engine.converge(Resource(), params, check_mode=False)
@@ -153,6 +156,14 @@ try:
 except HvnetError as exc:
     print(json.dumps({"failed": True, "msg": str(exc)}))
 """
+COLLECTIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))),
+                           ".collections")
+
+
+def _converge_with_fault(ovs, config, fault):
+    params = {"state": "merged", "persist": False, "database": ovs.database, "config": config, "fault": fault}
+    out = ovs.ns.run(sys.executable, "-c", _CONVERGE, COLLECTIONS, json.dumps(params), timeout=120).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def test_vhostuser_mtu_mismatch_rolls_back(ovs_qemu, run_module, tmp_path):
@@ -164,14 +175,32 @@ def test_vhostuser_mtu_mismatch_rolls_back(ovs_qemu, run_module, tmp_path):
     assert ovs.interface("vhu0")["mtu"] == 1500
     before = ovs.dump()
 
-    params = {"state": "merged", "persist": False, "database": ovs.database, "fault": "vhu0",
-              "config": [{"name": "vhu0", "mtu_request": 9000, "external_ids": {"vm": "vm1"}}]}
-    collections = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))),
-                               ".collections")
-    out = ovs.ns.run(sys.executable, "-c", _MTU_FAULT, collections, json.dumps(params)).stdout
-    result = json.loads(out.strip().splitlines()[-1])
+    result = _converge_with_fault(ovs, [{"name": "vhu0", "mtu_request": 9000, "external_ids": {"vm": "vm1"}}],
+                                  {"wrong_mtu_of": "vhu0"})
     assert result["failed"], result
     assert "vhu0 (mtu 1500, requested 9000)" in result["msg"] and "rolled back 1 of 1" in result["msg"], result["msg"]
     # the real OVS is as before: mtu_request and the new external_ids key undone, MTU back in effect
     assert ovs.dump() == before
     assert ovs.interface("vhu0")["mtu"] == 1500
+
+
+def test_transaction_committed_but_not_confirmed_is_undone(ovs_qemu, run_module):
+    """ovs-vsctl commits, then waits for ovs-vswitchd: with ovs-vswitchd hung (SIGSTOP) it fails
+    after its commit. The failed action itself is undone in the database, not only the ones before."""
+    ovs = ovs_qemu
+    _ok(_module(run_module, ovs, "ovs_dpdk_port", [{"name": "null0", "bridge": BR, "devargs": "net_null0,no-rx=1"}]))
+    before = ovs.dump()
+    vswitchd = ovs.procs["ovs-vswitchd"]
+    os.kill(vswitchd.pid, signal.SIGSTOP)
+    try:
+        result = _converge_with_fault(ovs, [{"name": "null0", "mtu_request": 9000, "external_ids": {"vm": "vm1"}}],
+                                      {"vsctl_timeout": 3})
+        after = ovs.vsctl_json("--columns=name,mtu_request,external_ids", "list", "Interface", "null0")[0]
+    finally:
+        os.kill(vswitchd.pid, signal.SIGCONT)
+    assert result["failed"], result
+    assert ("ovs-vsctl gave up after 3 s: ovsdb-server or ovs-vswitchd did not answer (the transaction is in the database; "
+            "ovs-vswitchd did not confirm it); rolled back 1 of 1 applied changes (undone: ovs-vsctl set Interface null0") in result["msg"], \
+        result["msg"]
+    assert after["mtu_request"] == [] and after["external_ids"] == {}
+    assert ovs.dump() == before
