@@ -5,6 +5,8 @@
 #  * creates <repo>/.venv with /usr/bin/python3
 #  * installs requirements-dev.txt into it (skipped while the stamp file
 #    .venv/.requirements-dev.sha256 matches the file's hash)
+#  * creates <repo>/.venv-floor with the oldest supported ansible-core
+#    (requirements-floor.txt), for ansible-test sanity at that floor
 #  * links <repo>/.collections/ansible_collections/hypervisor/networking -> <repo>
 #
 # Quiet on success; on failure the captured output is printed and the exit
@@ -16,13 +18,17 @@ VENV="${REPO_ROOT}/.venv"
 PYTHON=/usr/bin/python3
 REQS="${REPO_ROOT}/requirements-dev.txt"
 STAMP="${VENV}/.requirements-dev.sha256"
+FLOOR_VENV="${REPO_ROOT}/.venv-floor"
+FLOOR_REQS="${REPO_ROOT}/requirements-floor.txt"
+FLOOR_STAMP="${FLOOR_VENV}/.requirements-floor.sha256"
 APT_PACKAGES=(
     iproute2 nftables dnsmasq-base python3-venv python3-dev iputils-ping
     procps git rsync shellcheck
     busybox bind9-dnsutils
-    # OVS-DPDK for tests/integration/dpdk (vdevs: null, af_packet, tap; the mempool driver is required)
+    # OVS-DPDK for tests/integration/dpdk (vdevs: null, af_packet, tap; virtio-user stands in for
+    # QEMU on vhost-user sockets; the mempool driver is required)
     openvswitch-switch-dpdk librte-net-af-packet23 librte-net-null23 librte-net-tap23
-    librte-bus-vdev23 librte-mempool-ring23
+    librte-net-virtio23 librte-bus-vdev23 librte-mempool-ring23
     # the consumers of vm_interface's renderings (tests/integration/test_nic_render.py)
     qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libxml2-utils iptables
 )
@@ -93,6 +99,20 @@ if [[ "${want_hash}" != "${have_hash}" ]]; then
     echo "${want_hash}" >"${STAMP}"
 fi
 
+# --- 3b. the ansible-core floor (sanity tests at the oldest supported release) ----
+if [[ ! -x "${FLOOR_VENV}/bin/python" ]] || ! "${FLOOR_VENV}/bin/python" -c 'import sys' >/dev/null 2>&1; then
+    rm -rf "${FLOOR_VENV}"
+    quiet "${PYTHON}" -m venv "${FLOOR_VENV}"
+    rm -f "${FLOOR_STAMP}"
+fi
+want_hash="$(sha256sum "${FLOOR_REQS}" | cut -d' ' -f1)"
+have_hash="$(cat "${FLOOR_STAMP}" 2>/dev/null || true)"
+if [[ "${want_hash}" != "${have_hash}" ]]; then
+    quiet "${FLOOR_VENV}/bin/python" -m pip install --disable-pip-version-check -q --upgrade pip
+    quiet "${FLOOR_VENV}/bin/python" -m pip install --disable-pip-version-check -q -r "${FLOOR_REQS}"
+    echo "${want_hash}" >"${FLOOR_STAMP}"
+fi
+
 # --- 4. collection search path ------------------------------------------------
 COLL_PARENT="${REPO_ROOT}/.collections/ansible_collections/hypervisor"
 LINK="${COLL_PARENT}/networking"
@@ -108,10 +128,12 @@ fi
 # ~/.ansible/test/cache/get_pip_<ver>.py instead when that exists.  A real
 # downloaded copy is left alone; our stand-in is refreshed when it changed.
 GET_PIP_SRC="${REPO_ROOT}/scripts/ansible_test_get_pip.py"
-pip_ver="$("${VENV}/bin/python" -c 'import types
+# each ansible-core (newest and floor) asks for its own pip version
+for venv in "${VENV}" "${FLOOR_VENV}"; do
+    pip_ver="$("${venv}/bin/python" -c 'import types
 from ansible_test._internal.python_requirements import get_venv_packages
 print(get_venv_packages(types.SimpleNamespace(version="3.11"))["pip"])' 2>/dev/null || true)"
-if [[ -n "${pip_ver}" ]]; then
+    [[ -n "${pip_ver}" ]] || continue
     GET_PIP_CACHE="${HOME}/.ansible/test/cache/get_pip_${pip_ver//./_}.py"
     if [[ ! -e "${GET_PIP_CACHE}" ]] ||
         { grep -q 'Offline stand-in for the get-pip.py' "${GET_PIP_CACHE}" &&
@@ -119,6 +141,6 @@ if [[ -n "${pip_ver}" ]]; then
         mkdir -p "$(dirname "${GET_PIP_CACHE}")"
         cp "${GET_PIP_SRC}" "${GET_PIP_CACHE}"
     fi
-fi
+done
 
 exit 0

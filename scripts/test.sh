@@ -9,13 +9,16 @@
 #               molecule/default/molecule.yml
 #   package     ansible-galaxy collection build, no caches or dev files in it, install, demo from the installed copy
 #   lint        ansible-lint --profile production (config: .ansible-lint)
-#   sanity      ansible-test sanity on a clean copy in build/sanity/ansible_collections/...
+#   sanity      ansible-test sanity on a clean copy in build/sanity/ansible_collections/...,
+#               with the newest ansible-core (.venv) and the oldest supported one (.venv-floor),
+#               and vermin: managed-host code against the Python floor of tests/config.yml
 # A summary (status and duration of each part) is printed at the end.
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${REPO_ROOT}"
 VENV_BIN="${REPO_ROOT}/.venv/bin"
+FLOOR_BIN="${REPO_ROOT}/.venv-floor/bin"   # the oldest ansible-core supported (requirements-floor.txt)
 # Python version ansible-test uses for its sanity virtualenvs (Debian 12: 3.11).
 SANITY_PYTHON="${SANITY_PYTHON:-3.11}"
 
@@ -146,7 +149,19 @@ part_sanity() {
     # ansible-test --venv: no Docker here; ansible-test creates (and caches
     # under ~/.ansible/test/venv) one virtualenv per sanity test with the
     # requirements it pins, installed from PyPI.
-    (cd "${dest}" && "${VENV_BIN}/ansible-test" sanity --venv --python "${SANITY_PYTHON}" --color no)
+    local bin version
+    for bin in "${VENV_BIN}" "${FLOOR_BIN}"; do
+        version="$("${bin}/ansible" --version | head -n 1)"
+        echo "--> ansible-test sanity with ${version}"
+        (cd "${dest}" && "${bin}/ansible-test" sanity --venv --python "${SANITY_PYTHON}" --color no)
+    done
+    # ansible-test can only compile for interpreters present (3.11 here): vermin reads the
+    # syntax and standard library the managed-host code uses and names its minimum Python.
+    local floor
+    floor="$(sed -n 's/^ *python_requires: *"*>=\([0-9.]*\)"*$/\1/p' tests/config.yml)"
+    [[ -n "${floor}" ]] || { echo "tests/config.yml: no modules python_requires >=X.Y" >&2; return 1; }
+    echo "--> vermin: plugins/ must run on Python ${floor}"
+    "${FLOOR_BIN}/vermin" --no-tips --violations --target="${floor}-" plugins/
 }
 
 # --- main --------------------------------------------------------------------

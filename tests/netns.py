@@ -43,6 +43,42 @@ _NETNS_DIR = "/run/netns"
 # namespaces created by this process that must not outlive it
 _AUTO_CLEAN: dict[str, "Netns"] = {}
 
+# Every namespace starts from these values, the kernel's defaults for the sysctls the tests and
+# the modules depend on. A new namespace copies the root namespace's IPv4 settings (and its IPv6
+# ones too with net.core.devconf_inherit_init_net=1): a host running libvirt or Docker has
+# ip_forward=1, distributions set rp_filter. A test must pass whatever the root looks like.
+# Devices made later take conf.default; lo exists already, hence its own keys.
+BASELINE_SYSCTLS = (
+    ("net.ipv4.ip_forward", "0"),   # = conf.all.forwarding; writing it sets every device's too
+    ("net.ipv4.conf.default.forwarding", "0"),
+    ("net.ipv4.conf.all.rp_filter", "0"),
+    ("net.ipv4.conf.default.rp_filter", "0"),
+    ("net.ipv4.conf.lo.rp_filter", "0"),
+    ("net.ipv6.conf.all.disable_ipv6", "0"),     # writing all.* sets every device's too
+    ("net.ipv6.conf.default.disable_ipv6", "0"),
+    ("net.ipv6.conf.all.forwarding", "0"),
+    ("net.ipv6.conf.default.forwarding", "0"),
+    ("net.ipv6.conf.all.accept_ra", "1"),
+    ("net.ipv6.conf.default.accept_ra", "1"),
+)
+# What a namespace inherits from a hostile root (libvirt/Docker forwarding, strict rp_filter,
+# IPv6 off, no RAs). Netns.inherited set to these (fixture `hostile_root`, or the whole run with
+# HV_TEST_HOSTILE_ROOT=1) writes them into each new namespace first, as the kernel would copy
+# them, so tests prove they set their own preconditions; the root namespace is never touched.
+HOSTILE_ROOT_SYSCTLS = (
+    ("net.ipv4.ip_forward", "1"),
+    ("net.ipv4.conf.default.forwarding", "1"),
+    ("net.ipv4.conf.all.rp_filter", "1"),
+    ("net.ipv4.conf.default.rp_filter", "1"),
+    ("net.ipv4.conf.lo.rp_filter", "1"),
+    ("net.ipv6.conf.all.forwarding", "1"),
+    ("net.ipv6.conf.default.forwarding", "1"),
+    ("net.ipv6.conf.all.accept_ra", "0"),
+    ("net.ipv6.conf.default.accept_ra", "0"),
+    ("net.ipv6.conf.all.disable_ipv6", "1"),
+    ("net.ipv6.conf.default.disable_ipv6", "1"),
+)
+
 
 class NetnsError(subprocess.CalledProcessError):
     """A command run inside (or for) a namespace failed; str() shows stderr."""
@@ -89,6 +125,10 @@ def list_namespaces(prefix=PREFIX):
 class Netns:
     """One named network namespace (``ip netns``)."""
 
+    # simulated inheritance from the root namespace, written before BASELINE_SYSCTLS (see there)
+    inherited = HOSTILE_ROOT_SYSCTLS if os.environ.get("HV_TEST_HOSTILE_ROOT") == "1" else ()
+    baseline = BASELINE_SYSCTLS
+
     def __init__(self, name):
         if not _NAME_RE.match(name):
             raise ValueError(f"invalid namespace name {name!r}")
@@ -107,7 +147,8 @@ class Netns:
 
         ``lo_up`` brings the loopback interface up.  With ``autoclean`` the
         namespace is destroyed when the Python process exits, should the
-        caller forget (or crash before) calling destroy().
+        caller forget (or crash before) calling destroy().  The sysctls of
+        BASELINE_SYSCTLS are set first, whatever the namespace inherited.
         """
         if not _NAME_RE.match(name):
             raise ValueError(f"invalid namespace name {name!r}")
@@ -117,6 +158,8 @@ class Netns:
         if autoclean:
             _AUTO_CLEAN[full] = ns
         try:
+            for values in (cls.inherited, cls.baseline):
+                ns.set_sysctls(values)
             if lo_up:
                 ns.run("ip", "link", "set", "lo", "up")
         except Exception:
@@ -126,6 +169,14 @@ class Netns:
 
     def exists(self):
         return os.path.exists(os.path.join(_NETNS_DIR, self.name))
+
+    def set_sysctls(self, values):
+        """Write (key, value) pairs, in order, inside this namespace only."""
+        if values:
+            self.run("sysctl", "-q", "-w", *["%s=%s" % (key, value) for key, value in values])
+
+    def sysctl(self, key):
+        return self.run("sysctl", "-n", key).stdout.strip()
 
     def pids(self):
         proc = _run(["ip", "netns", "pids", self.name], check=False)

@@ -15,14 +15,21 @@ UNDONE_SHOWN = 10  # how many undone commands a failure message lists
 
 
 class Action:
-    """One change: `command` says it in iproute2 terms, `do` applies it, `undo` reverses it."""
+    """One change: `command` says it in iproute2 terms, `do` applies it, `undo` reverses it.
 
-    __slots__ = ("command", "do", "undo")
+    `partial`: `do` may stop part-way (several attributes or commands, a transaction that is
+    committed before it is waited for) and `undo` is safe whatever part of it was done (it puts
+    back the old values, or reverses exactly what `do` recorded). Then a failing `do` is undone
+    too, not only the actions before it. Its `undo` returns False when `do` had done nothing.
+    """
 
-    def __init__(self, command, do, undo=None):
+    __slots__ = ("command", "do", "undo", "partial")
+
+    def __init__(self, command, do, undo=None, partial=False):
         self.command = command
         self.do = do
         self.undo = undo
+        self.partial = partial
 
 
 class Plan:
@@ -30,8 +37,8 @@ class Plan:
         self.actions = []
         self.verifications = []  # callables that raise when the result is wrong; any exception rolls back
 
-    def add(self, command, do, undo=None):
-        self.actions.append(Action(command, do, undo))
+    def add(self, command, do, undo=None, partial=False):
+        self.actions.append(Action(command, do, undo, partial))
 
     @property
     def commands(self):
@@ -44,7 +51,7 @@ class Plan:
             try:
                 action.do()
             except Exception as exc:  # any failure must trigger the rollback below
-                self._rollback(applied, "'%s' failed: %s" % (action.command, describe(exc)))
+                self._rollback(applied, "'%s' failed: %s" % (action.command, describe(exc)), action if action.partial else None)
             applied.append(action)
         for verify in self.verifications:
             try:
@@ -55,17 +62,22 @@ class Plan:
                 self._rollback(applied, "verification after apply failed: %s" % describe(exc))
 
     @staticmethod
-    def _rollback(applied, reason):
+    def _rollback(applied, reason, partly_done=None):
+        """Undo `applied` in reverse, after `partly_done`: the failed action, if it may have done part of its work."""
         undone, failures = [], []
-        for action in reversed(applied):
+        count = len(applied)
+        for action in ([partly_done] if partly_done is not None else []) + list(reversed(applied)):
             if action.undo is None:
                 continue
             try:
-                action.undo()
+                if action.undo() is False and action is partly_done:
+                    continue  # it had done nothing
                 undone.append(action.command)
+                if action is partly_done:
+                    count += 1
             except Exception as exc:  # keep undoing the rest; report what could not be undone
                 failures.append("undo of '%s' failed: %s" % (action.command, describe(exc)))
-        message = "%s; rolled back %d of %d applied changes" % (reason, len(undone), len(applied))
+        message = "%s; rolled back %d of %d applied changes" % (reason, len(undone), count)
         if undone:
             shown = undone[:UNDONE_SHOWN]
             more = len(undone) - len(shown)

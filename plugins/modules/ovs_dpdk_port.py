@@ -17,7 +17,7 @@ description:
     and the whole transaction is undone.
   - Rejected before OVS is touched, each naming the field, all in one message, are a bridge that is not C(datapath_type=netdev),
     DPDK not initialised, an O(config[].rxq_affinity) core outside C(pmd-cpu-mask), a queue id not below O(config[].n_rxq),
-    malformed O(config[].devargs), a O(config[].vhost_server_path) outside the vhost-user socket directory, a name
+    malformed O(config[].devargs), a O(config[].vhost_server_path) that is not an absolute, normalised path, a name
     shared with a non-DPDK port, a device or O(config[].ofport_request) another port already uses.
   - Ports the module creates carry C(external_ids:hypervisor-networking-owner=ovs_dpdk_port) on their C(Port) row;
     O(state=overridden) and O(state=deleted) only ever remove such ports.
@@ -41,7 +41,8 @@ options:
     type: str
   vhost_socket_dir:
     description:
-      - The directory vhost-user sockets must be in; O(config[].vhost_server_path) outside it is refused.
+      - OVS's vhost-user socket directory, where OVS creates the sockets of V(dpdkvhostuser) ports (the module warns when
+        it is OVS's run directory itself). O(config[].vhost_server_path) may be outside it.
       - Defaults to OVS's run directory C(/var/run/openvswitch) joined with C(Open_vSwitch other_config:vhost-sock-dir).
     type: path
   running_config:
@@ -96,7 +97,9 @@ options:
         type: str
         choices: [active, passive, 'off']
       vhost_server_path:
-        description: Socket path of a V(dpdkvhostuserclient) port; must be inside the vhost-user socket directory (O(vhost_socket_dir)).
+        description:
+          - Socket path of a V(dpdkvhostuserclient) port, where QEMU listens; an absolute, normalised path in any directory
+            (OVS connects to it wherever it is, for example C(/var/lib/vhost_sockets/vhu-vm1.sock) as OpenStack keeps them).
         type: str
       n_rxq:
         description: Receive queues of a V(dpdk) device, 1 to 1024 (C(options:n_rxq)).
@@ -114,7 +117,10 @@ options:
             not given) and each core in C(pmd-cpu-mask).
         type: dict
       mtu_request:
-        description: MTU, 68 to 9710 (jumbo frames up to 9728 bytes).
+        description:
+          - MTU, 68 to 9710 (jumbo frames up to 9728 bytes).
+          - Verified after apply, else the call rolls back; where OVS reports the port's effective C(mtu) it must match.
+            A vhost-user port reports none (0) until QEMU connects; its MTU takes effect then.
         type: int
       flow_control:
         description: Ethernet flow control of a physical V(dpdk) device.

@@ -34,8 +34,9 @@ options:
     type: str
   vhost_socket_dir:
     description:
-      - Kind V(vhostuser) only; the directory vhost-user sockets must be in. Defaults to C(/var/run/openvswitch) joined with
-        C(Open_vSwitch other_config:vhost-sock-dir).
+      - Kind V(vhostuser) only; OVS's vhost-user socket directory. Subdirectories of it that hold a socket with an
+        O(config[].owner) are created or re-owned for that owner; the directory itself is never re-owned.
+        Defaults to C(/var/run/openvswitch) joined with C(Open_vSwitch other_config:vhost-sock-dir).
     type: path
   targets:
     description:
@@ -68,9 +69,11 @@ options:
         choices: [tap, macvtap, vhostuser]
       socket:
         description:
-          - Kind V(vhostuser) only, and required there; the vhost-user socket, inside the vhost-user socket directory
-            (O(vhost_socket_dir)).
-          - With O(config[].owner) (the user QEMU runs as), a subdirectory holding the socket is created or re-owned for that user.
+          - Kind V(vhostuser) only, and required there; the vhost-user socket QEMU listens on, an absolute path in any
+            directory (for example under O(vhost_socket_dir), or C(/var/lib/vhost_sockets) as OpenStack keeps them).
+          - With O(config[].owner) (the user QEMU runs as), the socket's directory must belong to that user. A missing
+            directory is created for them (with its missing parents, mode 0750). Below O(vhost_socket_dir) an existing
+            directory is re-owned; anywhere else an existing directory of another user is refused, never re-owned.
         type: str
       multi_queue:
         description:
@@ -78,7 +81,9 @@ options:
             a VMM opening several queues on a single-queue tap fails with EINVAL.
         type: bool
       owner:
-        description: User (name, or numeric id up to 4294967294) allowed to open the tap, as an unprivileged VMM such as cloud-hypervisor needs.
+        description:
+          - User (name, or numeric id up to 4294967294) allowed to open the tap, as an unprivileged VMM such as cloud-hypervisor needs.
+          - Kind V(vhostuser), the user QEMU runs as; the socket's directory must belong to them (see O(config[].socket)).
         type: str
       group:
         description: Group (name, or numeric id up to 4294967294) allowed to open the tap.
@@ -88,6 +93,8 @@ options:
           - MTU. A tap takes 68 to 65521 (the kernel's maximum for a tap, 65535 less its Ethernet header) and at most
             its bridge's maximum; a macvtap 68 to the MTU of its lower device; a V(vhostuser) port at most 9710.
           - Defaults to the bridge's MTU for a tap on a bridge (as libvirt does), the lower device's for a macvtap, else 1500.
+          - Kind V(vhostuser), the port's C(mtu_request), 68 to 9710. It is verified after apply; OVS applies it when QEMU
+            connects, and from then on the port's effective MTU must match too.
         type: int
       mac:
         description:

@@ -5,6 +5,8 @@
 * ``netns_factory(name="ns", lo_up=True)`` -> Netns; every namespace it made is
   destroyed at teardown, also when the test failed.
 * ``hv_ns`` -> a fresh "hypervisor" namespace with ``lo`` up.
+* ``hostile_root`` -> namespaces made afterwards start with the sysctls a hostile root
+  namespace would pass on (netns.HOSTILE_ROOT_SYSCTLS), before their baseline is set.
 * ``run_module(ns, module, args, check=False, diff=False)`` -> the module's
   result dict.  ``module`` is ``vm_network`` (-> hypervisor.networking.vm_network)
   or any fully qualified name such as ``ansible.builtin.command``.
@@ -28,7 +30,7 @@ import sys
 
 import pytest
 
-from netns import Netns
+from netns import HOSTILE_ROOT_SYSCTLS, Netns
 
 TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO_ROOT = os.path.dirname(TESTS_DIR)
@@ -173,6 +175,15 @@ def netns_factory():
             errors.append(f"{ns.name}: {exc}")
     if errors:
         pytest.fail("namespace cleanup failed:\n" + "\n".join(errors))
+
+
+@pytest.fixture
+def hostile_root(monkeypatch):
+    """Namespaces made after this start as if the root namespace had hostile sysctls
+    (ip_forward=1, strict rp_filter, IPv6 off...: netns.HOSTILE_ROOT_SYSCTLS), written inside
+    each new namespace only; list it before the fixtures that make namespaces."""
+    monkeypatch.setattr(Netns, "inherited", HOSTILE_ROOT_SYSCTLS)
+    return HOSTILE_ROOT_SYSCTLS
 
 
 @pytest.fixture

@@ -51,7 +51,7 @@ NR_HUGEPAGES = "/proc/sys/vm/nr_hugepages"
 HUGEPAGES_NEEDED = 512  # 2 MiB pages: 1 GiB, of which dpdk-socket-mem takes 512 MiB
 DPDK_RUNTIME = "/var/run/dpdk"
 DEBIAN_PACKAGES = ("openvswitch-switch-dpdk librte-net-af-packet23 librte-net-null23 librte-net-tap23 "
-                   "librte-bus-vdev23 librte-mempool-ring23")
+                   "librte-net-virtio23 librte-bus-vdev23 librte-mempool-ring23")
 
 
 class OvsDpdkError(RuntimeError):
@@ -93,7 +93,7 @@ def restore_hugepages(value):
 class OvsDpdk:
     """One private ovsdb-server + ovs-vswitchd-dpdk; ovs-vswitchd runs inside namespace `ns`."""
 
-    def __init__(self, ns, workdir, pmd_core=1, extra_config=None):
+    def __init__(self, ns, workdir, pmd_core=1, extra_config=None, frontend=False):
         self.ns = ns
         self.dir = os.path.join(str(workdir), "ovs")
         self.rundir = os.path.join(self.dir, "run")
@@ -105,6 +105,9 @@ class OvsDpdk:
         self.prefix = "hvt" + uuid.uuid4().hex[:8]
         self.pmd_core = pmd_core
         self.extra_config = dict(extra_config or {})
+        # a QEMU stand-in (connect_frontend) shares DPDK memory over vhost-user, which takes
+        # at most 8 memory regions: one file per hugepage segment list instead of per page
+        self.frontend = frontend
         self.procs = {}
         self.mounted = False
         # the command line's daemons outlive it: own session, no stdin
@@ -169,6 +172,27 @@ class OvsDpdk:
             raise OvsDpdkError("ovs-appctl %s failed: %s" % (" ".join(args), proc.stderr.strip()))
         return proc.stdout
 
+    def connect_frontend(self, bridge, name, socket_path, timeout=30):
+        """A QEMU stand-in: DPDK's virtio-user driver listens on `socket_path` as QEMU does, as
+        port `name` on netdev bridge `bridge` of this same ovs-vswitchd; returns when the
+        dpdkvhostuserclient interface(s) using that socket report status connected.
+
+        Needs frontend=True. ovs-vswitchd blocks in the driver's init until a vhost-user client
+        connects, so the client port must exist before this is called."""
+        clients = [row["name"] for row in self.vsctl_json("--columns=name,options", "list", "Interface")
+                   if row["options"].get("vhost-server-path") == socket_path]
+        if not self.frontend or not clients:
+            raise OvsDpdkError("connect_frontend needs OvsDpdk(frontend=True) and a dpdkvhostuserclient port on %s" % socket_path)
+        index = len(self.vsctl_json("--columns=name", "list", "Interface"))
+        devargs = "net_virtio_user%d,path=%s,server=1,queues=1,mrg_rxbuf=1" % (index, socket_path)
+        self.vsctl("add-port", bridge, name, "--", "set", "Interface", name, "type=dpdk",
+                   "options:dpdk-devargs=%s" % json.dumps(devargs), timeout=timeout)
+
+        def connected():
+            return all((self.interface(client) or {}).get("status", {}).get("status") == "connected" for client in clients)
+
+        self._wait(connected, timeout, "vhost-user clients %s did not connect" % ", ".join(clients), "ovs-vswitchd")
+
     def ofctl(self, *args):
         """ovs-ofctl against a bridge's management socket (inside the namespace's rundir)."""
         proc = subprocess.run(self.ns.argv("ovs-ofctl", *args), capture_output=True, text=True, timeout=30,
@@ -209,7 +233,7 @@ class OvsDpdk:
         self._wait(lambda: os.path.exists(self.socket), timeout, "ovsdb-server did not open its socket", "ovsdb-server")
         config = {
             "dpdk-init": "true",
-            "dpdk-extra": "--no-pci --file-prefix=%s" % self.prefix,
+            "dpdk-extra": "--no-pci --file-prefix=%s%s" % (self.prefix, " --single-file-segments" if self.frontend else ""),
             "dpdk-socket-mem": "512",
             "dpdk-socket-limit": "512",
             "per-port-memory": "true",

@@ -12,7 +12,7 @@ import json
 import subprocess
 import time
 
-from netns import Netns, list_namespaces, ping, veth
+from netns import BASELINE_SYSCTLS, Netns, list_namespaces, ping, veth
 
 
 def _root_links():
@@ -118,3 +118,15 @@ def test_run_playbook(hv_ns, run_playbook, tmp_path):
     rc, out = run_playbook(hv_ns, playbook, {"wanted": "eth0"})
     assert rc != 0
     assert run_playbook.results[-1]["status"] == "failed"
+
+
+def test_namespaces_start_from_the_baseline_whatever_they_inherit(hostile_root, monkeypatch):
+    """The inheritance simulation is real (without the baseline a namespace keeps the hostile
+    values), and the baseline undoes it; only namespaces of ours are written."""
+    with Netns.create("inherit") as ns:
+        for key, value in BASELINE_SYSCTLS:
+            assert ns.sysctl(key) == value, key
+    monkeypatch.setattr(Netns, "baseline", ())
+    with Netns.create("inherit") as ns:
+        for key, value in hostile_root:
+            assert ns.sysctl(key) == value, key

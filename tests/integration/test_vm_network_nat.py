@@ -307,6 +307,13 @@ def test_nat_network_end_to_end(lab, run_module, tmp_path):
     nh.assert_unchanged_run(run_module(hv, "vm_network", {"config": [{"name": "natnet"}], "state": "deleted"}))
 
 
+def test_nat_network_end_to_end_whatever_the_root_namespace_has(hostile_root, lab, run_module, tmp_path):  # pylint: disable=unused-argument
+    """Namespaces start as if the root had ip_forward=1, strict rp_filter, IPv6 off (as on a libvirt
+    or Docker host), written inside the test's namespaces only: the scenario still holds."""
+    assert (lab["hv"].sysctl("net.ipv4.conf.up0.forwarding"), lab["hv"].sysctl("net.ipv4.conf.default.rp_filter")) == ("0", "0")
+    test_nat_network_end_to_end(lab, run_module, tmp_path)
+
+
 def test_route_network_and_ipv6_nat(lab, run_module, tmp_path):
     hv, up, vm1 = lab["hv"], lab["up"], lab["vm1"]
     config = {

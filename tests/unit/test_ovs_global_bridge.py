@@ -37,6 +37,10 @@ class _Recorder:
     def commit(self, commands, wait=True):
         self.committed.append((commands, wait))
 
+    def apply(self, txn):
+        self.commit(txn.commands)
+        txn.committed = True
+
     undo = commit
 
 
@@ -136,6 +140,8 @@ def test_bridge_create_update_and_their_undo():
     assert plan.commands == [
         "ovs-vsctl add-br br0 -- set Bridge br0 datapath_type=netdev external_ids:hypervisor-networking-owner=ovs_dpdk_bridge "
         "'other_config:hwaddr=\"52:54:00:00:00:01\"' -- clear Bridge br1 fail_mode -- remove Bridge br1 other_config k"]
+    plan.actions[0].do()
+    backend.committed.clear()
     plan.actions[0].undo()
     # undone in reverse order: br1's settings back, then br0 gone
     assert backend.committed == [([["set", "Bridge", "br1", "fail_mode=secure", "other_config:k=v"], ["--if-exists", "del-br", "br0"]], True)]

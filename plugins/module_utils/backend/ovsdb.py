@@ -23,8 +23,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
+import uuid
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HostError, HvnetError
 from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import OVS_OWNER_KEY
@@ -33,6 +35,10 @@ DEFAULT_DATABASE = "unix:/var/run/openvswitch/db.sock"
 DEFAULT_RUNDIR = "/var/run/openvswitch"
 VSCTL_TIMEOUT = 30       # seconds ovs-vsctl may wait for ovsdb-server / ovs-vswitchd
 PORT_WAIT = 30.0          # seconds a port may take to get its ofport (or its error)
+# Open_vSwitch external_ids key that each transaction of ours sets to a new value: after a failed
+# ovs-vsctl it tells whether the transaction was committed (ovs-vsctl commits, then waits for
+# ovs-vswitchd, and can fail in either step).
+TXN_MARK_KEY = "hypervisor-networking-txn"
 
 COLUMNS = (
     ("Open_vSwitch", "dpdk_initialized,dpdk_version,other_config,iface_types,datapath_types"),
@@ -49,6 +55,10 @@ _BARE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_./-]*$")
 
 class OvsdbError(HvnetError):
     pass
+
+
+class NotConfirmed(OvsdbError):
+    """The transaction is in the database, but ovs-vswitchd did not confirm it in time."""
 
 
 def plain_value(value):
@@ -130,6 +140,8 @@ class Ovsdb:
             raise HostError("ovs-vsctl is not installed (Open vSwitch with DPDK: package openvswitch-switch-dpdk)") from exc
         except subprocess.TimeoutExpired as exc:
             raise OvsdbError("ovs-vsctl did not finish within %d s (is ovs-vswitchd running?)" % (self.timeout + 10)) from exc
+        if proc.returncode == -signal.SIGALRM or "(Alarm clock)" in proc.stderr:
+            raise OvsdbError("ovs-vsctl gave up after %d s: ovsdb-server or ovs-vswitchd did not answer" % self.timeout)
         if proc.returncode != 0:
             raise OvsdbError("ovs-vsctl: %s" % _first_lines(proc.stderr))
         return proc.stdout
@@ -165,14 +177,54 @@ class Ovsdb:
             args += ["--"] + list(command)
         self.run(args, wait)
 
+    def commit_checked(self, commands):
+        """commit(), telling a failure after the commit (NotConfirmed) from one before it.
+
+        ovs-vsctl commits, then waits for ovs-vswitchd, and can fail in either step: a marker
+        key written in the same transaction tells the two apart."""
+        marker = uuid.uuid4().hex
+        try:
+            self.commit(list(commands) + [["set", "Open_vSwitch", ".", "external_ids:%s=%s" % (TXN_MARK_KEY, marker)]])
+        except HvnetError as exc:
+            if self._committed_marker() == marker:
+                raise NotConfirmed("%s (the transaction is in the database; ovs-vswitchd did not confirm it)" % exc) from exc
+            raise
+
+    def apply(self, txn):
+        """Commit transaction `txn` and wait for ovs-vswitchd; afterwards txn.committed says
+        whether it is in the database, also when this raised (then its undo must run)."""
+        txn.committed = False
+        try:
+            self.commit_checked(txn.commands)
+        except NotConfirmed:
+            txn.committed = True
+            raise
+        txn.committed = True
+
+    def _committed_marker(self):
+        try:
+            out = self.run(["--if-exists", "get", "Open_vSwitch", ".", "external_ids:" + TXN_MARK_KEY], wait=False)
+        except HvnetError:
+            return None  # unknown: the database is not reachable, so neither is an undo
+        return out.strip().strip('"') or None
+
     def undo(self, commands):
         """Run an undo transaction, then destroy the QoS rows of ours that nothing uses any more."""
-        self.commit(commands)
+        self._restore(commands)
         snapshot = self.read()
         used = {port["qos"] for port in snapshot["ports"].values() if port["qos"]}
-        orphans = [uuid for uuid, qos in snapshot["qos"].items()
-                   if uuid not in used and OVS_OWNER_KEY in (qos.get("external_ids") or {})]
-        self.commit([["destroy", "QoS", uuid] for uuid in orphans])
+        self._restore([["destroy", "QoS", row_id] for row_id, qos in snapshot["qos"].items()
+                       if row_id not in used and OVS_OWNER_KEY in (qos.get("external_ids") or {})])
+
+    def _restore(self, commands):
+        """What a rollback restores is the database: an undo that is in it counts as done even when
+        ovs-vswitchd does not confirm it in time (it follows the database when it catches up)."""
+        if not commands:
+            return
+        try:
+            self.commit_checked(commands)
+        except NotConfirmed:
+            pass
 
     def wait_ports(self, expectations):
         """Wait (bounded) until every port has its ofport, or fail with OVS's own error text.
@@ -180,6 +232,9 @@ class Ovsdb:
         `expectations` is a list of (interface name, mtu_request or None, needs_ofport, ofport_request or None).
         A port whose requested OpenFlow number another interface of its bridge holds fails at once
         (OVS silently gives it another number); one still being renumbered is waited for.
+        Where OVS reports an effective `mtu`, it must become mtu_request. A vhost-user port reports
+        mtu 0 while no QEMU is connected (its MTU takes effect when one connects); then only the
+        stored mtu_request is checked, by the engine's read-back.
         """
         if not expectations:
             return
@@ -224,6 +279,7 @@ class Transaction:
         self.commands = []
         self.undo = []
         self.expect = []
+        self.committed = False  # set by Ovsdb.apply
 
     def __bool__(self):
         return bool(self.commands)
@@ -368,6 +424,9 @@ class WithOvsdb:
 
     def commit(self, commands):
         self.ovs.commit(commands)
+
+    def apply(self, txn):
+        self.ovs.apply(txn)
 
     def undo(self, commands):
         self.ovs.undo(commands)

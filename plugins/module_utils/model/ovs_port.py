@@ -215,7 +215,7 @@ def _check_trunks(problems, path, value):
 
 
 def check_socket_path(problems, path, value):
-    """Absolute and normalised (no '..', no trailing '/'); the directory is checked against the host later."""
+    """Absolute and normalised (no '..', no trailing '/'), in any directory: OVS connects to wherever QEMU listens."""
     if value is None:
         return None
     text = str(value)

@@ -237,7 +237,7 @@ class InterfaceResource(LinkResource):
             old_uid, old_gid = _ids(cur)
             plan.add("ip tuntap set owner of %s: user %s group %s" % (name, _none_text(uid), _none_text(gid)),
                      lambda: nl.set_tap_owner(name, want.multi_queue, uid, gid),
-                     lambda: nl.set_tap_owner(name, cur.multi_queue, old_uid, old_gid))
+                     lambda: nl.set_tap_owner(name, cur.multi_queue, old_uid, old_gid), partial=True)
         if want.kind == "macvtap" and cur.mode != want.mode:
             plan.add("ip link set %s type macvtap mode %s" % (name, want.mode),
                      lambda: nl.set_macvtap_mode(name, want.mode), lambda: nl.set_macvtap_mode(name, cur.mode))
@@ -253,7 +253,8 @@ class InterfaceResource(LinkResource):
         if want.link_state != cur.link_state:
             new["state"], old["state"] = want.link_state, cur.link_state
         if new:
-            plan.add(ip_link_set_command(name, **new), lambda: nl.set_link(name, **new), lambda: nl.set_link(name, **old))
+            # partial: the kernel applies attributes one by one; the undo puts every old value back
+            plan.add(ip_link_set_command(name, **new), lambda: nl.set_link(name, **new), lambda: nl.set_link(name, **old), partial=True)
         if want.kind == "tap" and want.bridge:
             flags = {}
             for key in ("isolated", "learning", "flood"):

@@ -241,7 +241,9 @@ class NetworkResource(LinkResource):
             if not link.get("up"):
                 new["state"], old["state"] = "up", "down"
             if new:
-                plan.add(ip_link_set_command(bridge, **new), lambda: backend.set_link(bridge, **new), lambda: backend.set_link(bridge, **old))
+                # partial: the kernel applies attributes one by one; the undo puts every old value back
+                plan.add(ip_link_set_command(bridge, **new), lambda: backend.set_link(bridge, **new), lambda: backend.set_link(bridge, **old),
+                         partial=True)
             current_ips = current.ips
         for ip in current_ips:
             if ip not in desired.ips:
@@ -265,7 +267,8 @@ class NetworkResource(LinkResource):
     def _plan_stp(plan, backend, bridge, current, desired):
         want, had = desired.bridge, current.bridge
         plan.add("ip link set %s type bridge forward_delay %d stp_state %d" % (bridge, want.delay * 100, int(want.stp)),
-                 lambda: backend.set_bridge(bridge, want.stp, want.delay), lambda: backend.set_bridge(bridge, had.stp, had.delay))
+                 lambda: backend.set_bridge(bridge, want.stp, want.delay), lambda: backend.set_bridge(bridge, had.stp, had.delay),
+                 partial=True)  # two netlink requests: the undo sets both back
 
     def plan_removal(self, plan, backend, current, snapshot):
         services.plan_removal(plan, backend, current, snapshot)

@@ -279,7 +279,7 @@ def _plan_tc(plan_, host, name, bridge, bandwidth, snapshot, creating):
 
     if bandwidth:
         text = "; ".join(" ".join(["tc"] + argv) for argv in tc_backend.commands(bridge, bandwidth))
-        plan_.add(text, lambda: host.tc.apply(bridge, bandwidth), put_back)
+        plan_.add(text, lambda: host.tc.apply(bridge, bandwidth), put_back, partial=True)  # several tc commands; put_back starts from clear
     else:
         plan_.add("tc qdisc del dev %s root; tc qdisc del dev %s ingress" % (bridge, bridge), lambda: host.tc.clear(bridge),
                   put_back if previous else None)

@@ -38,7 +38,7 @@ def owner_of(port):
 
 
 def socket_dir(snapshot):
-    """The directory vhost-user sockets must live in (module option, else OVS's rundir + vhost-sock-dir)."""
+    """OVS's vhost-user socket directory (module option, else OVS's rundir + vhost-sock-dir)."""
     configured = snapshot.get("vhost_socket_dir")
     if configured:
         return os.path.normpath(configured)
@@ -305,7 +305,8 @@ def plan_port(txn, kind, cur, want, snapshot):
     name = want.name
     why = recreate_reason(cur, want)
     needs_ofport = True
-    mtu = want.mtu_request if (want.type or "dpdk") == "dpdk" else None
+    # every type: a vhost-user port reports mtu 0 until QEMU connects, and wait_ports then checks only mtu_request
+    mtu = want.mtu_request
     ofport = None if want.is_bond else want.ofport_request
     expect = [(member, mtu, needs_ofport, ofport) for member in want.member_names()]
     if cur is None or why:
@@ -346,7 +347,15 @@ def finish(plan, backend):
     txn = backend.take_pending()
     if not txn:
         return
-    plan.add(ovsdb.command_text(txn.commands), lambda: backend.commit(txn.commands), lambda: backend.undo(txn.undo))
+
+    def undo():
+        if not txn.committed:
+            return False  # nothing reached the database
+        backend.undo(txn.undo)
+        return True
+
+    # partial: ovs-vsctl can fail after its commit (waiting for ovs-vswitchd); then the undo runs too
+    plan.add(ovsdb.command_text(txn.commands), lambda: backend.apply(txn), undo, partial=True)
     plan.verifications.append(lambda: backend.wait_ports(txn.expect))
 
 
@@ -374,8 +383,11 @@ def conflict(snapshot, model, adopt, kind):
     return None
 
 
-def host_problems(problems, path, model, snapshot, kind, check_mode, warnings, socket_field="vhost_server_path"):
-    """Checks of one desired port against OVSDB (bridge, pmd-cpu-mask, sockets, devices, ofports)."""
+def host_problems(problems, path, model, snapshot, kind, check_mode, warnings):
+    """Checks of one desired port against OVSDB (bridge, pmd-cpu-mask, sockets, devices, ofports).
+
+    A dpdkvhostuserclient socket may be anywhere: OVS connects to wherever QEMU listens
+    (OpenStack keeps them in /var/lib/vhost_sockets)."""
     bridge = snapshot["bridges"].get(model.bridge)
     if bridge is None:
         missing_prerequisite(problems, warnings, check_mode, path + ".bridge",
@@ -396,11 +408,6 @@ def host_problems(problems, path, model, snapshot, kind, check_mode, warnings, s
                 if core not in cores:
                     problems.add("%s.rxq_affinity.%d" % (path, queue), "core %d is not in pmd-cpu-mask %s (PMD cores: %s); "
                                  "a queue pinned there is never polled" % (core, mask, ", ".join(str(c) for c in sorted(cores))))
-    if model.type == "dpdkvhostuserclient" and model.vhost_server_path:
-        directory = socket_dir(snapshot)
-        parent = os.path.dirname(model.vhost_server_path)
-        if parent != directory and not parent.startswith(directory.rstrip("/") + "/"):
-            problems.add(path + "." + socket_field, "must be inside the vhost-user socket directory %s" % directory)
     if model.type == "dpdkvhostuser" and not snapshot["ovs"]["other_config"].get("vhost-sock-dir") and not snapshot.get("vhost_socket_dir"):
         warnings.append("%s: a dpdkvhostuser socket is created in OVS's run directory; set vhost-sock-dir to keep them apart" % path)
     mine = set(model.member_names())

@@ -4,8 +4,11 @@
 """vm_interface kind vhostuser: a VM's dpdkvhostuserclient port on an OVS netdev bridge.
 
 QEMU listens on `socket` (running as `owner`) and OVS connects to it. The port is planned by
-the ovs_dpdk_port planner (same rows, mark `vm_interface`); the socket's directory is made to
-exist inside the vhost-user socket directory and to belong to `owner`, so QEMU can create it.
+the ovs_dpdk_port planner (same rows, mark `vm_interface`). The socket may be in any directory.
+With an `owner`, its directory must belong to that user, so QEMU can create the socket there:
+a missing directory is created for the owner; inside OVS's vhost-user socket directory an
+existing one is re-owned (that tree is ours to manage); elsewhere an existing directory of
+another user is refused, never re-owned (it may be shared: /var/lib, /tmp).
 """
 
 from __future__ import annotations
@@ -78,19 +81,42 @@ def check_host(desired, snapshot, problems, warnings, check_mode, path_of):
         if not model.bridge:
             problems.add(path + ".bridge", "is required for kind vhostuser: the OVS netdev bridge")
             continue
-        op.host_problems(problems, path, as_port(model), ovs, MARK, check_mode, warnings, socket_field="socket")
+        op.host_problems(problems, path, as_port(model), ovs, MARK, check_mode, warnings)
         if model.owner is not None and resolve_user(model.owner, "user") is None:
             problems.add(path + ".owner", "user '%s' does not exist on this host" % model.owner)
-        elif model.owner is not None and os.path.dirname(model.socket) == op.socket_dir(ovs):
-            uid = resolve_user(model.owner, "user")
-            try:
-                st = os.stat(op.socket_dir(ovs))
-            except OSError:
-                problems.add(path + ".socket", "the vhost-user socket directory does not exist; create it (role hypervisor.networking.dpdk)")
-                continue
-            if st.st_uid != uid and not st.st_mode & 0o002:
-                problems.add(path + ".socket", "user %s cannot create a socket directly in the vhost-user socket directory; "
-                             "use a subdirectory (it is created owned by %s)" % (model.owner, model.owner))
+        elif model.owner is not None:
+            _check_socket_directory(problems, path, model, op.socket_dir(ovs))
+
+
+def _check_socket_directory(problems, path, model, base):
+    """With an owner: QEMU, running as the owner, must be able to create the socket."""
+    uid = resolve_user(model.owner, "user")
+    directory = os.path.dirname(model.socket)
+    if directory == base:
+        try:
+            st = os.stat(base)
+        except OSError:
+            problems.add(path + ".socket", "the vhost-user socket directory does not exist; create it (role hypervisor.networking.dpdk)")
+            return
+        if st.st_uid != uid and not st.st_mode & 0o002:
+            problems.add(path + ".socket", "user %s cannot create a socket directly in the vhost-user socket directory; "
+                         "use a subdirectory (it is created owned by %s)" % (model.owner, model.owner))
+        return
+    if is_managed_directory(directory, base):
+        return  # created or re-owned for the owner by plan()
+    try:
+        existing = os.stat(directory).st_uid
+    except OSError:
+        return  # created for the owner by plan()
+    if existing != uid:
+        problems.add(path + ".owner", "socket directory %s exists and belongs to user %s; outside the vhost-user socket directory %s "
+                     "an existing directory is never re-owned (it may be shared); give it to %s, or use a directory that does not "
+                     "exist yet (it is created owned by %s)" % (directory, name_for_id(existing, "user"), base, model.owner, model.owner))
+
+
+def is_managed_directory(directory, base):
+    """A subdirectory of OVS's vhost-user socket directory: created or re-owned for a socket's owner."""
+    return directory != base and directory.startswith(base.rstrip("/") + "/")
 
 
 def _check_directory_owners(desired, ovs, problems, path_of):
@@ -109,8 +135,10 @@ def _check_directory_owners(desired, ovs, problems, path_of):
         first = owners.setdefault(directory, (uid, model.owner, path))
         if first[0] != uid:
             problems.add(path + ".owner", "socket directory %s is also used by %s with owner %s; one directory has one owner "
-                         "(give each owner its own directory under %s)" % (directory, first[2], first[1], base))
+                         "(give each owner its own directory)" % (directory, first[2], first[1]))
             continue
+        if not is_managed_directory(directory, base):
+            continue  # never re-owned: _check_socket_directory
         try:
             existing = os.stat(directory).st_uid
         except OSError:
@@ -138,9 +166,10 @@ def plan(plan_, backend, cur, want, snapshot):
     uid = resolve_user(want.owner, "user")
     if not os.path.isdir(directory):
         created = []
+        # partial: make_dirs records each directory as it makes it, so a failure part-way is undone exactly
         plan_.add("install -d -o %s -m 0750 %s" % (want.owner, directory),
-                  lambda: created.extend(make_dirs(directory, uid)), lambda: remove_dirs(created))
-    elif os.stat(directory).st_uid != uid:
+                  lambda: make_dirs(directory, uid, created), lambda: remove_dirs(created), partial=True)
+    elif os.stat(directory).st_uid != uid and is_managed_directory(directory, op.socket_dir(ovs)):
         old = os.stat(directory).st_uid
         plan_.add("chown %s %s" % (want.owner, directory), lambda: os.chown(directory, uid, -1), lambda: os.chown(directory, old, -1))
 
@@ -153,9 +182,10 @@ def render(model):
     return [op.ovs_command_text_for(as_port(model), MARK)]
 
 
-def make_dirs(directory, uid):
+def make_dirs(directory, uid, created=None):
     """Create `directory` and its missing parents, each owned by `uid` (QEMU must pass through them);
-    returns exactly the directories created, outermost first (what undo removes)."""
+    returns exactly the directories created, outermost first (what undo removes). Each is added to
+    `created` as soon as it exists, so a failure part-way leaves the list of what to remove."""
     missing = []
     current = directory
     while not os.path.isdir(current):
@@ -164,7 +194,7 @@ def make_dirs(directory, uid):
         if parent == current:
             break
         current = parent
-    created = []
+    created = [] if created is None else created
     for path in reversed(missing):
         try:
             os.mkdir(path, 0o750)
