@@ -169,7 +169,8 @@ def bool_bad():
 
 
 def path_bad(sample="/srv/tftp", socket=False):
-    bad = ["relative/dir", "", "~/x", "./x", "/a/../b", "/a//b", "/a/", "-x"] + (["/" + "x" * 120] if socket else [])
+    """Paths no check may let through; a socket path must also be normalised and fit sun_path."""
+    bad = ["relative/dir", "", "~/x", "./x", "-x"] + (["/a/../b", "/a//b", "/a/", "/" + "x" * 120] if socket else [])
     return st.one_of(st.sampled_from(bad), _with_control(sample + "/x", inside_only=True))
 
 
@@ -412,6 +413,14 @@ NETWORK_VALUES = {
 NETWORK_FREE_TEXT = {"config.dns.txt.value", "config.ips.dhcp.bootp.file", "config.ips.netmask"}
 
 
+def _compact(item):
+    return {key: value for key, value in item.items() if value is not None}
+
+
+def _dhcp_ip(address, prefix, start, end):
+    return {"address": address, "prefix": prefix, "dhcp": {"ranges": [{"start": start, "end": end}]}}
+
+
 def _net(**fields):
     item = {"name": "hvc0", "ips": [{"address": "198.51.100.1", "prefix": 24}]}
     item.update(fields)
@@ -425,9 +434,9 @@ def _network_contradictions():
         lambda: modes(["nat", "route", "open", "isolated", None]).map(lambda mode: case(
             [_net(forward={"mode": mode}, bridge={"uplink": "eth0"})], ["config[0].bridge.uplink", "config[0].forward.mode"],
             "uplink_without_bridge_mode", "config.bridge.uplink")),
-        lambda: st.sampled_from([{}, {"guest_port": 8080}, {"host_address": "203.0.113.5"}, {"guest_ip": "198.51.100.11"}]).map(
-            lambda change: case([_net(forward={"mode": "nat"}, port_forwards=[pf, {k: v for k, v in dict(pf, **change).items()
-                                                                                       if k != "guest_port" or change}])],
+        # the same protocol and host port again: without guest_port (issue 13), to another guest, or on one host address
+        lambda: st.sampled_from([{"guest_port": None}, {"guest_port": 8080}, {"host_address": "203.0.113.5"}, {"guest_ip": "198.51.100.11"}]).map(
+            lambda change: case([_net(forward={"mode": "nat"}, port_forwards=[pf, _compact(dict(pf, **change))])],
                                 ["config[0].port_forwards[1]", "config[0].port_forwards[1].host_port"],
                                 "duplicate_port_forward", "config.port_forwards")),
         lambda: modes(["isolated", "open", "bridge"]).map(lambda mode: case(
@@ -445,8 +454,8 @@ def _network_contradictions():
         lambda: st.just(case([_net(ips=[{"address": "198.51.100.1", "prefix": 24,
                                          "dhcp": {"ranges": [{"start": "198.51.100.1", "end": "198.51.100.9"}]}}])],
                              ["config[0].ips[0].dhcp.ranges[0]"], "dhcp_range_holds_own_address", "config.ips.dhcp.ranges")),
-        lambda: st.just(case([_net(ips=[{"address": "198.51.100.1", "prefix": 25, "dhcp": {"ranges": [{"start": "198.51.100.10", "end": "198.51.100.20"}]}},
-                                        {"address": "198.51.100.129", "prefix": 25, "dhcp": {"ranges": [{"start": "198.51.100.140", "end": "198.51.100.150"}]}}])],
+        lambda: st.just(case([_net(ips=[_dhcp_ip("198.51.100.1", 25, "198.51.100.10", "198.51.100.20"),
+                                        _dhcp_ip("198.51.100.129", 25, "198.51.100.140", "198.51.100.150")])],
                              ["config[0].ips[1].dhcp"], "dhcp_twice_per_family", "config.ips.dhcp")),
         lambda: st.sampled_from([("198.51.100.1", 24, "198.51.100.2", 25), ("198.51.100.1", 24, "198.51.100.200", 24),
                                  ("2001:db8::1", 64, "2001:db8::2", 48)]).map(
@@ -479,7 +488,8 @@ def _network_contradictions():
             "guest_ip_outside_subnets", "config.port_forwards.guest_ip")),
         lambda: st.text(alphabet="abcdefghij0123456789", min_size=16, max_size=64).map(lambda name: case(
             [{"name": name}], ["config[0].bridge.name", "config[0].name"], "name_not_an_interface_name", "config.bridge.name")),
-        lambda: st.sampled_from([("tftp_root", "/srv/tftp"), ("dhcp", {"bootp": {"file": "x.efi"}, "ranges": [{"start": "2001:db8::10", "end": "2001:db8::20"}]})]).map(
+        lambda: st.sampled_from([("tftp_root", "/srv/tftp"),
+                                 ("dhcp", {"bootp": {"file": "x.efi"}, "ranges": [{"start": "2001:db8::10", "end": "2001:db8::20"}]})]).map(
             lambda o: case([_net(ips=[{"address": "2001:db8::1", "prefix": 64, o[0]: o[1]}])],
                            ["config[0].ips[0].%s" % ("tftp_root" if o[0] == "tftp_root" else "dhcp.bootp")], "ipv4_only_service_on_ipv6",
                            "config.ips")),
@@ -538,21 +548,21 @@ def _interface_contradictions():
     flags = st.sampled_from(["isolated", "learning", "flood"])
     return [
         lambda: st.tuples(flags, st.sampled_from([None, "tap"]), st.booleans()).map(lambda o: case(
-            [{k: v for k, v in {"name": "tap5", "kind": o[1], o[0]: o[2]}.items() if v is not None}], ["config[0].%s" % o[0]],
+            [_compact({"name": "tap5", "kind": o[1], o[0]: o[2]})], ["config[0].%s" % o[0]],
             "bridge_port_flag_without_bridge", "config." + o[0])),
         lambda: st.sampled_from([None, "tap"]).map(lambda kind: case(
-            [{k: v for k, v in {"name": "tap5", "kind": kind, "mac": "52:54:00:aa:00:09", "guest": {"mac": "52:54:00:AA:00:09"}}.items()
-              if v is not None}], ["config[0].mac", "config[0].guest.mac"], "host_mac_equals_guest_mac", "config.mac")),
+            [_compact({"name": "tap5", "kind": kind, "mac": "52:54:00:aa:00:09", "guest": {"mac": "52:54:00:AA:00:09"}})],
+            ["config[0].mac", "config[0].guest.mac"], "host_mac_equals_guest_mac", "config.mac")),
         lambda: st.sampled_from([("multi_queue", True), ("owner", "root"), ("group", "root"), ("bridge", "br0"), ("isolated", True),
-                                 ("learning", True), ("flood", False)]).map(lambda o: case(
-            [{"name": "mvt5", "kind": "macvtap", "link": "eth0", o[0]: o[1]}], ["config[0].%s" % o[0]], "tap_field_on_macvtap",
-            "config." + o[0])),
+                                 ("learning", True), ("flood", False)]).map(
+            lambda o: case([{"name": "mvt5", "kind": "macvtap", "link": "eth0", o[0]: o[1]}], ["config[0].%s" % o[0]],
+                           "tap_field_on_macvtap", "config." + o[0])),
         lambda: st.just(case([{"name": "mvt5", "kind": "macvtap"}], ["config[0].link"], "macvtap_without_link", "config.link")),
         lambda: st.sampled_from([("link", "eth0"), ("mode", "vepa")]).map(lambda o: case(
             [{"name": "tap5", "kind": "tap", o[0]: o[1]}], ["config[0].%s" % o[0]], "macvtap_field_on_tap", "config." + o[0])),
         lambda: st.sampled_from([None, "tap", "macvtap"]).map(lambda kind: case(
-            [{k: v for k, v in {"name": "tap5", "kind": kind, "link": "eth0" if kind == "macvtap" else None,
-                                "socket": "/run/vhost/x.sock"}.items() if v is not None}], ["config[0].socket"], "socket_without_vhostuser",
+            [_compact({"name": "tap5", "kind": kind, "link": "eth0" if kind == "macvtap" else None, "socket": "/run/vhost/x.sock"})],
+            ["config[0].socket"], "socket_without_vhostuser",
             "config.socket")),
         lambda: st.sampled_from([("multi_queue", True), ("mac", "52:54:00:aa:00:0a"), ("link_state", "down"), ("isolated", True),
                                  ("learning", False), ("flood", True), ("link", "eth0"), ("mode", "vepa"), ("group", "root")]).map(
@@ -560,7 +570,7 @@ def _interface_contradictions():
                            "field_not_for_vhostuser", "config." + o[0])),
         lambda: st.just(case([{"name": "vhu5", "kind": "vhostuser"}], ["config[0].socket"], "vhostuser_without_socket", "config.socket")),
         lambda: st.tuples(st.integers(2, 128), st.sampled_from([None, "tap"])).map(lambda o: case(
-            [{k: v for k, v in {"name": "tap5", "kind": o[1], "multi_queue": False, "guest": {"queues": o[0]}}.items() if v is not None}],
+            [_compact({"name": "tap5", "kind": o[1], "multi_queue": False, "guest": {"queues": o[0]}})],
             ["config[0].multi_queue", "config[0].guest.queues"], "queues_on_single_queue_tap", "config.multi_queue")),
         lambda: st.integers(9711, 65535).map(lambda mtu: case(
             [{"name": "vhu5", "kind": "vhostuser", "socket": "/run/vhost/v.sock", "mtu": mtu}], ["config[0].mtu"], "vhostuser_mtu_above_ovs",
@@ -765,4 +775,31 @@ def valid_interface(draw, lower, bridge):
         guest["ip"] = draw(st.sampled_from(["198.51.100.5/24", "2001:db8::5/64"]))
     if guest:
         item["guest"] = guest
+    return item
+
+
+@st.composite
+def valid_ovs_port(draw, bridge, sockdir):
+    """A dpdk port on a net_null vdev, or a dpdkvhostuserclient port (QEMU absent: OVS retries in the background)."""
+    number = draw(st.integers(0, 999))
+    if draw(st.booleans()):
+        item = {"name": "dpdk%d" % number, "bridge": bridge, "type": "dpdk", "devargs": "net_null%d,no-rx=1" % number}
+        if draw(st.booleans()):
+            item["n_rxq"] = draw(st.integers(1, 4))
+        if draw(st.booleans()):
+            item["ingress_policing"] = {"rate": draw(st.integers(1, 100000)), "burst": draw(st.integers(1, 10000))}
+    else:
+        item = {"name": "vhc%d" % number, "bridge": bridge, "type": "dpdkvhostuserclient",
+                "vhost_server_path": "%s/vhc%d.sock" % (sockdir, number)}
+    if draw(st.booleans()):
+        item["mtu_request"] = draw(st.integers(1280, 9000))
+    vlan = draw(st.sampled_from([None, "access", "trunk", "native-untagged"]))
+    if vlan:
+        item["vlan_mode"] = vlan
+        if vlan != "trunk":
+            item["tag"] = draw(st.integers(1, 4094))
+        if vlan != "access":
+            item["trunks"] = sorted(set(draw(st.lists(st.integers(1, 4094), min_size=1, max_size=4))))
+    if draw(st.booleans()):
+        item["external_ids"] = {"vm-id": "vm-%d" % draw(st.integers(0, 99))}
     return item
