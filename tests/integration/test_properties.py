@@ -114,7 +114,8 @@ def fixture_worker(props_ns, tmp_path):
 
 # ---- judging one answer ---------------------------------------------------------------------------
 def names_exact(msg, path):
-    return re.search(r"(?<![\w\].-])%s:" % re.escape(path), msg) is not None
+    """`path` named, or an element of it (`config[0].dns.hosts[0]` for a fault in config[0].dns.hosts)."""
+    return re.search(r"(?<![\w\].-])%s(\[\d+\])?:" % re.escape(path), msg) is not None
 
 
 def _leaf_names(spec, counts=None):
@@ -159,7 +160,8 @@ class Tally:
             self.counts["host_changed"] += 1
         if outcome.startswith("rejected") and answer.get("stage") == "host":
             self.counts["rejected_after_host_read"] += 1
-        if outcome in ("rejected_exact_path", "rejected_ansible_path") and not host_changed:
+        late = answer.get("stage") == "host"
+        if outcome == "rejected_exact_path" and not host_changed and not late:
             return
         key = "%s | %s | %s%s" % (outcome, case.label, answer.get("stage"), " | HOST CHANGED" if host_changed else "")
         entry = self.classes.setdefault(key, {"count": 0})
@@ -176,7 +178,7 @@ class Tally:
                 json.dump(document, handle, indent=2, default=repr)
         lines = ["", "==== %s: invalid configs ====" % self.module]
         lines += ["  %-26s %d" % (key, value) for key, value in self.counts.items()]
-        lines.append("  distinct failure classes: %d (details: %s)" % (len(self.classes), path))
+        lines.append("  classes to look at (failures, and rejections only after reading the host): %d (details: %s)" % (len(self.classes), path))
         for key, entry in sorted(self.classes.items()):
             lines.append("  - [%d] %s\n      expected %s\n      config %s\n      msg %s%s" % (
                 entry["count"], key, entry["expected_paths"], json.dumps(entry["config"], default=repr)[:400], entry["msg"][:300],
