@@ -27,10 +27,29 @@ def _model(**item):
 @pytest.mark.parametrize("devargs,ok", [
     ("0000:01:00.0", True), ("01:00.1", True), ("net_null0,no-rx=1", True), ("net_af_packet0,iface=eth1", True),
     ("net_tap0", True), ("0000:01:00", False), ("net_null0,no-rx", False), ("null0", False), ("net_null0, x=1", False),
+    # found by tests/integration/test_properties.py: a trailing newline or an empty argument passed
+    ("0000:01:00.0\n", False), ("net_null0\n", False), ("net_null0,", False), ("net_null0,a=b,", False), ("net_null0,a=b\n", False),
 ])
 def test_devargs(devargs, ok):
     _model_, problems = _model(name="p", devargs=devargs)
     assert (not problems) is ok, problems
+
+
+@pytest.mark.parametrize("field", ["name", "bridge"])
+@pytest.mark.parametrize("value", ["-x", "--help", "p0\n"])
+def test_names_cannot_be_options_or_carry_a_newline(field, value):
+    item = {"name": "p", "devargs": "net_null0", field: value}
+    _model_, problems = _model(**item)
+    assert any(problem.startswith("config[0].%s: " % field) for problem in problems), problems
+
+
+@pytest.mark.parametrize("column", ["external_ids", "other_config"])
+def test_map_values_and_keys_without_control_characters(column):
+    _model_, problems = _model(name="p", devargs="net_null0", **{column: {"app": "a\nb", "k\n": "v", "nul": "a\x00"}})
+    text = "; ".join(problems)
+    assert "config[0].%s.app: must not contain line breaks" % column in text, text
+    assert "config[0].%s.nul: must not contain line breaks" % column in text, text
+    assert "config[0].%s: key 'k\n' has characters" % column in text, text
 
 
 def test_pci_address_gets_its_domain():

@@ -104,8 +104,10 @@ def check_port_name(problems, path, value):
     if not isinstance(value, str) or not value:
         problems.add(path, "must be a non-empty port name")
         return None
-    if len(value) > NAME_MAX or not _NAME_RE.match(value) or value in (".", ".."):
-        problems.add(path, "'%s' is not a valid port name; allowed: 1 to %d letters, digits, '_', '.', '+', '-'" % (value, NAME_MAX))
+    # a leading '-' would read as an option of ovs-vsctl or ovs-appctl
+    if len(value) > NAME_MAX or not _NAME_RE.fullmatch(value) or value in (".", "..") or value.startswith("-"):
+        problems.add(path, "'%s' is not a valid port name; allowed: 1 to %d letters, digits, '_', '.', '+', '-' (not first)"
+                     % (value, NAME_MAX))
         return None
     return value
 
@@ -115,15 +117,15 @@ def check_devargs(problems, path, value):
     if value is None:
         return None
     text = str(value)
-    head, _sep, rest = text.partition(",")
-    ok = bool(_PCI_RE.match(head) or _VDEV_RE.match(head))
-    if ok and rest:
-        ok = all(_ARG_RE.match(arg) for arg in rest.split(","))
+    head, sep, rest = text.partition(",")
+    ok = bool(_PCI_RE.fullmatch(head) or _VDEV_RE.fullmatch(head))
+    if ok and sep:  # a ',' needs key=value arguments after it, each non-empty
+        ok = all(_ARG_RE.fullmatch(arg) for arg in rest.split(","))
     if not ok:
         problems.add(path, "'%s' is not valid dpdk-devargs; expected a PCI address such as 0000:01:00.0 or a vdev such as "
                      "net_null0,no-rx=1 or net_af_packet0,iface=eth1 (name, then ,key=value arguments)" % text)
         return None
-    if _PCI_RE.match(head) and len(head) == 7:
+    if _PCI_RE.fullmatch(head) and len(head) == 7:
         text = "0000:" + text  # OVS and DPDK report the full domain:bus:device.function form
     return text
 
@@ -157,7 +159,7 @@ def _check_map(problems, path, value, reserved=()):
     result = {}
     for key, item in value.items():
         key = str(key)
-        if not _KEY_RE.match(key):
+        if not _KEY_RE.fullmatch(key):
             problems.add(path, "key '%s' has characters OVSDB keys here cannot have; allowed: letters, digits, '_ . : / -'" % key)
             continue
         if key in reserved:
@@ -169,7 +171,11 @@ def _check_map(problems, path, value, reserved=()):
         if isinstance(item, (dict, list)):
             problems.add(path + "." + key, "must be a string, or null to remove the key")
             continue
-        result[key] = ("true" if item else "false") if isinstance(item, bool) else str(item)
+        text = ("true" if item else "false") if isinstance(item, bool) else str(item)
+        if not text.isprintable():
+            problems.add(path + "." + key, "must not contain line breaks or other control characters")
+            continue
+        result[key] = text
     return result
 
 
