@@ -69,8 +69,11 @@ def _check_value(problems, path, option, value):
             for index, element in enumerate(value):
                 _check_element(problems, "%s[%d]" % (path, index), option, element)
         elif option.get("elements", "str") == "dict" or not isinstance(value, _SCALARS):
-            # a scalar where Ansible splits on ',' is fine for lists of words, not of dictionaries
             problems.append("%s: must be a list, not %s" % (path, _type_name(value)))
+        else:
+            # Ansible takes a scalar for a list of words, split on ','; each word must still fit
+            for word in (value.split(",") if isinstance(value, str) else [value]):
+                _check_scalar(problems, path, option.get("elements", "str"), option.get("choices"), word)
         return
     _check_scalar(problems, path, kind, option.get("choices"), value)
 

@@ -15,6 +15,7 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.lock import 
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import interface as m
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import missing_prerequisite, name_for_id, resolve_user
 from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import make_mark
+from ansible_collections.hypervisor.networking.plugins.module_utils.plan import Plan
 from ansible_collections.hypervisor.networking.plugins.module_utils.render import nic
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource import ovs_port, vhostuser
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.common import LinkResource, ip_link_set_command
@@ -274,7 +275,7 @@ class InterfaceResource(LinkResource):
         if vhostuser.is_vhost(model):
             result = {"name": model.name, "config": self.to_config(model), "commands": vhostuser.render(model)}
         else:
-            plan = _CommandsOnly()
+            plan = Plan()  # only its commands: rendered applies nothing
             self._plan_create(plan, None, model, make_mark(self.kind))
             result = {"name": model.name, "config": self.to_config(model), "commands": plan.commands}
         asked = params.get("targets")
@@ -286,14 +287,6 @@ class InterfaceResource(LinkResource):
         if refused and not asked:
             result["not_rendered"] = {target: "%s: %s" % (field, reason) for target, (field, reason) in sorted(refused.items())}
         return result
-
-
-class _CommandsOnly:
-    def __init__(self):
-        self.commands = []
-
-    def add(self, command, do, undo=None):
-        self.commands.append(command)
 
 
 def _marked(nl, name, mark, create):

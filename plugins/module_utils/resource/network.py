@@ -23,6 +23,7 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.model import
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import network_services as svc
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.base import to_config
 from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import make_mark
+from ansible_collections.hypervisor.networking.plugins.module_utils.plan import Plan
 from ansible_collections.hypervisor.networking.plugins.module_utils.render import nftables as nft_render
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource import network_services as services
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.common import LinkResource, ip_link_set_command
@@ -344,19 +345,10 @@ class NetworkResource(LinkResource):
         services.finish(plan, backend, snapshot)
 
     def render(self, model, params, path, problems):
-        plan = _CommandsOnly()
+        plan = Plan()  # only its commands: rendered applies nothing
         self.plan_object(plan, None, None, model, self.empty_snapshot())
         self.finish_plan(plan, None, self.empty_snapshot())
         return dict({"name": model.name, "config": self.to_config(model), "commands": plan.commands}, **services.rendered(model))
-
-
-class _CommandsOnly:
-    def __init__(self):
-        self.commands = []
-        self.verifications = []
-
-    def add(self, command, do, undo=None):
-        self.commands.append(command)
 
 
 def _call(nl, method, *args):
