@@ -142,9 +142,7 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
 
     if params.get("persist", True):
         new_saved = _saved_intent(resource, state, given, desired, current, saved, removals, snapshot)
-        warning = store.plan_save(plan, resource.kind, new_saved)
-        if warning:
-            warnings.append(warning)
+        warnings.extend(store.plan_save(plan, resource.kind, new_saved))
 
     before = {name: resource.to_config(model) for name, model in current.items()}
     if check_mode:
@@ -246,7 +244,12 @@ def restore_all(kinds_in_order, resources):
     store = persist.Store()
     status = 0
     for kind in kinds_in_order:
-        saved = store.load(kind)
+        try:
+            saved = store.load(kind)
+        except HvnetError as exc:
+            sys.stdout.write("%s: restore failed: %s\n" % (kind, exc))
+            status = 1
+            continue
         changes = 0
         for name in sorted(saved):
             params = {"state": "replaced", "config": [saved[name]], "persist": False, "adopt": True}

@@ -1,15 +1,23 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to hypervisor.networking
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Persistence: the desired state survives a reboot. One mechanism for every module.
+"""Persistence, and the one place that knows every path the collection writes.
 
-- Each module saves the full desired config of its kind as JSON under STATE_ROOT/state
-  (per network namespace under STATE_ROOT/netns/NAME when run inside `ip netns exec NAME`).
-- The collection's core is copied next to a `restore` program that re-applies every saved
-  object (state replaced), as os-net-config does at boot: to BUNDLE_DIR for the host, into
-  the namespace's own state directory for a namespace.
-- In the host's own namespace a systemd oneshot unit runs that program at boot, after the
-  network is up and before libvirtd and the VMs start.
+Two roots per scope (the host, or one `ip netns` namespace NS); docs/state-and-recovery.md
+documents the layout, and every other module asks `Layout` for its paths:
+
+  PERSISTENT_ROOT (/var/lib/hypervisor-networking), for a namespace PERSISTENT_ROOT/netns/NS:
+    intent/<kind>.json      the saved desired state of each module (only with persist: true)
+    restore/                the collection's core plus the `restore` program that re-applies it
+  RUNTIME_ROOT (/run/hypervisor-networking), for a namespace RUNTIME_ROOT/netns/NS; all of it
+  describes kernel objects and processes that a reboot ends, so it ends with them:
+    dnsmasq/<net>.conf, .pid, .leases   generated dnsmasq configuration, pid file, DHCP leases
+    vm_network/<net>.json       the service settings last applied to a network
+    nft/<table>.sha256          fingerprints of our nftables tables (drift detection)
+    sysctl-originals.json       forwarding sysctl values found before we changed them
+
+In the host's own namespace a systemd oneshot unit runs the restore program at boot, after
+the network is up and before libvirtd and the VMs start.
 """
 
 from __future__ import annotations
@@ -17,15 +25,24 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import subprocess
 import sys
 import zipfile
 
-STATE_ROOT = "/etc/hypervisor-networking"
-BUNDLE_DIR = "/usr/local/lib/hypervisor-networking"
+from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HostError
+
+PERSISTENT_ROOT = "/var/lib/hypervisor-networking"
+RUNTIME_ROOT = "/run/hypervisor-networking"
 UNIT_PATH = "/etc/systemd/system/hypervisor-networking-restore.service"
 UNIT_LINK = "/etc/systemd/system/multi-user.target.wants/hypervisor-networking-restore.service"
+# The previous layout (up to 1.x): read once, moved by the next saving run.
+LEGACY_STATE_ROOT = "/etc/hypervisor-networking"
+LEGACY_BUNDLE_DIR = "/usr/local/lib/hypervisor-networking"
+SYSTEM_PYTHONS = ("/usr/bin/python3", "/usr/libexec/platform-python")
 PACKAGE = "ansible_collections/hypervisor/networking/plugins/module_utils"
 KINDS_IN_ORDER = ("vm_network", "ovs_dpdk_port", "vm_interface")
+RECOVERY_DOC = "docs/state-and-recovery.md"
 
 RESTORE_PROGRAM = '''#!%(python)s
 """Re-apply the VM networking saved by hypervisor.networking (written by the collection)."""
@@ -51,6 +68,155 @@ ExecStart=%s
 [Install]
 WantedBy=multi-user.target
 """
+
+
+class StateFileError(HostError):
+    """A state file exists but cannot be read: never treat it as empty (it would be overwritten)."""
+
+    def __init__(self, path, reason):
+        super().__init__(
+            "the saved state file %s cannot be used (%s); nothing was changed. Move it aside to start over, or put back "
+            "a copy from your backup (see %s in the collection)" % (path, reason, RECOVERY_DOC))
+
+
+def read_json(path):
+    """The JSON document at `path`, or None when there is no such file. Anything else is an error."""
+    try:
+        with open(path) as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StateFileError(path, "unreadable: %s" % (getattr(exc, "strerror", None) or type(exc).__name__))
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise StateFileError(path, "not valid JSON: %s" % exc)
+
+
+def write_json(path, document):
+    _write_atomic(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
+
+
+def write_text(path, text):
+    _write_atomic(path, text)
+
+
+def remove_file(path, stop_at):
+    """Remove `path` and then every directory above it that became empty, up to `stop_at`."""
+    _remove(path)
+    prune(os.path.dirname(path), stop_at)
+
+
+def prune(directory, stop_at):
+    """Remove `directory` and its parents while they are empty, never `stop_at` or above it."""
+    stop_at = os.path.normpath(stop_at)
+    directory = os.path.normpath(directory)
+    while directory.startswith(stop_at + os.sep):
+        try:
+            os.rmdir(directory)
+        except OSError:
+            return  # not empty, or gone
+        directory = os.path.dirname(directory)
+
+
+class Layout:
+    """Every path the collection writes for one scope: the host, or one `ip netns` namespace."""
+
+    def __init__(self, netns=None, persistent_root=PERSISTENT_ROOT, runtime_root=RUNTIME_ROOT, legacy_root=LEGACY_STATE_ROOT):
+        self.netns = netns
+        self.scope = netns or "host"
+        self.persistent_root = persistent_root
+        self.runtime_root = runtime_root
+        self.legacy_root = legacy_root
+        below = ("netns", netns) if netns else ()
+        self.persistent = os.path.join(persistent_root, *below)
+        self.runtime = os.path.join(runtime_root, *below)
+
+    @classmethod
+    def current(cls):
+        return cls(current_netns_name())
+
+    # ---- persistent -------------------------------------------------------------------------
+    def intent(self, kind):
+        return os.path.join(self.persistent, "intent", kind + ".json")
+
+    @property
+    def bundle(self):
+        return os.path.join(self.persistent, "restore")
+
+    @property
+    def restore_program(self):
+        return os.path.join(self.bundle, "restore")
+
+    # ---- runtime ----------------------------------------------------------------------------
+    @property
+    def dnsmasq_dir(self):
+        """Config, pid and leases of each network's dnsmasq: the leases survive dnsmasq restarts
+        and every run; after a reboot clients ask again for their address (dhcp-authoritative)."""
+        return os.path.join(self.runtime, "dnsmasq")
+
+    @property
+    def services_dir(self):
+        return os.path.join(self.runtime, "vm_network")
+
+    @property
+    def nft_dir(self):
+        return os.path.join(self.runtime, "nft")
+
+    @property
+    def sysctl_originals(self):
+        return os.path.join(self.runtime, "sysctl-originals.json")
+
+    def root_of(self, path):
+        """The root a path of this layout lives under (what `prune` must stop at)."""
+        for root in (self.persistent_root, self.runtime_root, self.legacy_root, LEGACY_BUNDLE_DIR):
+            if path.startswith(root + os.sep):
+                return root
+        return os.path.dirname(path)
+
+    # ---- the previous layout (read once, moved or removed by the next run that writes) --------
+    def legacy_intent(self, kind):
+        directory = os.path.join(self.legacy_root, "netns", self.netns) if self.netns else os.path.join(self.legacy_root, "state")
+        return os.path.join(directory, kind + ".json")
+
+    @property
+    def legacy_bundle(self):
+        return os.path.join(self.legacy_root, "netns", self.netns) if self.netns else LEGACY_BUNDLE_DIR
+
+    @property
+    def legacy_runtime_dir(self):
+        return os.path.join(self.runtime_root, self.scope)
+
+    @property
+    def legacy_dnsmasq_dirs(self):
+        """conf, pid and lease directories of the previous layout."""
+        return {"conf": os.path.join(self.legacy_root, "dnsmasq", self.scope), "pid": self.legacy_runtime_dir,
+                "leases": os.path.join(self.persistent_root, self.scope)}
+
+    @property
+    def legacy_services_dir(self):
+        return os.path.join(self.legacy_root, "vm_network", self.scope)
+
+    @property
+    def legacy_sysctl_originals(self):
+        return os.path.join(self.legacy_runtime_dir, "sysctl-originals.json")
+
+    def legacy_bundle_files(self):
+        """{path: bytes} of the previous layout's restore program and core for this scope."""
+        files = {}
+        names = ["restore", "DIGEST"]
+        lib = os.path.join(self.legacy_bundle, "lib")
+        for directory, _dirs, found in os.walk(lib):
+            names += [os.path.relpath(os.path.join(directory, name), self.legacy_bundle) for name in found]
+        for name in names:
+            path = os.path.join(self.legacy_bundle, name)
+            try:
+                with open(path, "rb") as handle:
+                    files[path] = handle.read()
+            except OSError:
+                continue
+        return files
 
 
 def current_netns_name():
@@ -85,71 +251,143 @@ def current_netns_name():
 
 
 class Store:
-    def __init__(self, root=STATE_ROOT, netns=None):
-        self.netns = netns if netns is not None else current_netns_name()
-        self.directory = os.path.join(root, "netns", self.netns) if self.netns else os.path.join(root, "state")
+    """The saved intent of one scope: one JSON document per module kind."""
+
+    def __init__(self, layout=None):
+        self.layout = layout or Layout.current()
+        self.netns = self.layout.netns
 
     def path(self, kind):
-        return os.path.join(self.directory, kind + ".json")
+        return self.layout.intent(kind)
+
+    def _existing_path(self, kind):
+        """Where the saved state of `kind` is now: the layout's path, or the previous layout's."""
+        for path in (self.path(kind), self.layout.legacy_intent(kind)):
+            if os.path.lexists(path):
+                return path
+        return None
 
     def load(self, kind):
-        try:
-            with open(self.path(kind)) as handle:
-                document = json.load(handle)
-        except (OSError, ValueError):
+        """{name: saved item}. A file that is there but unusable is an error, never read as empty."""
+        path = self._existing_path(kind)
+        document = read_json(path) if path else None
+        if document is None:
             return {}
-        return {item["name"]: item for item in document.get("config", []) if isinstance(item, dict) and "name" in item}
+        config = document.get("config") if isinstance(document, dict) else None
+        if not isinstance(config, list) or not all(isinstance(item, dict) and isinstance(item.get("name"), str) for item in config):
+            raise StateFileError(path, "not a saved %s state: expected {\"kind\": ..., \"config\": [{\"name\": ...}, ...]}" % kind)
+        return {item["name"]: item for item in config}
 
     def _read_text(self, kind):
-        try:
-            with open(self.path(kind)) as handle:
-                return handle.read()
-        except OSError:
+        path = self._existing_path(kind)
+        if path is None:
             return None
+        with open(path) as handle:
+            return handle.read()
 
     def render(self, kind, objects):
+        """The file's text, or None when nothing is saved (then there is no file at all)."""
+        if not objects:
+            return None
         document = {"kind": kind, "config": [objects[name] for name in sorted(objects)]}
         return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
-    @property
-    def bundle_directory(self):
-        return self.directory if self.netns else BUNDLE_DIR
+    def _others_saved(self, kind):
+        return any(self._existing_path(other) for other in KINDS_IN_ORDER if other != kind)
+
+    def _legacy_files(self):
+        """{path: bytes} of every file of this scope's previous layout that a save moves or removes."""
+        files = {}
+        for kind in KINDS_IN_ORDER:
+            path = self.layout.legacy_intent(kind)
+            if os.path.exists(path):
+                with open(path, "rb") as handle:
+                    files[path] = handle.read()
+        files.update(self.layout.legacy_bundle_files())
+        return files
 
     def plan_save(self, plan, kind, objects):
         """Add a save action to `plan` when anything of the restore path would change.
 
-        Returns a warning when the host has no boot hook (no systemd), else None.
+        Saving also moves the scope's files of the previous layout into this one. When nothing
+        is saved any more in the scope, the restore bundle (and the host's boot unit) go too.
+        Returns a list of warnings (no boot hook, an interpreter that may not outlive the run).
         """
+        self.load(kind)  # a corrupt file stops the run here, before anything changes
+        layout = self.layout
         old_text = self._read_text(kind)
         new_text = self.render(kind, objects)
-        bundle = Bundle(self.bundle_directory)
-        bundle_stale = bundle.stale()
-        unit = None if self.netns else BootUnit(os.path.join(BUNDLE_DIR, "restore"))
-        unit_stale = bool(unit and unit.available() and unit.stale())
-        warning = None
-        if unit and not unit.available():
-            warning = "this host has no systemd: the saved %s state is not re-applied at boot unless %s runs then" % (
-                kind, os.path.join(BUNDLE_DIR, "restore"))
-        if old_text == new_text and not bundle_stale and not unit_stale:
-            return warning
+        legacy = self._legacy_files()
+        keep_bundle = new_text is not None or self._others_saved(kind)
+        bundle = Bundle(layout.bundle)
+        bundle_stale = bundle.stale() if keep_bundle else bundle.present()
+        unit = None if self.netns else BootUnit(bundle.program)
+        unit_stale = bool(unit and unit.available() and (unit.stale() if keep_bundle else unit.present()))
+        warnings = []
+        if keep_bundle and unit and not unit.available():
+            warnings.append("this host has no systemd: the saved %s state is not re-applied at boot unless %s runs then" % (
+                kind, layout.restore_program))
+        if old_text == new_text and not bundle_stale and not unit_stale and not legacy:
+            return warnings
+        if keep_bundle and bundle_stale:
+            warning = interpreter_warning()
+            if warning:
+                warnings.append(warning)
         path = self.path(kind)
         where = "network namespace %s" % self.netns if self.netns else "this host"
+        old_in_layout = os.path.lexists(path)
+        bundle_was_present = bundle.present()
+        unit_was_present = bool(unit and unit.present())
+        moved = {}  # new path: text, for the other kinds' intent moved from the previous layout
 
         def save():
-            if bundle_stale:
-                bundle.install()
-            if unit_stale:
-                unit.install()
-            _write_atomic(path, new_text)
+            for other in KINDS_IN_ORDER:
+                source = layout.legacy_intent(other)
+                if other != kind and source in legacy and not os.path.exists(self.path(other)):
+                    moved[self.path(other)] = legacy[source]
+                    _write_atomic(self.path(other), legacy[source], binary=True)
+            if keep_bundle:
+                if bundle_stale:
+                    bundle.install()
+                if unit_stale:
+                    unit.install()
+            if new_text is None:
+                remove_file(path, layout.persistent_root)
+            else:
+                _write_atomic(path, new_text)
+            if not keep_bundle:
+                if unit_stale:
+                    unit.remove()
+                bundle.remove(layout.persistent_root)
+            for legacy_path in legacy:
+                remove_file(legacy_path, layout.root_of(legacy_path))
 
         def undo():
-            if old_text is None:
-                _remove(path)
-            else:
+            for legacy_path, content in legacy.items():
+                _write_atomic(legacy_path, content, binary=True, mode=0o755 if os.path.basename(legacy_path) == "restore" else 0o644)
+            for moved_path in moved:
+                remove_file(moved_path, layout.persistent_root)
+            if old_in_layout:
                 _write_atomic(path, old_text)
+            else:
+                remove_file(path, layout.persistent_root)
+            if bundle_stale:
+                if bundle_was_present:
+                    bundle.install()
+                else:
+                    bundle.remove(layout.persistent_root)
+            if unit_stale:
+                if unit_was_present:
+                    unit.install()
+                else:
+                    unit.remove()
 
-        plan.add("save the desired %s state for boot-time restore (%s)" % (kind, where), save, undo)
-        return warning
+        if new_text is None:
+            what = "forget the saved %s state (%s): nothing of this kind is kept for boot-time restore" % (kind, where)
+        else:
+            what = "save the desired %s state for boot-time restore (%s)" % (kind, where)
+        plan.add(what, save, undo)
+        return warnings
 
 
 class BootUnit:
@@ -177,12 +415,22 @@ class BootUnit:
         if not os.path.lexists(UNIT_LINK):
             os.symlink(UNIT_PATH, UNIT_LINK)
 
+    @staticmethod
+    def present():
+        return os.path.lexists(UNIT_PATH) or os.path.lexists(UNIT_LINK)
+
+    @staticmethod
+    def remove():
+        _remove(UNIT_LINK)
+        _remove(UNIT_PATH)
+
 
 class Bundle:
     """The collection's core plus a restore program, copied from the running module."""
 
     def __init__(self, directory):
         self.directory = directory
+        self.program = os.path.join(directory, "restore")
 
     @staticmethod
     def _source_files():
@@ -208,7 +456,7 @@ class Bundle:
         for depth in range(1, len(parts) + 1):
             files.setdefault("/".join(parts[:depth]) + "/__init__.py", b"")
         files = {"lib/" + name: content for name, content in files.items()}
-        files["restore"] = (RESTORE_PROGRAM % {"python": sys.executable}).encode()
+        files["restore"] = (RESTORE_PROGRAM % {"python": restore_interpreter()}).encode()
         return files
 
     @staticmethod
@@ -226,6 +474,14 @@ class Bundle:
             return True
         return installed != self._digest(self._source_files())
 
+    def present(self):
+        return os.path.lexists(self.directory)
+
+    def remove(self, stop_at):
+        """Remove the bundle (a directory only the collection writes), then the directories left empty."""
+        shutil.rmtree(self.directory, ignore_errors=True)
+        prune(os.path.dirname(self.directory), stop_at)
+
     def install(self):
         files = self._source_files()
         for name, content in files.items():
@@ -233,6 +489,48 @@ class Bundle:
             os.makedirs(os.path.dirname(target), exist_ok=True)
             _write_atomic(target, content, binary=True, mode=0o755 if name == "restore" else 0o644)
         _write_atomic(os.path.join(self.directory, "DIGEST"), self._digest(files) + "\n", mode=0o644)
+
+
+_INTERPRETER = []
+
+
+def restore_interpreter():
+    """The Python the restore program runs with at boot: one that outlives a deployment run.
+
+    The Python that runs the module may be a virtualenv a later deployment removes; a system
+    Python is preferred when it can import what the collection needs (pyroute2).
+    """
+    if _INTERPRETER:
+        return _INTERPRETER[0]
+    chosen = sys.executable
+    if _in_virtualenv():
+        for candidate in SYSTEM_PYTHONS:
+            if os.access(candidate, os.X_OK) and _can_import(candidate, "pyroute2"):
+                chosen = candidate
+                break
+    _INTERPRETER.append(chosen)
+    return chosen
+
+
+def interpreter_warning():
+    if restore_interpreter() == sys.executable and _in_virtualenv():
+        return ("the boot-time restore program runs with the Python of a virtualenv (no system Python can import pyroute2): "
+                "if that virtualenv is removed, restore fails at the next boot; install pyroute2 for /usr/bin/python3 "
+                "(Debian/Ubuntu package python3-pyroute2) and run again")
+    return None
+
+
+def _in_virtualenv():
+    return sys.prefix != getattr(sys, "base_prefix", sys.prefix)
+
+
+def _can_import(python, module):
+    try:
+        proc = subprocess.run([python, "-c", "import " + module], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return proc.returncode == 0
 
 
 def _write_atomic(path, content, binary=False, mode=0o644):

@@ -34,8 +34,6 @@ VM2_MAC = "52:54:00:00:00:22"
 VM2_IP = "198.51.100.22"
 RANGE = ("198.51.100.100", "198.51.100.150")
 NET6 = "2001:db8:ca2:2::1"
-SCOPE_DIRS = ("/etc/hypervisor-networking/dnsmasq", "/etc/hypervisor-networking/vm_network",
-              "/run/hypervisor-networking", "/var/lib/hypervisor-networking")
 pytestmark = pytest.mark.skipif(not os.path.exists("/usr/sbin/dnsmasq") or not os.path.exists("/bin/busybox"),
                                 reason="needs dnsmasq-base and busybox")
 
@@ -140,12 +138,16 @@ def proc_user(pid):
 
 
 def scope_files(ns):
-    found = []
-    for root in SCOPE_DIRS:
-        directory = os.path.join(root, ns.name)
-        if os.path.isdir(directory):
-            found += [os.path.join(directory, name) for name in os.listdir(directory)]
-    return found
+    """Files of the namespace's scope; none of its directories may be left either."""
+    return nh.scope_files(ns) + [d for d in (nh.state_dir(ns), nh.runtime_dir(ns)) if os.path.exists(d)]
+
+
+def leases_file(ns, network):
+    return os.path.join(nh.runtime_dir(ns), "dnsmasq", network + ".leases")
+
+
+def dnsmasq_conf_file(ns, network):
+    return os.path.join(nh.runtime_dir(ns), "dnsmasq", network + ".conf")
 
 
 def dhcp(vm, tmp_path, iface="eth0"):
@@ -187,8 +189,7 @@ def lab(netns_factory):
     veth(hv, "vm2p", vm2, "eth0")
     vm2.run("ip", "link", "set", "eth0", "address", VM2_MAC)
     yield {"hv": hv, "up": up, "vm1": vm1, "vm2": vm2}
-    for root in SCOPE_DIRS + ("/etc/hypervisor-networking/netns",):
-        subprocess.run(["rm", "-rf", os.path.join(root, hv.name)], check=False)
+    nh.remove_state_dir(hv)
 
 
 def attach_vms(lab):
@@ -257,7 +258,7 @@ def test_nat_network_end_to_end(lab, run_module, tmp_path):
     assert peer_of(guest) == UPSTREAM_ADDR
 
     # a changed DNS setting restarts dnsmasq (only then); the lease survives the restart
-    leases_before = open("/var/lib/hypervisor-networking/%s/natnet.leases" % hv.name).read()
+    leases_before = open(leases_file(hv, "natnet")).read()
     assert lease1["ip"] in leases_before
     changed = nat_config(dns={"hosts": [{"ip": VM2_IP, "hostnames": ["files2"]}]})
     result = nh.assert_ok(run_module(hv, "vm_network", {"config": [changed], "state": "replaced"}, diff=True))
@@ -265,7 +266,7 @@ def test_nat_network_end_to_end(lab, run_module, tmp_path):
     assert result["diff"]["before"]["natnet"]["dns"] != result["diff"]["after"]["natnet"]["dns"]
     new_pids = dnsmasq_pids(hv)
     assert len(new_pids) == 1 and new_pids != pids
-    assert lease1["ip"] in open("/var/lib/hypervisor-networking/%s/natnet.leases" % hv.name).read()
+    assert lease1["ip"] in open(leases_file(hv, "natnet")).read()
     nh.assert_unchanged_run(run_module(hv, "vm_network", {"config": [changed], "state": "replaced"}))
 
     # drift: a rule removed by hand is put back
@@ -453,7 +454,7 @@ def test_libvirt_reference_networks(netns_factory, run_module, example):
         assert nft_tables(hv) == (["inet hvnet_%s" % example] if table else [])
         assert len(dnsmasq_pids(hv)) == (1 if dnsmasq else 0)
         if dnsmasq:
-            conf = open("/etc/hypervisor-networking/dnsmasq/%s/%s.conf" % (hv.name, example)).read().splitlines()
+            conf = open(dnsmasq_conf_file(hv, example)).read().splitlines()
             assert "interface=%s" % bridge in conf and "bind-dynamic" in conf and "except-interface=lo" in conf
             for line in lines:
                 assert line in conf, conf
@@ -465,8 +466,7 @@ def test_libvirt_reference_networks(netns_factory, run_module, example):
         nh.assert_ok(run_module(hv, "vm_network", {"config": [config], "state": "deleted", "persist": False}))
         assert nft_tables(hv) == [] and not dnsmasq_pids(hv) and scope_files(hv) == [] and nh.link(hv, bridge) is None
     finally:
-        for root in SCOPE_DIRS:
-            subprocess.run(["rm", "-rf", os.path.join(root, hv.name)], check=False)
+        nh.remove_state_dir(hv)
 
 
 def test_hand_edits_are_put_back_and_partial_updates_keep_dhcp(lab, run_module):
@@ -486,7 +486,7 @@ def test_hand_edits_are_put_back_and_partial_updates_keep_dhcp(lab, run_module):
     assert nft_text(hv) == rendered
     nh.assert_unchanged_run(run_module(hv, "vm_network", {"config": [nat_config()], "persist": False}))
 
-    conf = "/etc/hypervisor-networking/dnsmasq/%s/natnet.conf" % hv.name
+    conf = dnsmasq_conf_file(hv, "natnet")
     added = {"name": "natnet", "ips": [{"address": "2001:db8:77::1", "prefix": 64}]}
     nh.assert_ok(run_module(hv, "vm_network", {"config": [added], "persist": False}))
     with open(conf, encoding="utf-8") as handle:
