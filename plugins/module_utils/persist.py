@@ -169,10 +169,14 @@ class Layout:
         return os.path.join(self.runtime, "sysctl-originals.json")
 
     def root_of(self, path):
-        """The root a path of this layout lives under (what `prune` must stop at)."""
-        for root in (self.persistent_root, self.runtime_root, self.legacy_root, LEGACY_BUNDLE_DIR):
+        """Where `prune` must stop for a path of this layout: at one of the two roots; the previous
+        layout's directories were ours alone, so they go too once empty."""
+        for root in (self.persistent_root, self.runtime_root):
             if path.startswith(root + os.sep):
                 return root
+        for root in (self.legacy_root, LEGACY_BUNDLE_DIR):
+            if path.startswith(root + os.sep):
+                return os.path.dirname(root)
         return os.path.dirname(path)
 
     # ---- the previous layout (read once, moved or removed by the next run that writes) --------

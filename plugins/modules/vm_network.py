@@ -398,11 +398,13 @@ notes:
   - The firewall of each network is one nftables table C(inet hvnet_<name>) owned by the collection; its first rule
     carries the ownership mark with a digest, so a table edited by hand is put back on the next run. Tables without
     the mark are never changed or removed.
-  - One dnsmasq per network. Its configuration goes to C(/etc/hypervisor-networking/dnsmasq/<scope>/), its pid file
-    to C(/run/hypervisor-networking/<scope>/), its leases to C(/var/lib/hypervisor-networking/<scope>/) (scope is the
-    C(ip netns) name, or C(host)); it is restarted only when its configuration changed, and leases survive restarts.
-    Where systemd runs, each instance is a unit C(hvnet-dnsmasq-<scope>-<name>.service); elsewhere it is started
-    directly.
+  - One dnsmasq per network. Its configuration, pid file and leases are C(<name>.conf), C(<name>.pid) and
+    C(<name>.leases) in C(/run/hypervisor-networking/dnsmasq/) (inside C(ip netns exec NS),
+    C(/run/hypervisor-networking/netns/NS/dnsmasq/)); it is restarted only when its configuration changed, and leases
+    survive restarts. Where systemd runs, each instance is a unit C(hvnet-dnsmasq-<scope>-<name>.service) (scope is
+    the C(ip netns) name, or C(host)); elsewhere it is started directly.
+  - The service settings last applied to a network, fingerprints of its nftables table and the forwarding sysctl
+    values found before are runtime files in the same directory tree; see docs/state-and-recovery.md.
   - Removing a network removes exactly its table, its dnsmasq and its files.
 """
 

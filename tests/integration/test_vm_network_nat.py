@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -493,3 +494,66 @@ def test_hand_edits_are_put_back_and_partial_updates_keep_dhcp(lab, run_module):
         assert "dhcp-range=%s,%s" % RANGE in handle.read()
     nh.assert_ok(run_module(hv, "vm_network", {"config": [{"name": "natnet", "forward": {"dev": "up0"}}], "persist": False}))
     assert 'oifname "up0"' in nft_text(hv)
+
+
+def test_running_network_of_the_previous_layout_is_found_and_moved(lab, run_module):
+    """A network whose dnsmasq, leases, service record and saved sysctl values are where the
+    previous layout kept them (/etc, /run and /var/lib per scope name) is found: the next run
+    restarts dnsmasq from the new place only, keeps its leases, and leaves none of the old files."""
+    hv = lab["hv"]
+    nh.assert_ok(run_module(hv, "vm_network", {"config": [nat_config()], "persist": False}))
+    new = {key: os.path.join(nh.runtime_dir(hv), "dnsmasq", "natnet." + key) for key in ("conf", "pid", "leases")}
+    old = {"conf": os.path.join(nh.LEGACY_STATE_ROOT, "dnsmasq", hv.name, "natnet.conf"),
+           "pid": os.path.join(nh.RUNTIME_ROOT, hv.name, "natnet.pid"),
+           "leases": os.path.join(nh.PERSISTENT_ROOT, hv.name, "natnet.leases")}
+    moves = {os.path.join(nh.runtime_dir(hv), "vm_network", "natnet.json"): os.path.join(nh.LEGACY_STATE_ROOT, "vm_network", hv.name, "natnet.json"),
+             os.path.join(nh.runtime_dir(hv), "sysctl-originals.json"): os.path.join(nh.RUNTIME_ROOT, hv.name, "sysctl-originals.json")}
+    try:
+        # what an existing host has: dnsmasq running from the old paths, the records there too
+        for pid in dnsmasq_pids(hv):
+            os.kill(pid, 15)
+        for _ in range(100):
+            if not dnsmasq_pids(hv):
+                break
+            time.sleep(0.05)
+        with open(new["conf"], encoding="utf-8") as handle:
+            conf = handle.read().replace(new["pid"], old["pid"]).replace(new["leases"], old["leases"])
+        for path in old.values():
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(old["conf"], "w", encoding="utf-8") as handle:
+            handle.write(conf)
+        with open(old["leases"], "w", encoding="utf-8") as handle:
+            handle.write("2000000000 52:54:00:00:00:99 198.51.100.120 old-guest *\n")
+        for source, target in moves.items():
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            os.rename(source, target)
+        nh.remove_state_dir(hv)
+        hv.run("/usr/sbin/dnsmasq", "--conf-file=" + old["conf"])
+        old_pids = dnsmasq_pids(hv)
+        assert len(old_pids) == 1
+
+        check = nh.assert_ok(run_module(hv, "vm_network", {"config": [nat_config()], "persist": False}, check=True))
+        assert check["commands"] == ["restart dnsmasq of network natnet with its new configuration"], check["commands"]
+        result = nh.assert_ok(run_module(hv, "vm_network", {"config": [nat_config()], "persist": False}))
+        assert result["commands"] == ["restart dnsmasq of network natnet with its new configuration"], result["commands"]
+        pids = dnsmasq_pids(hv)
+        assert len(pids) == 1 and pids != old_pids
+        with open(new["leases"], encoding="utf-8") as handle:
+            assert "198.51.100.120 old-guest" in handle.read()
+        # only the records that had no reason to change are still read from the old place
+        assert set(path for path in list(old.values()) + list(moves.values()) if os.path.exists(path)) <= set(moves.values())
+        nh.assert_unchanged_run(run_module(hv, "vm_network", {"config": [nat_config()], "persist": False}))
+        gathered = nh.assert_ok(run_module(hv, "vm_network", {"state": "gathered"}))["gathered"]
+        assert gathered[0]["port_forwards"][0]["guest_ip"] == VM2_IP
+
+        nh.assert_ok(run_module(hv, "vm_network", {"config": [{"name": "natnet"}], "state": "deleted", "persist": False}))
+        assert not dnsmasq_pids(hv) and scope_files(hv) == [] and sysctl(hv, "net.ipv4.ip_forward") == "0"
+        leftovers = [path for path in list(old.values()) + list(moves.values()) if os.path.exists(path)]
+        leftovers += [d for d in (os.path.join(nh.LEGACY_STATE_ROOT, "dnsmasq", hv.name), os.path.join(nh.RUNTIME_ROOT, hv.name),
+                                  os.path.join(nh.PERSISTENT_ROOT, hv.name)) if os.path.exists(d)]
+        assert leftovers == []
+    finally:
+        for directory in (os.path.join(nh.LEGACY_STATE_ROOT, sub, hv.name) for sub in ("dnsmasq", "vm_network")):
+            subprocess.run(["rm", "-rf", directory], check=False)
+        for root in (nh.RUNTIME_ROOT, nh.PERSISTENT_ROOT):
+            subprocess.run(["rm", "-rf", os.path.join(root, hv.name)], check=False)
