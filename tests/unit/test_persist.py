@@ -153,3 +153,22 @@ def test_a_rolled_back_save_puts_the_previous_layout_back(layout, tmp_path):
         plan.execute()
     assert {path: open(os.path.join(legacy, path), encoding="utf-8").read() for path in _files(legacy)} == before
     assert not os.path.exists(str(tmp_path / "var/netns")), _files(str(tmp_path / "var"))
+
+
+def test_restore_runs_with_a_python_that_outlives_a_virtualenv(monkeypatch, tmp_path):
+    system = tmp_path / "python3"
+    system.write_text("#!/bin/sh\n")
+    system.chmod(0o755)
+    monkeypatch.setattr(persist, "SYSTEM_PYTHONS", (str(tmp_path / "absent"), str(system)))
+    monkeypatch.setattr(persist, "_in_virtualenv", lambda: True)
+    for importable, expected in ((True, str(system)), (False, persist.sys.executable)):
+        monkeypatch.setattr(persist, "_INTERPRETER", [])
+        monkeypatch.setattr(persist, "_can_import", lambda python, module, ok=importable: ok)
+        assert persist.restore_interpreter() == expected
+        warning = persist.interpreter_warning()
+        assert (warning is None) == importable
+        if warning:
+            assert "virtualenv" in warning and "python3-pyroute2" in warning
+    monkeypatch.setattr(persist, "_INTERPRETER", [])
+    monkeypatch.setattr(persist, "_in_virtualenv", lambda: False)
+    assert persist.restore_interpreter() == persist.sys.executable and persist.interpreter_warning() is None
