@@ -512,10 +512,11 @@ def test_running_network_of_the_previous_layout_is_found_and_moved(lab, run_modu
         # what an existing host has: dnsmasq running from the old paths, the records there too
         for pid in dnsmasq_pids(hv):
             os.kill(pid, 15)
-        for _ in range(100):
+        for _ in range(200):
             if not dnsmasq_pids(hv):
                 break
             time.sleep(0.05)
+        assert not dnsmasq_pids(hv)
         with open(new["conf"], encoding="utf-8") as handle:
             conf = handle.read().replace(new["pid"], old["pid"]).replace(new["leases"], old["leases"])
         for path in old.values():
@@ -528,7 +529,10 @@ def test_running_network_of_the_previous_layout_is_found_and_moved(lab, run_modu
             os.makedirs(os.path.dirname(target), exist_ok=True)
             os.rename(source, target)
         nh.remove_state_dir(hv)
-        hv.run("/usr/sbin/dnsmasq", "--conf-file=" + old["conf"])
+        for attempt in range(20):  # its sockets may outlive the stopped dnsmasq for a moment
+            if hv.run("/usr/sbin/dnsmasq", "--conf-file=" + old["conf"], check=attempt == 19).returncode == 0:
+                break
+            time.sleep(0.25)
         old_pids = dnsmasq_pids(hv)
         assert len(old_pids) == 1
 

@@ -110,22 +110,25 @@ class Dnsmasq:
         return result
 
     def running_pid(self, name):
-        """The pid of this network's dnsmasq when it runs in our namespace, else None."""
-        return self._running_pid(self.paths(name)) or self._running_pid(self.legacy_paths(name))
+        """The pid of this network's dnsmasq when it runs in our namespace, else None.
 
-    @staticmethod
-    def _running_pid(paths):
-        try:
-            with open(paths["pid"]) as handle:
-                pid = int(handle.read().strip())
-            with open("/proc/%d/cmdline" % pid, "rb") as handle:
-                cmdline = handle.read().split(b"\0")
-            same_netns = os.stat("/proc/%d/ns/net" % pid).st_ino == os.stat("/proc/self/ns/net").st_ino
-        except (OSError, ValueError):
-            return None
-        if not same_netns or ("--conf-file=%s" % paths["conf"]).encode() not in cmdline:
-            return None
-        return pid
+        Either layout's pid file and config path count: a dnsmasq of the previous layout, or one
+        that a rollback started again with the previous layout's configuration text, is found.
+        """
+        candidates = (self.paths(name), self.legacy_paths(name))
+        confs = [("--conf-file=%s" % paths["conf"]).encode() for paths in candidates]
+        for paths in candidates:
+            try:
+                with open(paths["pid"]) as handle:
+                    pid = int(handle.read().strip())
+                with open("/proc/%d/cmdline" % pid, "rb") as handle:
+                    cmdline = handle.read().split(b"\0")
+                same_netns = os.stat("/proc/%d/ns/net" % pid).st_ino == os.stat("/proc/self/ns/net").st_ino
+            except (OSError, ValueError):
+                continue
+            if same_netns and any(conf in cmdline for conf in confs):
+                return pid
+        return None
 
     # ---- changing ----------------------------------------------------------------------
     def write_conf(self, name, text):
