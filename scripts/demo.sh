@@ -25,7 +25,8 @@ set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV_BIN="${REPO_ROOT}/.venv/bin"
-STATE_ROOT=/etc/hypervisor-networking
+# the two roots of docs/state-and-recovery.md (persistent, runtime)
+STATE_ROOTS=(/var/lib/hypervisor-networking /run/hypervisor-networking)
 
 if [[ -t 1 ]]; then
     BOLD=$'\e[1m' GREEN=$'\e[32m' RED=$'\e[31m' RESET=$'\e[0m'
@@ -71,10 +72,13 @@ cleanup() {
             ip netns delete "${ns}" && info "deleted namespace ${ns}"
         fi
     done
-    if [[ -d "${STATE_ROOT}/netns/${HV}" ]]; then
-        rm -rf "${STATE_ROOT:?}/netns/${HV}"
-        info "removed the saved state ${STATE_ROOT}/netns/${HV}"
-    fi
+    local root
+    for root in "${STATE_ROOTS[@]}"; do
+        if [[ -d "${root}/netns/${HV}" ]]; then
+            rm -rf "${root:?}/netns/${HV}"
+            info "removed the state kept in ${root}/netns/${HV}"
+        fi
+    done
     rm -rf "${WORK}"
     if ((rc == 0)); then
         printf '\n%sDemo finished successfully.%s\n' "${GREEN}${BOLD}" "${RESET}"

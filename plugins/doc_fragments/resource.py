@@ -27,11 +27,15 @@ options:
   persist:
     description:
       - Save the resulting configuration of this kind so that it is re-applied at boot.
-      - What was asked for is saved under C(/etc/hypervisor-networking/state/); a systemd oneshot unit
-        C(hypervisor-networking-restore.service) re-applies it after the network is up and before libvirtd starts.
-      - Inside C(ip netns exec NAME) everything is kept in C(/etc/hypervisor-networking/netns/NAME/), with a
-        C(restore) program there to run inside the namespace; no unit is installed.
-      - With V(false) the saved state is left as it is.
+      - What was asked for is saved as C(/var/lib/hypervisor-networking/intent/<module>.json), next to a
+        C(restore/) program; a systemd oneshot unit C(hypervisor-networking-restore.service) re-applies it after the
+        network is up and before libvirtd starts.
+      - Inside C(ip netns exec NAME) the same layout is kept in C(/var/lib/hypervisor-networking/netns/NAME/), with
+        the program C(restore/restore) there to run inside the namespace; no unit is installed.
+      - With V(false) the saved state is left as it is, and nothing is written that outlives the objects (only
+        runtime files under C(/run/hypervisor-networking/)).
+      - A saved-state file that cannot be read fails the run, naming the file, before anything changes.
+      - docs/state-and-recovery.md in the collection lists every file, and how to back up, recover and remove them.
     type: bool
     default: true
   adopt:

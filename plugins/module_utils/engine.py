@@ -151,9 +151,7 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
 
     if params.get("persist", True):
         new_saved = _saved_intent(resource, state, given, desired, current, saved, removals, snapshot)
-        warning = store.plan_save(plan, resource.kind, new_saved)
-        if warning:
-            warnings.append(warning)
+        warnings.extend(store.plan_save(plan, resource.kind, new_saved, resource.name_field))
 
     before = {name: _shown(resource, model, snapshot) for name, model in current.items()}
     if check_mode:
@@ -275,7 +273,12 @@ def restore_all(kinds_in_order, resources):
     store = persist.Store()
     status = 0
     for kind in kinds_in_order:
-        saved = store.load(kind, resources[kind].name_field)
+        try:
+            saved = store.load(kind, resources[kind].name_field)
+        except HvnetError as exc:
+            sys.stdout.write("%s: restore failed: %s\n" % (kind, exc))
+            status = 1
+            continue
         changes = 0
         for name in sorted(saved):
             params = {"state": "replaced", "config": [saved[name]], "persist": False, "adopt": True}

@@ -229,8 +229,8 @@ import sys
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.hypervisor.networking.plugins.module_utils.backend.dnsmasq import CONF_ROOT, LEASE_ROOT, RUN_ROOT, UNIT_DIR
-from ansible_collections.hypervisor.networking.plugins.module_utils.persist import STATE_ROOT
+from ansible_collections.hypervisor.networking.plugins.module_utils.backend.dnsmasq import UNIT_DIR
+from ansible_collections.hypervisor.networking.plugins.module_utils.persist import Layout
 
 NETNS_DIR = "/run/netns"
 STATE_FILE = "sandbox.json"
@@ -246,15 +246,14 @@ _MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 def collection_state_paths(netns):
     """Every path where the collection keeps something for network namespace `netns`.
 
-    The one place that knows the layout (persist.py, backend/dnsmasq.py, backend/hostnet.py):
-    with one root directory per namespace this becomes that single directory. `netns` may be
-    a glob pattern.
+    persist.Layout knows them: one persistent and one runtime directory per namespace, plus
+    where the previous layout kept the same things. `netns` may be a glob pattern.
     """
-    return [os.path.join(STATE_ROOT, "netns", netns),           # saved state and restore bundle
-            os.path.join(STATE_ROOT, "vm_network", netns),      # service fields of vm_network
-            os.path.join(CONF_ROOT, netns),                     # dnsmasq configuration
-            os.path.join(RUN_ROOT, netns),                      # pid files, saved sysctls
-            os.path.join(LEASE_ROOT, netns),                    # dnsmasq leases
+    layout = Layout(netns)
+    return [layout.persistent,                                  # saved intent and restore bundle
+            layout.runtime,                                     # dnsmasq files, service records, nft fingerprints, sysctls
+            layout.legacy_bundle,                               # the same, where the previous layout kept them
+            layout.legacy_services_dir] + sorted(set(layout.legacy_dnsmasq_dirs.values())) + [
             # dnsmasq units (where systemd runs); namespace names hold only unit-safe characters
             os.path.join(UNIT_DIR, "hvnet-dnsmasq-%s-*.service" % netns)]
 

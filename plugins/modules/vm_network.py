@@ -407,11 +407,13 @@ notes:
   - The table is C(inet hvnet_<name>) when the network name has only letters, digits and C(_). Otherwise every other
     character becomes C(_) and C(_) plus the first 6 hex digits of the name's SHA-256 are appended, so that C(ich-int)
     and C(ich_int) stay apart; C(ich-int) gets C(inet hvnet_ich_int_b81816). RV(after[].host.nftables_table) returns it.
-  - One dnsmasq per network. Its configuration goes to C(/etc/hypervisor-networking/dnsmasq/<scope>/), its pid file
-    to C(/run/hypervisor-networking/<scope>/), its leases to C(/var/lib/hypervisor-networking/<scope>/) (scope is the
-    C(ip netns) name, or C(host)); it is restarted only when its configuration changed, and leases survive restarts.
-    Where systemd runs, each instance is a unit C(hvnet-dnsmasq-<scope>-<name>.service); elsewhere it is started
-    directly.
+  - One dnsmasq per network. Its configuration, pid file and leases are C(<name>.conf), C(<name>.pid) and
+    C(<name>.leases) in C(/run/hypervisor-networking/dnsmasq/) (inside C(ip netns exec NS),
+    C(/run/hypervisor-networking/netns/NS/dnsmasq/)); it is restarted only when its configuration changed, and leases
+    survive restarts. Where systemd runs, each instance is a unit C(hvnet-dnsmasq-<scope>-<name>.service) (scope is
+    the C(ip netns) name, or C(host)); elsewhere it is started directly.
+  - The service settings last applied to a network, fingerprints of its nftables table and the forwarding sysctl
+    values found before are runtime files in the same directory tree; see docs/state-and-recovery.md.
   - Removing a network removes exactly its table, its dnsmasq and its files.
 """
 

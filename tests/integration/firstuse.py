@@ -8,7 +8,8 @@ The documented plays name a real host's things: the uplink `eno1`, the user `clo
 * a "hypervisor" namespace whose `eno1` is a veth to an "upstream" namespace (the default
   gateway, 203.0.113.1), with the host address 203.0.113.10/24 and a default route;
 * every module process runs, inside that namespace, in its own mount namespace with an overlay
-  over /etc, so `useradd` and the saved state write into the test's tmp dir, never the real /etc.
+  over /etc, so `useradd` writes into the test's tmp dir, never the real /etc; the collection's
+  state of the namespace (under /var/lib and /run, per namespace) is removed afterwards.
 
 Plays run through ansible-playbook with an inventory naming the sandbox host (the only thing a
 test adapts in a documented play).
@@ -19,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import stat
 import subprocess
 import sys
@@ -27,6 +27,8 @@ import sys
 import yaml
 
 from netns import veth
+
+import nethelpers as nh
 
 TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO_ROOT = os.path.dirname(TESTS_DIR)
@@ -57,9 +59,9 @@ class Sandbox:
         self.counter = 0
 
     def remove_run_files(self):
-        """dnsmasq's pid and lease files live outside /etc, so outside the overlay: remove them."""
-        for root in ("/run/hypervisor-networking", "/var/lib/hypervisor-networking"):
-            shutil.rmtree(os.path.join(root, self.hv.name), ignore_errors=True)
+        """The collection's state of the namespace (saved intent in /var/lib, runtime files in /run)
+        is outside the /etc overlay: remove it."""
+        nh.remove_state_dir(self.hv)
 
     def uid_of(self, user):
         """The uid `user` has as the sandbox's modules see it (the overlay's passwd), or None."""

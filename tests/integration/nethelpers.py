@@ -26,12 +26,15 @@ from netns import Netns
 MARK_PREFIX = "hypervisor.networking/"
 IFACE_MARK = "hypervisor.networking/vm_interface"
 NETWORK_MARK = "hypervisor.networking/vm_network"
-STATE_ROOT = "/etc/hypervisor-networking"
+# The layout of docs/state-and-recovery.md: one persistent and one runtime directory per scope.
+PERSISTENT_ROOT = "/var/lib/hypervisor-networking"
+RUNTIME_ROOT = "/run/hypervisor-networking"
+LEGACY_STATE_ROOT = "/etc/hypervisor-networking"
 
 
 def restore_program(netns):
-    """The restore program persistence installed for namespace `netns` (next to its state)."""
-    return "%s/netns/%s/restore" % (STATE_ROOT, netns)
+    """The restore program persistence installed for namespace `netns` (in its persistent dir)."""
+    return os.path.join(PERSISTENT_ROOT, "netns", str(netns), "restore", "restore")
 
 
 # Fields of `ip -d -j link` / `bridge -d -j link` that the kernel changes by itself
@@ -171,12 +174,33 @@ def assert_failed(result, *fragments):
 
 # ---- persistence ------------------------------------------------------------------------
 def state_dir(ns):
+    """The namespace's persistent directory (saved intent, restore bundle, leases)."""
     name = ns.name if isinstance(ns, Netns) else str(ns)
-    return os.path.join(STATE_ROOT, "netns", name)
+    return os.path.join(PERSISTENT_ROOT, "netns", name)
+
+
+def runtime_dir(ns):
+    """The namespace's runtime directory (dnsmasq config and pid, service record, fingerprints)."""
+    name = ns.name if isinstance(ns, Netns) else str(ns)
+    return os.path.join(RUNTIME_ROOT, "netns", name)
+
+
+def intent_file(ns, kind):
+    return os.path.join(state_dir(ns), "intent", kind + ".json")
+
+
+def scope_files(ns):
+    """Every file the collection keeps for namespace `ns` (both directories), sorted."""
+    found = []
+    for root in (state_dir(ns), runtime_dir(ns)):
+        for directory, _dirs, names in os.walk(root):
+            found += [os.path.join(directory, name) for name in names]
+    return sorted(found)
 
 
 def remove_state_dir(ns):
-    shutil.rmtree(state_dir(ns), ignore_errors=True)
+    for root in (state_dir(ns), runtime_dir(ns)):
+        shutil.rmtree(root, ignore_errors=True)
 
 
 # ---- ping -------------------------------------------------------------------------------

@@ -40,14 +40,6 @@ from ansible.module_utils import basic  # noqa: E402  pylint: disable=wrong-impo
 from ansible_collections.hypervisor.networking.plugins.module_utils import entry, persist  # noqa: E402  pylint: disable=wrong-import-position
 
 MODULES = ("vm_network", "vm_interface", "ovs_dpdk_port")
-# Every place the collection keeps state, per namespace (see persist.py, backend/dnsmasq.py, backend/hostnet.py).
-STATE_DIRS = (
-    "/etc/hypervisor-networking/netns/{ns}",
-    "/etc/hypervisor-networking/dnsmasq/{ns}",
-    "/etc/hypervisor-networking/vm_network/{ns}",
-    "/run/hypervisor-networking/{ns}",
-    "/var/lib/hypervisor-networking/{ns}",
-)
 SYSCTLS = ("net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding", "net/ipv6/conf/default/forwarding")
 # ip -d output the kernel changes by itself (running timers, STP bookkeeping; a bridge's TSO limits follow its ports)
 VOLATILE_KEYS = frozenset({
@@ -149,11 +141,17 @@ def _processes():
     return sorted(found)
 
 
+def state_dirs(ns):
+    """Every place the collection keeps state for namespace `ns` (persist.Layout knows them), the previous layout's too."""
+    layout = persist.Layout(ns)
+    return [layout.persistent, layout.runtime, layout.legacy_bundle, layout.legacy_services_dir] + sorted(
+        set(layout.legacy_dnsmasq_dirs.values()))
+
+
 def _files(ns):
     """Every state file of the collection for this namespace: path -> content (or its digest)."""
     found = {}
-    for pattern in STATE_DIRS:
-        top = pattern.format(ns=ns)
+    for top in state_dirs(ns):
         for directory, _dirs, names in os.walk(top):
             found[directory] = "<dir>"
             for name in names:

@@ -31,6 +31,7 @@ import nethelpers as nh  # noqa: E402  pylint: disable=wrong-import-position
 from netns import ping, veth  # noqa: E402  pylint: disable=wrong-import-position
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import network_services as svc  # noqa: E402
+from ansible_collections.hypervisor.networking.plugins.module_utils.persist import Layout  # noqa: E402
 
 BRIDGE = "virbr-c"
 GATEWAY = "198.51.100.1"
@@ -38,8 +39,6 @@ VM_IP = "198.51.100.50"
 UPLINK_ADDR = "203.0.113.2"
 UPSTREAM_ADDR = "203.0.113.1"
 DOMAIN_LIMIT = 253
-SCOPE_DIRS = ("/etc/hypervisor-networking/dnsmasq", "/etc/hypervisor-networking/netns", "/run/hypervisor-networking",
-              "/var/lib/hypervisor-networking")
 # What dnsmasq may keep after dropping root: binding new addresses to port 53/67 (bind-dynamic),
 # ARP and raw sockets for DHCP and router advertisements. Numbers from linux/capability.h.
 ALLOWED_CAPABILITIES = {10: "CAP_NET_BIND_SERVICE", 12: "CAP_NET_ADMIN", 13: "CAP_NET_RAW"}
@@ -140,7 +139,7 @@ def capabilities(hex_mask):
 
 
 def conf_path(ns, network):
-    return "/etc/hypervisor-networking/dnsmasq/%s/%s.conf" % (ns.name, network)
+    return os.path.join(Layout(ns.name).dnsmasq_dir, network + ".conf")
 
 
 def sysctl_off(*namespaces):
@@ -159,8 +158,7 @@ def lab(netns_factory):
     up.run("ip", "addr", "add", UPSTREAM_ADDR + "/24", "dev", "eth0")
     veth(hv, "vmp", vm, "eth0")
     yield {"hv": hv, "up": up, "vm": vm}
-    for root in SCOPE_DIRS:
-        shutil.rmtree(os.path.join(root, hv.name), ignore_errors=True)
+    nh.remove_state_dir(hv)
 
 
 def attach_vm(lab, static=True):

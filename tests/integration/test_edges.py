@@ -52,7 +52,7 @@ def test_partial_macvtap_update_stays_restorable(hv_ns, run_module):
         index = nh.ifindex(hv_ns, "mv0")
         nh.assert_ok(run_module(hv_ns, "vm_interface", {"config": [{"name": "mv0", "mtu": 1400}]}))
         assert nh.link(hv_ns, "mv0")["mtu"] == 1400 and nh.ifindex(hv_ns, "mv0") == index
-        with open(os.path.join(nh.state_dir(hv_ns), "vm_interface.json"), encoding="utf-8") as handle:
+        with open(nh.intent_file(hv_ns, "vm_interface"), encoding="utf-8") as handle:
             saved = json.load(handle)["config"]
         assert saved == [{"name": "mv0", "kind": "macvtap", "link": "lower0", "mode": "bridge", "mtu": 1400, "link_state": "up"}]
 

@@ -28,8 +28,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import props_cases as pc  # noqa: E402  pylint: disable=wrong-import-position
+import props_worker  # noqa: E402  pylint: disable=wrong-import-position
 from netns import Netns  # noqa: E402  pylint: disable=wrong-import-position
 
+from ansible_collections.hypervisor.networking.plugins.module_utils import persist  # noqa: E402
 from ansible_collections.hypervisor.networking.plugins.modules import ovs_dpdk_port, vm_interface, vm_network  # noqa: E402
 
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "props_worker.py")
@@ -42,9 +44,6 @@ CASE_TIMEOUT = 120
 SPECS = {"vm_network": vm_network.CONFIG_SPEC, "vm_interface": vm_interface.CONFIG_SPEC, "ovs_dpdk_port": ovs_dpdk_port.CONFIG_SPEC}
 HYPOTHESIS = dict(derandomize=True, deadline=None, database=None, phases=[Phase.generate], print_blob=False,
                   suppress_health_check=list(HealthCheck))
-STATE_DIRS = [pattern.replace("/{ns}", "") for pattern in (
-    "/etc/hypervisor-networking/netns/{ns}", "/etc/hypervisor-networking/dnsmasq/{ns}", "/etc/hypervisor-networking/vm_network/{ns}",
-    "/run/hypervisor-networking/{ns}", "/var/lib/hypervisor-networking/{ns}")]
 
 
 class Worker:
@@ -89,8 +88,8 @@ class Worker:
 
 def remove_state(ns_name):
     """The collection keeps state per namespace outside it: remove what this test's namespace left."""
-    for top in STATE_DIRS:
-        shutil.rmtree(os.path.join(top, ns_name), ignore_errors=True)
+    for top in props_worker.state_dirs(ns_name):
+        shutil.rmtree(top, ignore_errors=True)
 
 
 @pytest.fixture(name="props_ns")
@@ -279,7 +278,7 @@ def without_saved_intent(state):
     return dict(state, files=files)
 
 
-SAVED_INTENT_DIR = "/etc/hypervisor-networking/netns/"
+SAVED_INTENT_DIR = persist.PERSISTENT_ROOT + "/"  # saved intent and restore bundles
 
 
 def run_valid(module, worker, strategy, tmp_path, examples=VALID_EXAMPLES, explicit=()):

@@ -17,6 +17,8 @@ import uuid
 
 import pytest
 
+from ansible_collections.hypervisor.networking.plugins.module_utils.persist import Layout
+
 from netns import Netns, ping
 
 USER = "hvt-sb-vmm"
@@ -109,7 +111,7 @@ def test_hosts_look_like_hypervisors_and_destroy_leaves_nothing(sandbox):
     assert sandbox({"platforms": PLATFORMS})["changed"] is False
 
     # Saved state of a namespace, and a process inside it, as a module run would leave them.
-    state_dir = f"/etc/hypervisor-networking/netns/{hv1.name}"
+    state_dir = Layout(hv1.name).persistent
     os.makedirs(state_dir)
     sleeper = hv1.popen("sleep", "60")
     checked = sandbox({"state": "absent"}, check=True)
@@ -127,7 +129,7 @@ def test_destroy_finds_what_a_killed_run_left(sandbox):
     # No sandbox.json: only names tell what belongs to the sandbox.
     left = Netns(sandbox.prefix + "hv1")
     subprocess.run(["ip", "netns", "add", left.name], check=True)
-    run_dir = f"/run/hypervisor-networking/{left.name}"
+    run_dir = Layout(left.name).runtime
     os.makedirs(run_dir)
     other = Netns.create("sb-other")
     try:

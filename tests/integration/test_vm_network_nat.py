@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -34,8 +35,6 @@ VM2_MAC = "52:54:00:00:00:22"
 VM2_IP = "198.51.100.22"
 RANGE = ("198.51.100.100", "198.51.100.150")
 NET6 = "2001:db8:ca2:2::1"
-SCOPE_DIRS = ("/etc/hypervisor-networking/dnsmasq", "/etc/hypervisor-networking/vm_network",
-              "/run/hypervisor-networking", "/var/lib/hypervisor-networking")
 pytestmark = pytest.mark.skipif(not os.path.exists("/usr/sbin/dnsmasq") or not os.path.exists("/bin/busybox"),
                                 reason="needs dnsmasq-base and busybox")
 
@@ -140,12 +139,16 @@ def proc_user(pid):
 
 
 def scope_files(ns):
-    found = []
-    for root in SCOPE_DIRS:
-        directory = os.path.join(root, ns.name)
-        if os.path.isdir(directory):
-            found += [os.path.join(directory, name) for name in os.listdir(directory)]
-    return found
+    """Files of the namespace's scope; none of its directories may be left either."""
+    return nh.scope_files(ns) + [d for d in (nh.state_dir(ns), nh.runtime_dir(ns)) if os.path.exists(d)]
+
+
+def leases_file(ns, network):
+    return os.path.join(nh.runtime_dir(ns), "dnsmasq", network + ".leases")
+
+
+def dnsmasq_conf_file(ns, network):
+    return os.path.join(nh.runtime_dir(ns), "dnsmasq", network + ".conf")
 
 
 def dhcp(vm, tmp_path, iface="eth0"):
@@ -187,8 +190,7 @@ def lab(netns_factory):
     veth(hv, "vm2p", vm2, "eth0")
     vm2.run("ip", "link", "set", "eth0", "address", VM2_MAC)
     yield {"hv": hv, "up": up, "vm1": vm1, "vm2": vm2}
-    for root in SCOPE_DIRS + ("/etc/hypervisor-networking/netns",):
-        subprocess.run(["rm", "-rf", os.path.join(root, hv.name)], check=False)
+    nh.remove_state_dir(hv)
 
 
 def attach_vms(lab):
@@ -257,7 +259,7 @@ def test_nat_network_end_to_end(lab, run_module, tmp_path):
     assert peer_of(guest) == UPSTREAM_ADDR
 
     # a changed DNS setting restarts dnsmasq (only then); the lease survives the restart
-    leases_before = open("/var/lib/hypervisor-networking/%s/natnet.leases" % hv.name).read()
+    leases_before = open(leases_file(hv, "natnet")).read()
     assert lease1["ip"] in leases_before
     changed = nat_config(dns={"hosts": [{"ip": VM2_IP, "hostnames": ["files2"]}]})
     result = nh.assert_ok(run_module(hv, "vm_network", {"config": [changed], "state": "replaced"}, diff=True))
@@ -265,7 +267,7 @@ def test_nat_network_end_to_end(lab, run_module, tmp_path):
     assert result["diff"]["before"]["natnet"]["dns"] != result["diff"]["after"]["natnet"]["dns"]
     new_pids = dnsmasq_pids(hv)
     assert len(new_pids) == 1 and new_pids != pids
-    assert lease1["ip"] in open("/var/lib/hypervisor-networking/%s/natnet.leases" % hv.name).read()
+    assert lease1["ip"] in open(leases_file(hv, "natnet")).read()
     nh.assert_unchanged_run(run_module(hv, "vm_network", {"config": [changed], "state": "replaced"}))
 
     # drift: a rule removed by hand is put back
@@ -460,7 +462,7 @@ def test_libvirt_reference_networks(netns_factory, run_module, example):
         assert nft_tables(hv) == (["inet hvnet_%s" % example] if table else [])
         assert len(dnsmasq_pids(hv)) == (1 if dnsmasq else 0)
         if dnsmasq:
-            conf = open("/etc/hypervisor-networking/dnsmasq/%s/%s.conf" % (hv.name, example)).read().splitlines()
+            conf = open(dnsmasq_conf_file(hv, example)).read().splitlines()
             assert "interface=%s" % bridge in conf and "bind-dynamic" in conf and "except-interface=lo" in conf
             for line in lines:
                 assert line in conf, conf
@@ -472,8 +474,7 @@ def test_libvirt_reference_networks(netns_factory, run_module, example):
         nh.assert_ok(run_module(hv, "vm_network", {"config": [config], "state": "deleted", "persist": False}))
         assert nft_tables(hv) == [] and not dnsmasq_pids(hv) and scope_files(hv) == [] and nh.link(hv, bridge) is None
     finally:
-        for root in SCOPE_DIRS:
-            subprocess.run(["rm", "-rf", os.path.join(root, hv.name)], check=False)
+        nh.remove_state_dir(hv)
 
 
 def test_hand_edits_are_put_back_and_partial_updates_keep_dhcp(lab, run_module):
@@ -493,10 +494,77 @@ def test_hand_edits_are_put_back_and_partial_updates_keep_dhcp(lab, run_module):
     assert nft_text(hv) == rendered
     nh.assert_unchanged_run(run_module(hv, "vm_network", {"config": [nat_config()], "persist": False}))
 
-    conf = "/etc/hypervisor-networking/dnsmasq/%s/natnet.conf" % hv.name
+    conf = dnsmasq_conf_file(hv, "natnet")
     added = {"name": "natnet", "ips": [{"address": "2001:db8:77::1", "prefix": 64}]}
     nh.assert_ok(run_module(hv, "vm_network", {"config": [added], "persist": False}))
     with open(conf, encoding="utf-8") as handle:
         assert "dhcp-range=%s,%s" % RANGE in handle.read()
     nh.assert_ok(run_module(hv, "vm_network", {"config": [{"name": "natnet", "forward": {"dev": "up0"}}], "persist": False}))
     assert 'oifname "up0"' in nft_text(hv)
+
+
+def test_running_network_of_the_previous_layout_is_found_and_moved(lab, run_module):
+    """A network whose dnsmasq, leases, service record and saved sysctl values are where the
+    previous layout kept them (/etc, /run and /var/lib per scope name) is found: the next run
+    restarts dnsmasq from the new place only, keeps its leases, and leaves none of the old files."""
+    hv = lab["hv"]
+    nh.assert_ok(run_module(hv, "vm_network", {"config": [nat_config()], "persist": False}))
+    new = {key: os.path.join(nh.runtime_dir(hv), "dnsmasq", "natnet." + key) for key in ("conf", "pid", "leases")}
+    old = {"conf": os.path.join(nh.LEGACY_STATE_ROOT, "dnsmasq", hv.name, "natnet.conf"),
+           "pid": os.path.join(nh.RUNTIME_ROOT, hv.name, "natnet.pid"),
+           "leases": os.path.join(nh.PERSISTENT_ROOT, hv.name, "natnet.leases")}
+    moves = {os.path.join(nh.runtime_dir(hv), "vm_network", "natnet.json"): os.path.join(nh.LEGACY_STATE_ROOT, "vm_network", hv.name, "natnet.json"),
+             os.path.join(nh.runtime_dir(hv), "sysctl-originals.json"): os.path.join(nh.RUNTIME_ROOT, hv.name, "sysctl-originals.json")}
+    try:
+        # what an existing host has: dnsmasq running from the old paths, the records there too
+        for pid in dnsmasq_pids(hv):
+            os.kill(pid, 15)
+        for _ in range(200):
+            if not dnsmasq_pids(hv):
+                break
+            time.sleep(0.05)
+        assert not dnsmasq_pids(hv)
+        with open(new["conf"], encoding="utf-8") as handle:
+            conf = handle.read().replace(new["pid"], old["pid"]).replace(new["leases"], old["leases"])
+        for path in old.values():
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(old["conf"], "w", encoding="utf-8") as handle:
+            handle.write(conf)
+        with open(old["leases"], "w", encoding="utf-8") as handle:
+            handle.write("2000000000 52:54:00:00:00:99 198.51.100.120 old-guest *\n")
+        for source, target in moves.items():
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            os.rename(source, target)
+        nh.remove_state_dir(hv)
+        for attempt in range(20):  # its sockets may outlive the stopped dnsmasq for a moment
+            if hv.run("/usr/sbin/dnsmasq", "--conf-file=" + old["conf"], check=attempt == 19).returncode == 0:
+                break
+            time.sleep(0.25)
+        old_pids = dnsmasq_pids(hv)
+        assert len(old_pids) == 1
+
+        check = nh.assert_ok(run_module(hv, "vm_network", {"config": [nat_config()], "persist": False}, check=True))
+        assert check["commands"] == ["restart dnsmasq of network natnet with its new configuration"], check["commands"]
+        result = nh.assert_ok(run_module(hv, "vm_network", {"config": [nat_config()], "persist": False}))
+        assert result["commands"] == ["restart dnsmasq of network natnet with its new configuration"], result["commands"]
+        pids = dnsmasq_pids(hv)
+        assert len(pids) == 1 and pids != old_pids
+        with open(new["leases"], encoding="utf-8") as handle:
+            assert "198.51.100.120 old-guest" in handle.read()
+        # only the records that had no reason to change are still read from the old place
+        assert set(path for path in list(old.values()) + list(moves.values()) if os.path.exists(path)) <= set(moves.values())
+        nh.assert_unchanged_run(run_module(hv, "vm_network", {"config": [nat_config()], "persist": False}))
+        gathered = nh.assert_ok(run_module(hv, "vm_network", {"state": "gathered"}))["gathered"]
+        assert gathered[0]["port_forwards"][0]["guest_ip"] == VM2_IP
+
+        nh.assert_ok(run_module(hv, "vm_network", {"config": [{"name": "natnet"}], "state": "deleted", "persist": False}))
+        assert not dnsmasq_pids(hv) and scope_files(hv) == [] and sysctl(hv, "net.ipv4.ip_forward") == "0"
+        leftovers = [path for path in list(old.values()) + list(moves.values()) if os.path.exists(path)]
+        leftovers += [d for d in (os.path.join(nh.LEGACY_STATE_ROOT, "dnsmasq", hv.name), os.path.join(nh.RUNTIME_ROOT, hv.name),
+                                  os.path.join(nh.PERSISTENT_ROOT, hv.name)) if os.path.exists(d)]
+        assert leftovers == []
+    finally:
+        for directory in (os.path.join(nh.LEGACY_STATE_ROOT, sub, hv.name) for sub in ("dnsmasq", "vm_network")):
+            subprocess.run(["rm", "-rf", directory], check=False)
+        for root in (nh.RUNTIME_ROOT, nh.PERSISTENT_ROOT):
+            subprocess.run(["rm", "-rf", os.path.join(root, hv.name)], check=False)

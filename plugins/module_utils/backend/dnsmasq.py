@@ -3,10 +3,12 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """One dnsmasq per network: its files, its process, its supervision.
 
-Files are namespaced by scope (the `ip netns` name, or "host") so two namespaces never collide:
-  config  /etc/hypervisor-networking/dnsmasq/<scope>/<network>.conf
-  pid     /run/hypervisor-networking/<scope>/<network>.pid
-  leases  /var/lib/hypervisor-networking/<scope>/<network>.leases (kept across restarts)
+Files are kept per scope (the host, or one `ip netns` namespace) at the paths persist.Layout gives:
+  config  <runtime dir>/dnsmasq/<network>.conf   (written again by every run and by the restore)
+  pid     <runtime dir>/dnsmasq/<network>.pid
+  leases  <runtime dir>/dnsmasq/<network>.leases (kept across dnsmasq restarts and runs)
+A dnsmasq started under the previous layout is still found (its pid file and config path), so
+the next run replaces it; its lease file moves with it.
 Where systemd runs (/run/systemd/system exists) each instance is a unit
 `hvnet-dnsmasq-<scope>-<network>.service` (inside a namespace with NetworkNamespacePath=);
 elsewhere dnsmasq is started directly and found again through its pid file.
@@ -18,6 +20,7 @@ import grp
 import os
 import pwd
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -25,10 +28,8 @@ import time
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend.nftables import find_binary
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HostError
+from ansible_collections.hypervisor.networking.plugins.module_utils.persist import prune, remove_file
 
-CONF_ROOT = "/etc/hypervisor-networking/dnsmasq"
-RUN_ROOT = "/run/hypervisor-networking"
-LEASE_ROOT = "/var/lib/hypervisor-networking"
 UNIT_DIR = "/etc/systemd/system"
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
@@ -65,13 +66,15 @@ def service_user():
 
 
 class Dnsmasq:
-    def __init__(self, scope, netns=None):
-        self.scope = scope
-        self.netns = netns
+    def __init__(self, layout):
+        self.layout = layout
+        self.scope = layout.scope
+        self.netns = layout.netns
         self.binary = find_binary("dnsmasq")
-        self.conf_dir = os.path.join(CONF_ROOT, scope)
-        self.run_dir = os.path.join(RUN_ROOT, scope)
-        self.lease_dir = os.path.join(LEASE_ROOT, scope)
+        self.conf_dir = layout.dnsmasq_dir
+        self.run_dir = layout.dnsmasq_dir
+        self.lease_dir = layout.dnsmasq_dir
+        self.legacy = layout.legacy_dnsmasq_dirs
         self.systemd = os.path.isdir("/run/systemd/system")
 
     @property
@@ -82,6 +85,9 @@ class Dnsmasq:
         return {"conf": os.path.join(self.conf_dir, name + ".conf"), "pid": os.path.join(self.run_dir, name + ".pid"),
                 "leases": os.path.join(self.lease_dir, name + ".leases")}
 
+    def legacy_paths(self, name):
+        return {key: os.path.join(self.legacy[key], name + "." + key) for key in ("conf", "pid", "leases")}
+
     def unit_name(self, name):
         return "hvnet-dnsmasq-%s-%s.service" % (_UNIT_SAFE.sub("_", self.scope), _UNIT_SAFE.sub("_", name))
 
@@ -89,39 +95,50 @@ class Dnsmasq:
     def read(self):
         """{network: {'conf': text, 'pid': pid or None}} for every config file of this scope."""
         result = {}
-        try:
-            names = sorted(os.listdir(self.conf_dir))
-        except OSError:
-            names = []
-        for file_name in names:
-            if not file_name.endswith(".conf"):
-                continue
-            name = file_name[:-len(".conf")]
-            with open(os.path.join(self.conf_dir, file_name)) as handle:
-                conf = handle.read()
-            result[name] = {"conf": conf, "pid": self.running_pid(name)}
+        for directory in (self.legacy["conf"], self.conf_dir):
+            try:
+                names = sorted(os.listdir(directory))
+            except OSError:
+                names = []
+            for file_name in names:
+                if not file_name.endswith(".conf"):
+                    continue
+                name = file_name[:-len(".conf")]
+                with open(os.path.join(directory, file_name)) as handle:
+                    conf = handle.read()
+                result[name] = {"conf": conf, "pid": self.running_pid(name)}
         return result
 
     def running_pid(self, name):
-        """The pid of this network's dnsmasq when it runs in our namespace, else None."""
-        paths = self.paths(name)
-        try:
-            with open(paths["pid"]) as handle:
-                pid = int(handle.read().strip())
-            with open("/proc/%d/cmdline" % pid, "rb") as handle:
-                cmdline = handle.read().split(b"\0")
-            same_netns = os.stat("/proc/%d/ns/net" % pid).st_ino == os.stat("/proc/self/ns/net").st_ino
-        except (OSError, ValueError):
-            return None
-        if not same_netns or ("--conf-file=%s" % paths["conf"]).encode() not in cmdline:
-            return None
-        return pid
+        """The pid of this network's dnsmasq when it runs in our namespace, else None.
+
+        Either layout's pid file and config path count: a dnsmasq of the previous layout, or one
+        that a rollback started again with the previous layout's configuration text, is found.
+        """
+        candidates = (self.paths(name), self.legacy_paths(name))
+        confs = [("--conf-file=%s" % paths["conf"]).encode() for paths in candidates]
+        for paths in candidates:
+            try:
+                with open(paths["pid"]) as handle:
+                    pid = int(handle.read().strip())
+                with open("/proc/%d/cmdline" % pid, "rb") as handle:
+                    cmdline = handle.read().split(b"\0")
+                same_netns = os.stat("/proc/%d/ns/net" % pid).st_ino == os.stat("/proc/self/ns/net").st_ino
+            except (OSError, ValueError):
+                continue
+            if same_netns and any(conf in cmdline for conf in confs):
+                return pid
+        return None
 
     # ---- changing ----------------------------------------------------------------------
     def write_conf(self, name, text):
         paths = self.paths(name)
         for directory in (self.conf_dir, self.run_dir, self.lease_dir):
             os.makedirs(directory, mode=0o755, exist_ok=True)
+        legacy_leases = self.legacy_paths(name)["leases"]
+        if os.path.exists(legacy_leases) and not os.path.exists(paths["leases"]):
+            shutil.move(legacy_leases, paths["leases"])  # the previous layout's leases stay the network's
+            prune(os.path.dirname(legacy_leases), self.layout.persistent_root)
         temp = paths["conf"] + ".tmp"
         with open(temp, "w") as handle:
             handle.write(text)
@@ -129,17 +146,10 @@ class Dnsmasq:
         os.replace(temp, paths["conf"])
 
     def remove_files(self, name, leases=True):
-        paths = self.paths(name)
-        for key in ("conf", "pid") + (("leases",) if leases else ()):
-            try:
-                os.unlink(paths[key])
-            except FileNotFoundError:
-                pass
-        for directory in (self.conf_dir, self.run_dir, self.lease_dir):
-            try:
-                os.rmdir(directory)
-            except OSError:
-                pass
+        """Remove the network's files (also those of the previous layout) and directories left empty."""
+        for paths in (self.paths(name), self.legacy_paths(name)):
+            for key in ("conf", "pid") + (("leases",) if leases else ()):
+                remove_file(paths[key], self.layout.root_of(paths[key]))
 
     def start(self, name):
         if self.binary is None:
@@ -163,6 +173,12 @@ class Dnsmasq:
         self.start(name)
 
     def stop(self, name, keep_unit=False):
+        self._stop(name, keep_unit)
+        legacy = self.legacy_paths(name)  # a dnsmasq of the previous layout is stopped now: its files go
+        for key in ("conf", "pid"):
+            remove_file(legacy[key], self.layout.root_of(legacy[key]))
+
+    def _stop(self, name, keep_unit):
         if self.systemd and not keep_unit:
             unit = os.path.join(UNIT_DIR, self.unit_name(name))
             if os.path.exists(unit):

@@ -9,25 +9,24 @@
   sysctl    {'values': {ipv4, ipv6}, 'originals': {...}}                  (backend/sysctl.py)
   tc        {bridge: {'htb', 'ingress'}}                                  (backend/tc.py)
   services  {network: spec}: the service fields last applied, per network
-Files are kept per scope: the `ip netns` name the module runs in, or "host".
+Files are kept per scope (the host, or the `ip netns` namespace the module runs in), at the
+paths persist.Layout gives.
 """
 
 from __future__ import annotations
 
 import errno
-import json
 import os
 import socket
 
-from ansible_collections.hypervisor.networking.plugins.module_utils.backend.dnsmasq import RUN_ROOT, Dnsmasq
+from ansible_collections.hypervisor.networking.plugins.module_utils.backend.dnsmasq import Dnsmasq
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend.netlink import Netlink, NetlinkError
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend.nftables import Nftables
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend.sysctl import Sysctl
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend.tc import Tc
 from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import parse_mark
-from ansible_collections.hypervisor.networking.plugins.module_utils.persist import current_netns_name
+from ansible_collections.hypervisor.networking.plugins.module_utils.persist import Layout, current_netns_name, read_json, remove_file, write_json
 
-SPEC_ROOT = "/etc/hypervisor-networking/vm_network"
 RTPROT_HVNET = 99  # the routes of a network's `routes` field carry this protocol number
 
 
@@ -36,45 +35,40 @@ def scope_name():
 
 
 class SpecStore:
-    """The service fields last applied to each network (what `gathered` reports for them)."""
+    """The service fields last applied to each network (what `gathered` reports for them).
 
-    def __init__(self, scope):
-        self.directory = os.path.join(SPEC_ROOT, scope)
+    Runtime state: it describes live objects and ends with them at reboot. A record left in
+    the previous layout is still read, and removed with the network.
+    """
+
+    def __init__(self, layout):
+        self.layout = layout
+        self.directory = layout.services_dir
 
     def path(self, name):
         return os.path.join(self.directory, name + ".json")
 
     def read(self):
         result = {}
-        try:
-            names = sorted(os.listdir(self.directory))
-        except OSError:
-            return result
-        for file_name in names:
-            if file_name.endswith(".json"):
-                try:
-                    with open(os.path.join(self.directory, file_name)) as handle:
-                        result[file_name[:-5]] = json.load(handle)
-                except (OSError, ValueError):
-                    continue
+        for directory in (self.layout.legacy_services_dir, self.directory):
+            try:
+                names = sorted(os.listdir(directory))
+            except OSError:
+                continue
+            for file_name in names:
+                if file_name.endswith(".json"):
+                    spec = read_json(os.path.join(directory, file_name))
+                    if spec is not None:
+                        result[file_name[:-5]] = spec
         return result
 
     def write(self, name, spec):
-        os.makedirs(self.directory, exist_ok=True)
-        temp = self.path(name) + ".tmp"
-        with open(temp, "w") as handle:
-            json.dump(spec, handle, indent=2, sort_keys=True)
-        os.replace(temp, self.path(name))
+        write_json(self.path(name), spec)
+        remove_file(os.path.join(self.layout.legacy_services_dir, name + ".json"), self.layout.legacy_root)
 
     def remove(self, name):
-        try:
-            os.unlink(self.path(name))
-        except FileNotFoundError:
-            pass
-        try:
-            os.rmdir(self.directory)
-        except OSError:
-            pass
+        remove_file(self.path(name), self.layout.runtime_root)
+        remove_file(os.path.join(self.layout.legacy_services_dir, name + ".json"), self.layout.legacy_root)
 
 
 class NetworkHost(Netlink):
@@ -82,13 +76,13 @@ class NetworkHost(Netlink):
 
     def __init__(self):
         super().__init__()
-        netns = current_netns_name()
-        self.scope = netns or "host"
-        self.nft = Nftables(os.path.join(RUN_ROOT, self.scope))
-        self.dnsmasq = Dnsmasq(self.scope, netns)
-        self.sysctl = Sysctl(os.path.join(RUN_ROOT, self.scope))
+        self.layout = Layout.current()
+        self.scope = self.layout.scope
+        self.nft = Nftables(self.layout)
+        self.dnsmasq = Dnsmasq(self.layout)
+        self.sysctl = Sysctl(self.layout)
         self.tc = Tc()
-        self.specs = SpecStore(self.scope)
+        self.specs = SpecStore(self.layout)
 
     def read(self):
         snapshot = super().read()

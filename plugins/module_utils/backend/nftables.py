@@ -7,8 +7,8 @@ Only tables named hvnet_* whose first rule carries our mark count as ours (see
 render/nftables.py); nothing else is ever changed or removed.
 
 Drift: the mark says what was rendered; a fingerprint of the table as nft itself lists it,
-taken right after each apply and kept under the scope's run directory, tells whether anyone
-changed a rule since. A table whose fingerprint differs is applied again.
+taken right after each apply and kept in the scope's runtime directory (persist.Layout), tells
+whether anyone changed a rule since. A table whose fingerprint differs is applied again.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 
+from ansible_collections.hypervisor.networking.plugins.module_utils import persist
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HostError
 from ansible_collections.hypervisor.networking.plugins.module_utils.render import nftables as render
 
@@ -37,9 +38,9 @@ def find_binary(name, extra=("/usr/sbin", "/sbin", "/usr/bin", "/bin")):
 
 
 class Nftables:
-    def __init__(self, run_directory):
+    def __init__(self, layout):
         self.binary = find_binary("nft")
-        self.run_directory = run_directory
+        self.layout = layout
 
     @property
     def available(self):
@@ -85,7 +86,7 @@ class Nftables:
         return result
 
     def _fingerprint_path(self, table):
-        return os.path.join(self.run_directory, "nft-%s.sha256" % table)
+        return os.path.join(self.layout.nft_dir, "%s.sha256" % table)
 
     def _recorded_fingerprint(self, table):
         try:
@@ -98,9 +99,7 @@ class Nftables:
         """Remember how nft lists `table` right after we applied it."""
         document = json.loads(self._run(["-j", "list", "table", render.FAMILY, table]) or '{"nftables": []}')
         objects = [item for item in document.get("nftables", []) if "metainfo" not in item]
-        os.makedirs(self.run_directory, exist_ok=True)
-        with open(self._fingerprint_path(table), "w") as handle:
-            handle.write(_fingerprint(objects) + "\n")
+        persist.write_text(self._fingerprint_path(table), _fingerprint(objects) + "\n")
 
     def apply(self, script, table):
         self._run(["-f", "-"], script)
@@ -108,14 +107,8 @@ class Nftables:
 
     def delete(self, family, table):
         self._run(["-f", "-"], render.delete_script(family, table))
-        try:
-            os.unlink(self._fingerprint_path(table))
-        except FileNotFoundError:
-            pass
-        try:
-            os.rmdir(self.run_directory)
-        except OSError:
-            pass  # still holds another table's fingerprint or a dnsmasq pid file
+        persist.remove_file(self._fingerprint_path(table), self.layout.runtime_root)
+        persist.remove_file(os.path.join(self.layout.legacy_runtime_dir, "nft-%s.sha256" % table), self.layout.runtime_root)
 
     def restore(self, family, table, objects):
         """Put a table back exactly as `read()` saw it (used by rollbacks)."""

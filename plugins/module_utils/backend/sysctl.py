@@ -3,23 +3,25 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """IP forwarding sysctls of the current network namespace (/proc/sys/net is per namespace).
 
-When the collection turns forwarding on, it records the value it found, and puts that value
-back when no network needs forwarding any more.
+When the collection turns forwarding on, it records the value it found (in the scope's runtime
+directory, see persist.Layout), and puts that value back when no network needs forwarding any more.
 """
 
 from __future__ import annotations
 
-import json
 import os
+
+from ansible_collections.hypervisor.networking.plugins.module_utils.persist import read_json, remove_file, write_json
 
 KEYS = {"ipv4": "net/ipv4/ip_forward", "ipv6": "net/ipv6/conf/all/forwarding"}
 NAMES = {"ipv4": "net.ipv4.ip_forward", "ipv6": "net.ipv6.conf.all.forwarding"}
 
 
 class Sysctl:
-    def __init__(self, run_dir, proc="/proc/sys"):
+    def __init__(self, layout, proc="/proc/sys"):
         self.proc = proc
-        self.originals_path = os.path.join(run_dir, "sysctl-originals.json")
+        self.layout = layout
+        self.originals_path = layout.sysctl_originals
 
     def read(self):
         values = {}
@@ -29,11 +31,9 @@ class Sysctl:
                     values[family] = handle.read().strip()
             except OSError:
                 values[family] = None
-        try:
-            with open(self.originals_path) as handle:
-                originals = json.load(handle)
-        except (OSError, ValueError):
-            originals = {}
+        originals = read_json(self.originals_path)
+        if originals is None:
+            originals = read_json(self.layout.legacy_sysctl_originals) or {}
         return {"values": values, "originals": originals, "accept_ra": self._accept_ra()}
 
     def _accept_ra(self):
@@ -67,13 +67,8 @@ class Sysctl:
         self._save(originals)
 
     def _save(self, originals):
+        remove_file(self.layout.legacy_sysctl_originals, self.layout.runtime_root)
         if not originals:
-            for remove in (os.unlink, os.rmdir):
-                try:
-                    remove(self.originals_path if remove is os.unlink else os.path.dirname(self.originals_path))
-                except OSError:
-                    pass  # gone already, or the directory still holds a dnsmasq pid file
+            remove_file(self.originals_path, self.layout.runtime_root)
             return
-        os.makedirs(os.path.dirname(self.originals_path), exist_ok=True)
-        with open(self.originals_path, "w") as handle:
-            json.dump(originals, handle)
+        write_json(self.originals_path, originals)
