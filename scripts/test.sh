@@ -151,7 +151,7 @@ part_sanity() {
     # requirements it pins, installed from PyPI.
     local bin version
     for bin in "${VENV_BIN}" "${FLOOR_BIN}"; do
-        version="$("${bin}/ansible" --version | head -n 1)"
+        version="$("${bin}/ansible" --version | sed -n 1p)"  # sed reads it all: head would break the pipe
         echo "--> ansible-test sanity with ${version}"
         (cd "${dest}" && "${bin}/ansible-test" sanity --venv --python "${SANITY_PYTHON}" --color no)
     done
