@@ -133,7 +133,7 @@ def wait_for(predicate, what, limit=WAIT_LIMIT):
 
 def saved_names(ns, kind):
     try:
-        with open(os.path.join(nh.state_dir(ns), kind + ".json"), encoding="utf-8") as handle:
+        with open(nh.intent_file(ns, kind), encoding="utf-8") as handle:
             return sorted(item["name"] for item in json.load(handle)["config"])
     except FileNotFoundError:
         return []

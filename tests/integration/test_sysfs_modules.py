@@ -32,7 +32,9 @@ NIC0, NIC1, MGMT = "0000:01:00.0", "0000:01:00.1", "0000:02:00.0"
 def store(tmp_path, monkeypatch):
     """Saved state under tmp (a namespace-style store: no unit, no bundle outside tmp)."""
     real = persist.Store
-    monkeypatch.setattr(persist, "Store", lambda: real(root=str(tmp_path / "state"), netns="emulated"))
+    root = str(tmp_path / "state")
+    tmp_layout = persist.Layout("emulated", persistent_root=root, runtime_root=root + "/run", legacy_root=root + "/legacy")
+    monkeypatch.setattr(persist, "Store", lambda layout=None: real(layout or tmp_layout))
     return tmp_path / "state"
 
 
