@@ -26,6 +26,9 @@ What is normalized, and why:
 * process ids, also in pid files (command lines are compared): a restarted dnsmasq is the same
   service;
 * the expiry time of DHCP leases;
+* ``external_ids:hypervisor-networking-txn`` of the ``Open_vSwitch`` row: the collection's own
+  marker, set anew by every transaction so that a timed-out ``ovs-vsctl`` can be told committed
+  or not;
 * interface indexes, only in ``converged`` dumps (compared across runs that each made the bridge
   anew); the rollback comparisons keep them, since there nothing removed is made again.
 """
@@ -43,6 +46,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nethelpers as nh  # noqa: E402  pylint: disable=wrong-import-position
+
+from ansible_collections.hypervisor.networking.plugins.module_utils.backend.ovsdb import TXN_MARK_KEY  # noqa: E402
 
 DRIVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fault_driver.py")
 FILE_ROOTS = ("/etc/hypervisor-networking", "/run/hypervisor-networking", "/var/lib/hypervisor-networking",
@@ -247,6 +252,9 @@ def ovsdb_dump(ovs):
             return sorted(named(v) for v in value)
         return names.get(value, value)
 
+    for row in tables["Open_vSwitch"]:
+        # the collection's transaction marker (backend/ovsdb.py) changes on every changing run
+        row.get("external_ids", {}).pop(TXN_MARK_KEY, None)
     result = {"Open_vSwitch": tables["Open_vSwitch"]}
     for table in ("Bridge", "Port", "Interface", "QoS"):
         rows = {}
