@@ -31,6 +31,7 @@ import atexit
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -40,6 +41,7 @@ import uuid
 PREFIX = "hvt-"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _NETNS_DIR = "/run/netns"
+_RUNTIME_DIR = "/run/hypervisor-networking/netns"  # the collection's runtime files per namespace
 # namespaces created by this process that must not outlive it
 _AUTO_CLEAN: dict[str, "Netns"] = {}
 
@@ -205,6 +207,10 @@ class Netns:
         if not self.exists():
             return
         self.kill_processes()
+        # As a reboot would: the collection's runtime files of this namespace go with it, before its
+        # name does, so that no run elsewhere on this machine sees a vanished namespace's files
+        # (and reports their removal as a change). Tests of that case use `ip netns delete` directly.
+        shutil.rmtree(os.path.join(_RUNTIME_DIR, self.name), ignore_errors=True)
         proc = _run(["ip", "netns", "delete", self.name], check=False)
         if proc.returncode != 0 and self.exists():
             raise NetnsError(proc.returncode, proc.args, proc.stdout, proc.stderr)

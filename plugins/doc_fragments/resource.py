@@ -63,6 +63,10 @@ notes:
   - The module reads the host once, plans, applies the plan and reads the host again to verify; if any step
     fails or the result differs from the request, every change made by the call is undone.
   - Supports check mode and diff mode. Check mode changes nothing and reports the plan in RV(commands).
+  - A run that can change something also removes the runtime files (under C(/run/hypervisor-networking/netns/))
+    of named network namespaces that were deleted before their objects, as a step of its plan (so it reports a
+    change once). Files of a namespace that still exists or still has our dnsmasq in it, and the saved intent of
+    any namespace, are kept; see docs/state-and-recovery.md.
 requirements:
   - pyroute2 (Python library on the managed host)
 """

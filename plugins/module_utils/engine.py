@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import traceback
 
-from ansible_collections.hypervisor.networking.plugins.module_utils import persist
+from ansible_collections.hypervisor.networking.plugins.module_utils import leftovers, persist
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HvnetError, ValidationError
 from ansible_collections.hypervisor.networking.plugins.module_utils.lock import DEFAULT_TIMEOUT, ScopeLock
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.base import overlay
@@ -152,6 +152,7 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
     if params.get("persist", True):
         new_saved = _saved_intent(resource, state, given, desired, current, saved, removals, snapshot)
         warnings.extend(store.plan_save(plan, resource.kind, new_saved, resource.name_field))
+    vanished = leftovers.plan_removal(plan)
 
     before = {name: _shown(resource, model, snapshot) for name, model in current.items()}
     if check_mode:
@@ -170,15 +171,17 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
             after = {name: _shown(resource, model, after_snapshot) for name, model in after_current.items()}
     touched = sorted(set(removals) | set(desired))
     result = resource.report(snapshot, current, desired, removals)
+    diff = {"before": {name: before[name] for name in touched if name in before},
+            "after": {name: after[name] for name in touched if name in after}}
+    if vanished:
+        diff["before"][leftovers.DIFF_KEY] = vanished
+        diff["after"][leftovers.DIFF_KEY] = []
     result.update({
         "changed": bool(plan.actions),
         "commands": plan.commands,
         "before": [before[name] for name in sorted(before)],
         "after": [after[name] for name in sorted(after)],
-        "diff": {
-            "before": {name: before[name] for name in touched if name in before},
-            "after": {name: after[name] for name in touched if name in after},
-        },
+        "diff": diff,
         "warnings": warnings,
     })
     return result

@@ -105,6 +105,56 @@ class ScopeLock:
             _release_file(*self.held.pop())
 
 
+def netns_lock_files(directory=LOCK_DIR):
+    """{file name: key} of the namespace lock files there now (other than the host's)."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return {}
+    return {name: name[:-len(".lock")] for name in names if name.startswith("netns-") and name.endswith(".lock")}
+
+
+def is_held(path):
+    """Whether a run holds the lock file at `path` now (a missing file is not held)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # also releases the probe's own lock
+    return False
+
+
+def remove_if_free(path):
+    """Remove the lock file at `path` unless a run holds it; returns its text when removed, else None.
+
+    It is locked first and removed before it is unlocked, as a run releases its own, so a run
+    that opened it meanwhile finds it gone (_is_current) and locks a new one.
+    """
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None  # gone, or not a plain file of ours
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return None  # a run holds it
+        if not _is_current(fd, path):
+            return None
+        text = os.pread(fd, 64, 0)
+        _release_file(fd, path)
+        fd = None
+        return text
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
 def _check_directory(directory):
     os.makedirs(directory, mode=0o755, exist_ok=True)
     info = os.lstat(directory)

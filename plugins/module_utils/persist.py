@@ -34,6 +34,8 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.errors impor
 
 PERSISTENT_ROOT = "/var/lib/hypervisor-networking"
 RUNTIME_ROOT = "/run/hypervisor-networking"
+NETNS_DIR = "/run/netns"  # where `ip netns` names namespaces
+UNNAMED_PREFIX = "unnamed-"  # the scope of a namespace without a name (unshare -n, a container)
 UNIT_PATH = "/etc/systemd/system/hypervisor-networking-restore.service"
 UNIT_LINK = "/etc/systemd/system/multi-user.target.wants/hypervisor-networking-restore.service"
 # The previous layout (up to 1.x): read once, moved by the next saving run.
@@ -225,6 +227,20 @@ class Layout:
         return files
 
 
+def namespace_exists(name, netns_dir=NETNS_DIR):
+    return os.path.lexists(os.path.join(netns_dir, name))
+
+
+def namespaces_with_runtime_files(runtime_root=RUNTIME_ROOT):
+    """Names of the named namespaces that have a runtime directory (real directories only)."""
+    parent = os.path.join(runtime_root, "netns")
+    try:
+        names = sorted(os.listdir(parent))
+    except OSError:
+        return []
+    return [name for name in names if os.path.isdir(os.path.join(parent, name)) and not os.path.islink(os.path.join(parent, name))]
+
+
 def current_netns_name():
     """Name of the network namespace we run in when it is not the host's own, else None.
 
@@ -237,12 +253,12 @@ def current_netns_name():
     except OSError:
         return None
     try:
-        names = sorted(os.listdir("/run/netns"))
+        names = sorted(os.listdir(NETNS_DIR))
     except OSError:
         names = []
     for name in names:
         try:
-            st = os.stat(os.path.join("/run/netns", name))
+            st = os.stat(os.path.join(NETNS_DIR, name))
         except OSError:
             continue
         if (st.st_dev, st.st_ino) == (own.st_dev, own.st_ino):
@@ -252,7 +268,7 @@ def current_netns_name():
     except OSError:
         return None  # sandboxes often deny /proc/1/ns: only named namespaces are told apart
     if (init.st_dev, init.st_ino) != (own.st_dev, own.st_ino):
-        return "unnamed-%d" % own.st_ino
+        return UNNAMED_PREFIX + str(own.st_ino)
     return None
 
 

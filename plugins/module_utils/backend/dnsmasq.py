@@ -239,6 +239,27 @@ class Dnsmasq:
         return text
 
 
+def serving_from(directory):
+    """Pids of the running dnsmasq processes started with a configuration file in `directory`.
+
+    Any namespace, any layout: such a process keeps its namespace alive and still uses the
+    directory's pid and lease files, even when the namespace's name is gone.
+    """
+    prefix = ("--conf-file=%s%s" % (os.path.normpath(directory), os.sep)).encode()
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(os.path.join("/proc", entry, "cmdline"), "rb") as handle:
+                arguments = handle.read().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+        if any(argument.startswith(prefix) for argument in arguments) and not _is_zombie(int(entry)):
+            pids.append(int(entry))
+    return pids
+
+
 def _is_zombie(pid):
     try:
         with open("/proc/%d/stat" % pid) as handle:
