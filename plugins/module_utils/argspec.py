@@ -56,40 +56,31 @@ def _check_options(problems, prefix, spec, values):
         _check_value(problems, path, option, value)
 
 
-def _check_value(problems, path, option, value):
-    kind = option.get("type", "str")
+def _check_value(problems, path, option, value, kind=None):
+    """One value of `option`; `kind` overrides its type (an element of a list has the list's `elements`)."""
+    kind = kind or option.get("type", "str")
     if kind == "dict":
         if not isinstance(value, dict):
             problems.append("%s: must be a dictionary, not %s" % (path, _type_name(value)))
         elif option.get("options"):
             _check_options(problems, path + ".", option["options"], value)
         return
+    elements = option.get("elements", "str")
     if kind == "list":
         if isinstance(value, list):
             for index, element in enumerate(value):
-                _check_element(problems, "%s[%d]" % (path, index), option, element)
-        elif option.get("elements", "str") == "dict" or not isinstance(value, _SCALARS):
+                if element is None:
+                    problems.append("%s[%d]: must not be empty" % (path, index))
+                else:
+                    _check_value(problems, "%s[%d]" % (path, index), option, element, elements)
+        elif elements == "dict" or not isinstance(value, _SCALARS):
             problems.append("%s: must be a list, not %s" % (path, _type_name(value)))
         else:
             # Ansible takes a scalar for a list of words, split on ','; each word must still fit
             for word in (value.split(",") if isinstance(value, str) else [value]):
-                _check_scalar(problems, path, option.get("elements", "str"), option.get("choices"), word)
+                _check_scalar(problems, path, elements, option.get("choices"), word)
         return
     _check_scalar(problems, path, kind, option.get("choices"), value)
-
-
-def _check_element(problems, path, option, element):
-    kind = option.get("elements", "str")
-    if kind == "dict":
-        if not isinstance(element, dict):
-            problems.append("%s: must be a dictionary, not %s" % (path, _type_name(element)))
-        elif option.get("options"):
-            _check_options(problems, path + ".", option["options"], element)
-        return
-    if element is None:
-        problems.append("%s: must not be empty" % path)
-        return
-    _check_scalar(problems, path, kind, option.get("choices"), element)
 
 
 def _check_scalar(problems, path, kind, choices, value):

@@ -250,12 +250,13 @@ def collection_state_paths(netns):
     where the previous layout kept the same things. `netns` may be a glob pattern.
     """
     layout = Layout(netns)
-    return [layout.persistent,                                  # saved intent and restore bundle
-            layout.runtime,                                     # dnsmasq files, service records, nft fingerprints, sysctls
-            layout.legacy_bundle,                               # the same, where the previous layout kept them
-            layout.legacy_services_dir] + sorted(set(layout.legacy_dnsmasq_dirs.values())) + [
-            # dnsmasq units (where systemd runs); namespace names hold only unit-safe characters
-            os.path.join(UNIT_DIR, "hvnet-dnsmasq-%s-*.service" % netns)]
+    # saved intent and restore bundle; dnsmasq files, service records, nft fingerprints, sysctls
+    paths = [layout.persistent, layout.runtime]
+    # the same, where the previous layout kept them
+    paths += [layout.legacy_bundle, layout.legacy_services_dir] + sorted(set(layout.legacy_dnsmasq_dirs.values()))
+    # dnsmasq units (where systemd runs); namespace names hold only unit-safe characters
+    paths.append(os.path.join(UNIT_DIR, "hvnet-dnsmasq-%s-*.service" % netns))
+    return paths
 
 
 def default_prefix(directory):

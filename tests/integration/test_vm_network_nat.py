@@ -519,7 +519,7 @@ def test_running_network_of_the_previous_layout_is_found_and_moved(lab, run_modu
         # what an existing host has: dnsmasq running from the old paths, the records there too
         for pid in dnsmasq_pids(hv):
             os.kill(pid, 15)
-        for _ in range(200):
+        for _attempt in range(200):
             if not dnsmasq_pids(hv):
                 break
             time.sleep(0.05)

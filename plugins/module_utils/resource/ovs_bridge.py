@@ -15,7 +15,6 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.errors impor
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import ovs_bridge as m
 from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import OVS_OWNER_KEY
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource import ovs_port as op
-from ansible_collections.hypervisor.networking.plugins.module_utils.resource.base import Resource
 
 
 def model_from_row(name, row):
@@ -42,22 +41,11 @@ def foreign_ports(name, row):
     return [port for port in row["ports"] if port != name]
 
 
-class OvsBridgeResource(Resource):
+class OvsBridgeResource(op.OvsdbResource):
     kind = "ovs_dpdk_bridge"
 
     from_config = staticmethod(m.from_config)
     defaults = staticmethod(m.defaults)
-
-    @staticmethod
-    def empty_snapshot():
-        return ovsdb.empty_snapshot()
-
-    def parse_running_config(self, text):
-        """Output of `ovs-vsctl --format=json -- list Open_vSwitch -- list Bridge -- list Port -- list Interface -- list QoS`."""
-        return ovsdb.parse_tables_text(text)
-
-    def open_backend(self, params):
-        return ovsdb.Ovsdb(params.get("database"))
 
     def current(self, snapshot, saved, adopt=()):
         result = {}

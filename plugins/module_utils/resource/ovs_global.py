@@ -15,7 +15,6 @@ from __future__ import annotations
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend import ovsdb
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import ovs_global as m
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource import ovs_port as op
-from ansible_collections.hypervisor.networking.plugins.module_utils.resource.base import Resource
 
 TABLE, RECORD = "Open_vSwitch", "."
 TYPED_KEYS = tuple(key for _field, key in m.FIELD_KEYS)
@@ -84,22 +83,11 @@ def restart_reasons(snapshot, desired, removing):
     return reasons
 
 
-class OvsGlobalResource(Resource):
+class OvsGlobalResource(op.OvsdbResource):
     kind = "ovs_dpdk_global"
 
     from_config = staticmethod(m.from_config)
     defaults = staticmethod(m.defaults)
-
-    @staticmethod
-    def empty_snapshot():
-        return ovsdb.empty_snapshot()
-
-    def parse_running_config(self, text):
-        """Output of `ovs-vsctl --format=json -- list Open_vSwitch -- list Bridge -- list Port -- list Interface -- list QoS`."""
-        return ovsdb.parse_tables_text(text)
-
-    def open_backend(self, params):
-        return ovsdb.Ovsdb(params.get("database"))
 
     def current(self, snapshot, saved, adopt=()):
         model = model_from_row(snapshot["ovs"]["other_config"])

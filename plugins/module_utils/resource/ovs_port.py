@@ -24,6 +24,25 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields
 from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import OVS_OWNER_KEY
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.base import Resource
 
+
+class OvsdbResource(Resource):
+    """Base for resources that live in OVSDB: one snapshot of its tables, one lock per OVSDB."""
+
+    @staticmethod
+    def empty_snapshot():
+        return ovsdb.empty_snapshot()
+
+    def parse_running_config(self, text):
+        """Output of `ovs-vsctl --format=json -- list Open_vSwitch -- list Bridge -- list Port -- list Interface -- list QoS`."""
+        return ovsdb.parse_tables_text(text)
+
+    def lock_scopes(self, params):
+        # the saved state lives in the namespace's scope; the rows in an OVSDB every namespace shares
+        return super().lock_scopes(params) + [ovsdb_scope(ovsdb.database_of(params))]
+
+    def open_backend(self, params):
+        return ovsdb.Ovsdb(params.get("database"))
+
 DPDK_TYPES = ("dpdk", "dpdkvhostuser", "dpdkvhostuserclient", "dpdkr")
 FLOW_KEYS = (("tx", "tx-flow-ctrl"), ("rx", "rx-flow-ctrl"), ("autoneg", "flow-ctrl-autoneg"))
 OPTION_KEYS = ("dpdk-devargs", "vhost-server-path", "n_rxq", "n_rxq_desc", "n_txq_desc") + tuple(key for _f, key in FLOW_KEYS)
@@ -465,7 +484,7 @@ def dpdk_problem(snapshot):
             "set dpdk-init=true (ovs_dpdk_global) and restart ovs-vswitchd (role hypervisor.networking.dpdk does both)" % (init or "unset"))
 
 
-class OvsPortResource(Resource):
+class OvsPortResource(OvsdbResource):
     kind = "ovs_dpdk_port"
 
     from_config = staticmethod(m.from_config)
@@ -477,14 +496,6 @@ class OvsPortResource(Resource):
     @staticmethod
     def empty_snapshot():
         return dict(ovsdb.empty_snapshot(), vhost_socket_dir=None)
-
-    def parse_running_config(self, text):
-        """Output of `ovs-vsctl --format=json -- list Open_vSwitch -- list Bridge -- list Port -- list Interface -- list QoS`."""
-        return ovsdb.parse_tables_text(text)
-
-    def lock_scopes(self, params):
-        # the saved state lives in the namespace's scope; the ports in an OVSDB every namespace shares
-        return super().lock_scopes(params) + [ovsdb_scope(ovsdb.database_of(params))]
 
     def open_backend(self, params):
         return ovsdb.Ovsdb(params.get("database"), vhost_socket_dir=params.get("vhost_socket_dir"))
