@@ -177,3 +177,10 @@ def test_global_messages_name_config_as_the_dict_it_is():
     text = str(caught.value)
     assert "config.pmd_maxsleep: 99999 is outside" in text and "config.dpdk_extra: " in text, text
     assert "config[0]" not in text, text
+
+
+@pytest.mark.parametrize("field, value", [("hugepage_dir", "//dev/hugepages"), ("hugepage_dir", "/dev//hugepages"), ("vhost_sock_dir", "a//b")])
+def test_global_directories_with_double_slashes_refused(field, value):
+    # found by tests/integration/test_properties.py: normpath keeps a leading '//', so '//a' was accepted
+    _model, problems = _global(**{field: value})
+    assert any(item.startswith("config[0].%s: " % field) for item in problems), problems

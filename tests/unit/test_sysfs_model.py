@@ -34,3 +34,14 @@ def test_pci_address_is_matched_as_given(value):
     problems = Problems()
     assert m.check_pci_address(problems, "config[0].address", value) is None
     assert any(item.startswith("config[0].address: ") for item in problems.items), problems.items
+
+
+@pytest.mark.parametrize("value", ["-x", "--help", "a/b", "..", "x" * 65, "vfio pci"])
+def test_driver_names_refused(value):
+    problems = Problems()
+    assert m.check_driver(problems, "config[0].driver", value) is None
+    assert any(item.startswith("config[0].driver: ") for item in problems.items), problems.items
+
+
+def test_driver_names_accepted():
+    assert m.check_driver(Problems(), "config[0].driver", "vfio-pci") == "vfio-pci"

@@ -15,7 +15,7 @@ MAX_PAGES = 2 ** 31 - 1
 _SIZE_RE = re.compile(r"^([0-9]+)([kKmMgG])[bB]?$")
 _UNITS = {"k": 1, "m": 1024, "g": 1024 * 1024}
 _PCI_RE = re.compile(r"^(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])$")
-_DRIVER_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_DRIVER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$")  # no leading dash: never read as an option
 
 
 @dataclasses.dataclass
@@ -75,7 +75,7 @@ def check_driver(problems, path, value):
     if value is None:
         return None
     if not isinstance(value, str) or not _DRIVER_RE.match(value):
-        problems.add(path, "'%s' is not a driver name; allowed: 1 to 64 letters, digits, '_', '-' (such as vfio-pci)" % value)
+        problems.add(path, "'%s' is not a driver name; allowed: 1 to 64 letters, digits, '_', '-', not starting with '-' (such as vfio-pci)" % value)
         return None
     return value
 
