@@ -995,6 +995,8 @@ def valid_ovs_global(draw):
         config["pmd_maxsleep"] = draw(st.integers(0, 10000))
     if draw(st.booleans()):
         config["per_port_memory"] = draw(st.booleans())
-    if draw(st.booleans()) or not config:
-        config["other_config"] = {"pmd-rxq-assign": draw(st.sampled_from(["cycles", "roundrobin", "group"]))}
+    # a key of its own, so that every case changes the row
+    config["other_config"] = {"hv-props-case": "c%d" % draw(st.integers(0, 10 ** 6))}
+    if draw(st.booleans()):
+        config["other_config"]["pmd-rxq-assign"] = draw(st.sampled_from(["cycles", "roundrobin", "group"]))
     return config
