@@ -122,7 +122,8 @@ def ip_bad(v4_only=False, prefix_form=True):
         bad.append("198.51.100.1/24")
     if v4_only:
         bad += ["2001:db8::1", "::ffff:198.51.100.1"]
-    scoped = st.sampled_from(SCOPE_BAD).map(lambda scope: "fe80::1%" + scope)
+    # a scope id with '/' reads as address/prefix too: beside ips[].prefix that is the contradiction named above
+    scoped = st.sampled_from([scope for scope in SCOPE_BAD if prefix_form or "/" not in scope]).map(lambda scope: "fe80::1%" + scope)
     return st.one_of(st.sampled_from(bad), scoped, _with_control("198.51.100.7"), _with_meta("2001:db8::7"))
 
 
