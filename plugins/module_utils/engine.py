@@ -62,7 +62,7 @@ def converge(resource, params, check_mode):
     given = _validate(resource, config, state, lock_timeout)
     if state == "rendered":
         desired = [resource.complete(overlay(resource.defaults(model), model), resource.empty_snapshot()) for model in given]
-        paths = ["config[%d]" % index for index in range(len(desired))]
+        paths = [resource.item_path(index) for index in range(len(desired))]
         _check_desired(resource, list(zip(paths, desired)))
         problems = Problems()
         rendered = [resource.render(model, params, path, problems) for path, model in zip(paths, desired)]
@@ -84,7 +84,7 @@ def _validate(resource, config, state, lock_timeout=DEFAULT_TIMEOUT):
     models = []
     seen = {}
     for index, item in enumerate(config):
-        path = "config[%d]" % index
+        path = resource.item_path(index)
         if not isinstance(item, dict):
             problems.add(path, "must be a dictionary")
             continue
@@ -120,7 +120,7 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
     desired = {}
     removals = []
     for index, model in enumerate(given):
-        path = "config[%d]" % index
+        path = resource.item_path(index)
         conflict = resource.conflict(snapshot, model, bool(adopt))
         if state == "deleted":
             if model.name in current:
@@ -136,7 +136,7 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
         removals = sorted(current)
     if state == "overridden":
         removals = sorted(name for name in current if name not in desired)
-    paths = [("config[%d]" % i, m.name) for i, m in enumerate(given)]
+    paths = [(resource.item_path(i), m.name) for i, m in enumerate(given)]
     _check_desired(resource, [(path, desired[name]) for path, name in paths if name in desired])
     resource.check_host(desired, snapshot, problems, warnings, check_mode, paths)
     problems.raise_if_any()

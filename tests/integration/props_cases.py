@@ -122,7 +122,8 @@ def ip_bad(v4_only=False, prefix_form=True):
         bad.append("198.51.100.1/24")
     if v4_only:
         bad += ["2001:db8::1", "::ffff:198.51.100.1"]
-    scoped = st.sampled_from(SCOPE_BAD).map(lambda scope: "fe80::1%" + scope)
+    # a scope id with '/' reads as address/prefix too: beside ips[].prefix that is the contradiction named above
+    scoped = st.sampled_from([scope for scope in SCOPE_BAD if prefix_form or "/" not in scope]).map(lambda scope: "fe80::1%" + scope)
     return st.one_of(st.sampled_from(bad), scoped, _with_control("198.51.100.7"), _with_meta("2001:db8::7"))
 
 
@@ -240,15 +241,19 @@ def wrong_type_values(option):
 
 
 @st.composite
-def one_fault(draw, bases, spec, values, contradictions, free_text):
-    """A valid base item with one fault put in; see the module docstring."""
+def one_fault(draw, bases, spec, values, contradictions, free_text, single=False):
+    """A valid base item with one fault put in; see the module docstring. `single`: config is
+    that one dict (ovs_dpdk_global), not a list of items, and paths start at `config`."""
     kind = draw(st.sampled_from(["bad_value"] * 6 + ["wrong_type"] * 3 + ["unknown", "missing"] + ["contradiction"] * 2))
     if kind == "contradiction":
         return draw(st.sampled_from(contradictions).flatmap(lambda make: make()))
     base = copy.deepcopy(draw(st.sampled_from(bases)))
-    items = [base]
+    items = base if single else [base]
+    root = "config" if single else "config[0]"
+    if kind == "missing" and not [s for s in slots(spec, base, root, "config") if s.present and s.spec.get("required")]:
+        kind = "unknown"  # nothing is required here
     if kind in ("bad_value", "wrong_type"):
-        candidates = [s for s in slots(spec, base, "config[0]", "config")
+        candidates = [s for s in slots(spec, base, root, "config")
                       if (kind == "wrong_type" and s.field not in free_text) or (kind == "bad_value" and s.field in values)]
         slot = draw(st.sampled_from(candidates))
         path = slot.path
@@ -261,7 +266,7 @@ def one_fault(draw, bases, spec, values, contradictions, free_text):
         slot.parent[slot.key] = value
         return Case(items, (path,), "%s:%s" % (kind, slot.field), slot.field)
     if kind == "unknown":
-        holder, sub_spec, path, field = draw(st.sampled_from(containers(spec, base, "config[0]", "config")))
+        holder, sub_spec, path, field = draw(st.sampled_from(containers(spec, base, root, "config")))
         real = draw(st.sampled_from(sorted(sub_spec)))
         key = draw(st.sampled_from([real + "s", real[:-1], real.upper(), real + "_", "x" + real, "foo", "type_", "Name"]))
         if key in sub_spec:
@@ -269,7 +274,7 @@ def one_fault(draw, bases, spec, values, contradictions, free_text):
         holder[key] = "x"
         return Case(items, ("%s.%s" % (path, key),), "unknown_option", "%s.%s" % (field, key))
     # missing: a required sub-option left out
-    required = [s for s in slots(spec, base, "config[0]", "config") if s.present and s.spec.get("required")]
+    required = [s for s in slots(spec, base, root, "config") if s.present and s.spec.get("required")]
     slot = draw(st.sampled_from(required))
     del slot.parent[slot.key]
     return Case(items, (slot.path,), "missing:" + slot.field, slot.field)
@@ -681,7 +686,147 @@ def _ovs_contradictions():
 
 
 OVS = {"bases": OVS_BASES, "values": OVS_VALUES, "free_text": OVS_FREE_TEXT, "contradictions": _ovs_contradictions()}
-MODULE_CASES = {"vm_network": NETWORK, "vm_interface": INTERFACE, "ovs_dpdk_port": OVS}
+
+
+def config_wrong_type(single=False):
+    """`config` itself of the wrong container type, or (a list) holding a non-dict."""
+    if single:
+        return lambda: st.sampled_from([[{"dpdk_init": True}], [], "abc", 5, True, 1.5]).map(
+            lambda value: Case(value, ("config",), "wrong_type:config", "config"))
+    return lambda: st.one_of(
+        st.sampled_from([{"a": 1}, "abc", 5, True, 1.5]).map(lambda value: Case(value, ("config",), "wrong_type:config", "config")),
+        st.sampled_from([5, "abc", True, ["x"], None]).map(lambda value: Case([value], ("config[0]",), "wrong_type:config", "config")))
+
+
+# ---- ovs_dpdk_bridge ------------------------------------------------------------------------------
+BRIDGE_BASES = [{"name": "br0", "fail_mode": "secure", "other_config": {"hwaddr": "52:54:00:aa:bb:01"}, "external_ids": {"app": "x"}},
+                {"name": "br-dpdk"}, {"name": "br_t.1+x", "fail_mode": "standalone", "other_config": {"datapath-id": "0000000000000001"}},
+                {"name": "br-tenant", "external_ids": {"app": "y", "vm-id": "7"}}, {"name": "brx", "fail_mode": "standalone"},
+                {"name": "br-int15chars_x", "other_config": {"hwaddr": "52:54:00:aa:bb:02", "datapath-id": "0000000000000002"}}]
+BRIDGE_VALUES = {
+    "config.name": lambda s: ifname_bad("br0"),
+    "config.fail_mode": lambda s: choice_bad(["standalone", "secure"]),
+    "config.other_config": _map_bad,
+    "config.external_ids": _map_bad,
+}
+
+
+def _bridge_contradictions():
+    return [
+        lambda: st.sampled_from(["ovs_dpdk_bridge", "x", ""]).map(lambda owner: case(
+            [{"name": "br5", "external_ids": {"hypervisor-networking-owner": owner}}],
+            ["config[0].external_ids.hypervisor-networking-owner"], "owner_mark_set_by_user", "config.external_ids")),
+        lambda: st.just(case([{"name": "br5"}, {"name": "br5", "fail_mode": "secure"}], ["config[1].name"], "duplicate_name", "config.name")),
+        config_wrong_type(),
+    ]
+
+
+BRIDGE = {"bases": BRIDGE_BASES, "values": BRIDGE_VALUES, "free_text": set(), "contradictions": _bridge_contradictions(),
+          "example_factor": 1.5}
+
+
+# ---- ovs_dpdk_global (config is one dict) -------------------------------------------------------------
+GLOBAL_BASES = [
+    {"dpdk_init": True, "lcore_cores": [0], "pmd_cores": [2, 3], "socket_mem": [1024, 1024], "socket_limit": [2048, 2048],
+     "dpdk_extra": "--iova-mode=va", "vhost_sock_dir": "vhost", "per_port_memory": True, "pmd_maxsleep": 50,
+     "hugepage_dir": "/dev/hugepages", "other_config": {"pmd-rxq-assign": "cycles"}},
+    {"dpdk_init": False},
+    {"pmd_cores": [1], "socket_mem": [0, 2048], "other_config": {"userspace-tso-enable": "true"}},
+]
+MAX_CORE = 1023
+MAX_SOCKET_MEM = 1048576
+REL_DIR_BAD = ["/abs", "..", "../x", "a/../b", "a//b", "a/", "./a", "/"]
+ABS_DIR_BAD = ["rel", "./x", "/a/../b", "/a//b", "/a/", "//a", "~/x"]
+GLOBAL_VALUES = {
+    "config.dpdk_init": lambda s: bool_bad(),
+    "config.per_port_memory": lambda s: bool_bad(),
+    "config.lcore_cores": lambda s: bad_element(int_bad(0, MAX_CORE), 5),
+    "config.pmd_cores": lambda s: bad_element(int_bad(0, MAX_CORE), 7),
+    "config.socket_mem": lambda s: bad_element(int_bad(0, MAX_SOCKET_MEM), 512),
+    "config.socket_limit": lambda s: bad_element(int_bad(0, MAX_SOCKET_MEM), 4096),
+    "config.dpdk_extra": lambda s: _with_control("--iova-mode=va"),
+    "config.vhost_sock_dir": lambda s: st.one_of(st.sampled_from(REL_DIR_BAD), _with_control("vhost/x", inside_only=True)),
+    "config.hugepage_dir": lambda s: st.one_of(st.sampled_from(ABS_DIR_BAD), _with_control("/dev/hugepages", inside_only=True)),
+    "config.pmd_maxsleep": lambda s: int_bad(0, 10000),
+    "config.other_config": _map_bad,
+}
+GLOBAL_TYPED_KEYS = ["dpdk-init", "dpdk-lcore-mask", "pmd-cpu-mask", "dpdk-socket-mem", "dpdk-socket-limit", "dpdk-extra",
+                     "vhost-sock-dir", "per-port-memory", "pmd-maxsleep", "dpdk-hugepage-dir"]
+
+
+def _single(config, paths, label, field):
+    return Case(config, tuple(paths), "contradiction:" + label, field)
+
+
+def _global_contradictions():
+    return [
+        lambda: st.lists(st.integers(0, 63), min_size=1, max_size=4, unique=True).map(lambda cores: _single(
+            {"lcore_cores": cores, "pmd_cores": cores[:1] + [100]}, ["config.pmd_cores"], "pmd_cores_overlap_lcore_cores", "config.pmd_cores")),
+        lambda: st.tuples(st.integers(1, 4096), st.integers(1, 4096)).map(lambda o: _single(
+            {"socket_mem": [o[0] + o[1]], "socket_limit": [o[0]]}, ["config.socket_limit[0]"], "socket_limit_below_socket_mem",
+            "config.socket_limit")),
+        lambda: st.sampled_from(["socket_mem", "socket_limit"]).map(lambda field: _single(
+            {field: [1024] * 65}, ["config." + field], "more_numa_nodes_than_64", "config." + field)),
+        lambda: st.sampled_from(["lcore_cores", "pmd_cores"]).map(lambda field: _single(
+            {field: [4, 4]}, ["config.%s[1]" % field], "core_listed_twice", "config." + field)),
+        lambda: st.sampled_from(GLOBAL_TYPED_KEYS).map(lambda key: _single(
+            {"other_config": {key: "1"}}, ["config.other_config." + key], "typed_key_in_other_config", "config.other_config")),
+        config_wrong_type(single=True),
+    ]
+
+
+GLOBAL = {"bases": GLOBAL_BASES, "values": GLOBAL_VALUES, "free_text": set(), "contradictions": _global_contradictions(), "single": True}
+
+
+# ---- hugepages (emulated sysfs) ---------------------------------------------------------------------
+# several spellings and counts, so that one fault in different bases makes distinct cases
+HUGEPAGES_BASES = [{"size": size, "count": count} for size in ("2M", "1G", "2048kB", "1048576kb", "2m", "1024M")
+                   for count in (0, 1, 16, 512)]
+SIZE_BAD = ["", "2", "0M", "0kB", "2T", "-2M", "+2M", "2M;reboot", "2 M", " 2M", "2M ", "1.5G", "2MiB", "Infinity", "NaN", "0x2M",
+            "2**32", "2MB2", "M", "kB", "2048 kB", "$(id)"]
+HUGEPAGES_VALUES = {
+    "config.size": lambda s: st.one_of(st.sampled_from(SIZE_BAD), _with_control("2M"), _with_meta("2M")),
+    "config.count": lambda s: int_bad(0, 2 ** 31 - 1),
+}
+
+
+def _hugepages_contradictions():
+    return [
+        lambda: st.sampled_from([("2M", "2048kB"), ("1G", "1048576kB"), ("2m", "2M"), ("1g", "1024M")]).map(lambda o: case(
+            [{"size": o[0], "count": 1}, {"size": o[1], "count": 2}], ["config[1].size"], "same_pool_twice", "config.size")),
+        config_wrong_type(),
+    ]
+
+
+HUGEPAGES = {"bases": HUGEPAGES_BASES, "values": HUGEPAGES_VALUES, "free_text": set(), "contradictions": _hugepages_contradictions(),
+             "example_factor": 2}
+
+
+# ---- pci_driver (emulated sysfs) --------------------------------------------------------------------
+PCI_BASES = [{"address": "0000:01:00.0", "driver": "vfio-pci"}, {"address": "01:00.1", "driver": "ixgbe"},
+             {"address": "0000:AB:1f.7", "driver": "uio_pci_generic"}]
+PCI_BAD = ["", "0000:01:00.8", "0000:01:00", "01:00", "0000:01:00.0.0", "00000:01:00.0", "0000:001:00.0", "g000:01:00.0",
+           "0000-01-00.0", " 0000:01:00.0", "0000:01:00.0 ", "0000:01:00.0;reboot", "../../0000:01:00.0", "0000:01:00.0/..",
+           "-0000:01:00.0", "0000:01:00.-1", "0000:01:0x.0"]
+PCI_VALUES = {
+    "config.address": lambda s: st.one_of(st.sampled_from(PCI_BAD), _with_control("0000:01:00.0"), _with_meta("0000:01:00.0")),
+    "config.driver": lambda s: st.one_of(st.sampled_from(NAME_BAD + ["x" * 65, "vfio pci"]),
+                                         _with_control("vfio-pci"), _with_meta("vfio-pci")),
+}
+
+
+def _pci_contradictions():
+    return [
+        lambda: st.sampled_from([("01:00.0", "0000:01:00.0"), ("0000:ab:00.0", "0000:AB:00.0")]).map(lambda o: case(
+            [{"address": o[0], "driver": "vfio-pci"}, {"address": o[1], "driver": "ixgbe"}], ["config[1].address"], "same_device_twice",
+            "config.address")),
+        config_wrong_type(),
+    ]
+
+
+PCI = {"bases": PCI_BASES, "values": PCI_VALUES, "free_text": set(), "contradictions": _pci_contradictions()}
+MODULE_CASES = {"vm_network": NETWORK, "vm_interface": INTERFACE, "ovs_dpdk_port": OVS, "ovs_dpdk_bridge": BRIDGE,
+                "ovs_dpdk_global": GLOBAL, "hugepages": HUGEPAGES, "pci_driver": PCI}
 
 
 # ---- valid random configs (applied to a real kernel in a namespace) ------------------------------
@@ -804,3 +949,55 @@ def valid_ovs_port(draw, bridge, sockdir):
     if draw(st.booleans()):
         item["external_ids"] = {"vm-id": "vm-%d" % draw(st.integers(0, 99))}
     return item
+
+
+@st.composite
+def valid_hugepages(draw):
+    """A pool of the emulated host (2 MiB: room for 600 pages, 1 GiB: 4), in one of its spellings."""
+    size = draw(st.sampled_from(["2M", "2048kB", "2m", "1G", "1048576kB", "1024M"]))
+    room = 600 if size in ("2M", "2048kB", "2m") else 4
+    return {"size": size, "count": draw(st.integers(1, room))}
+
+
+@st.composite
+def valid_pci_binding(draw):
+    """A NIC of the emulated host that does not carry the management interface, bound to a loaded driver."""
+    address = draw(st.sampled_from(["0000:01:00.0", "01:00.0", "0000:01:00.1", "01:00.1"]))
+    return {"address": address, "driver": draw(st.sampled_from(["vfio-pci", "uio_pci_generic"]))}
+
+
+@st.composite
+def valid_ovs_bridge(draw):
+    item = {"name": "hvpb" + draw(_SUFFIX)}
+    if draw(st.booleans()):
+        item["fail_mode"] = draw(st.sampled_from(["standalone", "secure"]))
+    if draw(st.booleans()):
+        item["other_config"] = {"hwaddr": draw(_LOCAL_MAC)}
+    if draw(st.booleans()):
+        item["external_ids"] = {"vm-id": "vm-%d" % draw(st.integers(0, 99))}
+    return item
+
+
+@st.composite
+def valid_ovs_global(draw):
+    """DPDK settings that need no restart to be written (--no-wait): the values are only stored in OVSDB."""
+    config = {}
+    lcore = draw(st.lists(st.integers(0, 3), max_size=2, unique=True))
+    if lcore:
+        config["lcore_cores"] = lcore
+    pmd = draw(st.lists(st.integers(4, 7), max_size=2, unique=True))
+    if pmd:
+        config["pmd_cores"] = pmd
+    if draw(st.booleans()):
+        config["socket_mem"] = [draw(st.sampled_from([0, 512, 1024]))]
+        if draw(st.booleans()):
+            config["socket_limit"] = [config["socket_mem"][0] + draw(st.sampled_from([0, 1024]))]
+    if draw(st.booleans()):
+        config["pmd_maxsleep"] = draw(st.integers(0, 10000))
+    if draw(st.booleans()):
+        config["per_port_memory"] = draw(st.booleans())
+    # a key of its own, so that every case changes the row
+    config["other_config"] = {"hv-props-case": "c%d" % draw(st.integers(0, 10 ** 6))}
+    if draw(st.booleans()):
+        config["other_config"]["pmd-rxq-assign"] = draw(st.sampled_from(["cycles", "roundrobin", "group"]))
+    return config

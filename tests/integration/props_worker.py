@@ -15,6 +15,10 @@ module's real argument spec and the engine's converge() runs in-process. Request
       -> {"outcome": "ok"|"failed"|"crash", "stage": "argspec"|"engine"|"host",
           "msg": ..., "changed": ..., "traceback": ..., "fingerprint": sha256 of dump()}
   {"op": "dump"} -> {"dump": {...}}   the full state of the namespace (see dump())
+  {"op": "sysfs", "root": ..., "emulator": {...}} -> {"ok": true}
+      builds an emulated sysfs (tests/sysfs_emulator.py, keyword arguments in "emulator") at
+      "root" and routes the backend's writes there through it; from then on dump() also holds
+      every file and link of that tree (the hugepages and pci_driver cases run against it)
 
 ``stage`` says how far the call got: "argspec" (Ansible's checks, before the module's
 code ran), "engine" (in the engine, before any host access) or "host" (the backend was
@@ -39,7 +43,7 @@ sys.path.insert(0, os.path.join(REPO_ROOT, ".collections"))
 from ansible.module_utils import basic  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.hypervisor.networking.plugins.module_utils import entry, persist  # noqa: E402  pylint: disable=wrong-import-position
 
-MODULES = ("vm_network", "vm_interface", "ovs_dpdk_port")
+MODULES = ("vm_network", "vm_interface", "ovs_dpdk_port", "ovs_dpdk_bridge", "ovs_dpdk_global", "hugepages", "pci_driver")
 SYSCTLS = ("net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding", "net/ipv6/conf/default/forwarding")
 # ip -d output the kernel changes by itself (running timers, STP bookkeeping; a bridge's TSO limits follow its ports)
 VOLATILE_KEYS = frozenset({
@@ -56,6 +60,26 @@ DUMP_COMMANDS = {
     "qdiscs": ["tc", "-j", "qdisc", "show"],
     "fdb": ["bridge", "-j", "fdb", "show"],
 }
+
+
+class EmulatedSysfs:
+    """The emulated sysfs tree of this worker, if any (op "sysfs")."""
+    emulator = None
+
+
+class _Patcher:  # what SysfsEmulator.install() needs of pytest's monkeypatch
+    @staticmethod
+    def setattr(target, name, value):
+        setattr(target, name, value)
+
+
+def emulate_sysfs(root, options):
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from sysfs_emulator import SysfsEmulator  # pylint: disable=import-outside-toplevel
+    options = dict(options)
+    for key in ("pools", "capacity"):  # JSON keys are strings
+        options[key] = {int(kb): value for kb, value in options.get(key, {}).items()}
+    EmulatedSysfs.emulator = SysfsEmulator(root, **options).install(_Patcher())
 
 
 class Stages:
@@ -183,6 +207,8 @@ def dump(ns):
     state["sysctl"] = sysctls
     state["processes"] = _processes()
     state["files"] = _files(ns)
+    if EmulatedSysfs.emulator is not None:
+        state["sysfs"] = EmulatedSysfs.emulator.dump()
     return state
 
 
@@ -207,6 +233,9 @@ def main():
             answer = call(modules, request["module"], request["args"], request.get("check_mode", False))
             if request.get("fingerprint", True):
                 answer["fingerprint"] = fingerprint(dump(ns))
+        elif request["op"] == "sysfs":
+            emulate_sysfs(request["root"], request.get("emulator", {}))
+            answer = {"ok": True}
         elif request["op"] == "dump":
             answer = {"dump": dump(ns)}
         else:

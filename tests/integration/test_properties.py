@@ -32,7 +32,8 @@ import props_worker  # noqa: E402  pylint: disable=wrong-import-position
 from netns import Netns  # noqa: E402  pylint: disable=wrong-import-position
 
 from ansible_collections.hypervisor.networking.plugins.module_utils import persist  # noqa: E402
-from ansible_collections.hypervisor.networking.plugins.modules import ovs_dpdk_port, vm_interface, vm_network  # noqa: E402
+from ansible_collections.hypervisor.networking.plugins.modules import (  # noqa: E402
+    hugepages, ovs_dpdk_bridge, ovs_dpdk_global, ovs_dpdk_port, pci_driver, vm_interface, vm_network)
 
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "props_worker.py")
 INVALID_EXAMPLES = int(os.environ.get("HV_PROPS_INVALID", "1600"))  # hypothesis repeats some: 1,100 to 1,250 are distinct
@@ -41,7 +42,17 @@ VALID_EXAMPLES = int(os.environ.get("HV_PROPS_VALID", "40"))
 # pytest keeps only the last few tmp dirs, and other runs on the machine rotate them: a copy goes here when set
 REPORT_DIR = os.environ.get("HV_PROPS_REPORT_DIR")
 CASE_TIMEOUT = 120
-SPECS = {"vm_network": vm_network.CONFIG_SPEC, "vm_interface": vm_interface.CONFIG_SPEC, "ovs_dpdk_port": ovs_dpdk_port.CONFIG_SPEC}
+SPECS = {"vm_network": vm_network.CONFIG_SPEC, "vm_interface": vm_interface.CONFIG_SPEC, "ovs_dpdk_port": ovs_dpdk_port.CONFIG_SPEC,
+         "ovs_dpdk_bridge": ovs_dpdk_bridge.CONFIG_SPEC, "ovs_dpdk_global": ovs_dpdk_global.CONFIG_SPEC,
+         "hugepages": hugepages.CONFIG_SPEC, "pci_driver": pci_driver.CONFIG_SPEC}
+OVS_MODULES = ("ovs_dpdk_port", "vm_interface", "ovs_dpdk_bridge", "ovs_dpdk_global")
+SYSFS_MODULES = ("hugepages", "pci_driver")
+# the emulated host of the sysfs modules (tests/sysfs_emulator.py): 2 MiB and 1 GiB pools, two NICs on their
+# kernel driver, one carrying the management interface eth0 (under bond0 and br-mgmt)
+EMULATED_SYSFS = {"pools": {2048: 0, 1048576: 0}, "capacity": {2048: 600, 1048576: 4},
+                  "devices": {"0000:01:00.0": {"driver": "ixgbe", "netdevs": ["eth1"]}, "0000:01:00.1": {"driver": "ixgbe"},
+                              "0000:02:00.0": {"driver": "ixgbe", "netdevs": ["eth0"]}},
+                  "drivers": ["ixgbe", "vfio-pci", "uio_pci_generic"], "uppers": {"eth0": ["bond0"], "bond0": ["br-mgmt"]}}
 HYPOTHESIS = dict(derandomize=True, deadline=None, database=None, phases=[Phase.generate], print_blob=False,
                   suppress_health_check=list(HealthCheck))
 
@@ -105,6 +116,8 @@ def fixture_props_ns():
 @pytest.fixture(name="worker")
 def fixture_worker(props_ns, tmp_path):
     worker = Worker(props_ns, tmp_path / "worker.log")
+    # always there, so that every dump (and fingerprint) also covers the emulated sysfs tree
+    assert worker.ask({"op": "sysfs", "root": str(tmp_path / "sys"), "emulator": EMULATED_SYSFS}) == {"ok": True}
     try:
         yield worker
     finally:
@@ -195,30 +208,42 @@ def _case_key(config):
 
 def module_args(module, config, tmp_path, state="merged"):
     args = {"config": config, "state": state}
-    if module in ("ovs_dpdk_port", "vm_interface"):
+    if module in OVS_MODULES:
         # no OVS here: a case that got past validation fails to connect instead of touching any OVS
-        args.update({"database": "unix:%s/no-ovs/db.sock" % tmp_path, "vhost_socket_dir": str(tmp_path / "no-ovs")})
+        args["database"] = "unix:%s/no-ovs/db.sock" % tmp_path
+    if module in ("ovs_dpdk_port", "vm_interface"):
+        args["vhost_socket_dir"] = str(tmp_path / "no-ovs")
+    if module in SYSFS_MODULES:
+        args["sysfs_root"] = str(tmp_path / "sys")  # the emulated tree of the worker fixture, never /sys
+    if module == "pci_driver":
+        args["protected_interfaces"] = ["eth0"]
     return args
 
 
 # ---- invalid configs ------------------------------------------------------------------------------
-@pytest.mark.parametrize("module", ["vm_network", "vm_interface", "ovs_dpdk_port"])
+@pytest.mark.parametrize("module", ["vm_network", "vm_interface", "ovs_dpdk_port", "ovs_dpdk_bridge", "ovs_dpdk_global",
+                                    "hugepages", "pci_driver"])
 def test_invalid_configs_fail_naming_the_field_and_change_nothing(module, worker, tmp_path):
+    """The OVS modules run without OVS (validation comes before reading OVSDB); hugepages and pci_driver run
+    against the worker's emulated sysfs tree (tests/sysfs_emulator.py, never /sys), which must stay unchanged
+    (it is part of every dump and fingerprint)."""
     cases = pc.MODULE_CASES[module]
     spec = SPECS[module]
+    single = cases.get("single", False)
     # the bases must be valid, or a rejection would prove nothing about the fault put in
     for base in cases["bases"]:
-        answer = worker.call(module, module_args(module, [base], tmp_path, state="rendered"), fingerprint=False)
+        answer = worker.call(module, module_args(module, base if single else [base], tmp_path, state="rendered"), fingerprint=False)
         assert answer["outcome"] == "ok", (base, answer)
 
     before = worker.dump()
-    baseline = worker.call(module, module_args(module, [], tmp_path, state="gathered"))["fingerprint"]
+    baseline = worker.call(module, module_args(module, {} if single else [], tmp_path, state="gathered"))["fingerprint"]
     tally = Tally(module)
     name_counts = _leaf_names(spec)
     started = time.monotonic()
 
-    @settings(max_examples=INVALID_EXAMPLES, **HYPOTHESIS)
-    @given(case=pc.one_fault(cases["bases"], spec, cases["values"], cases["contradictions"], cases["free_text"]))
+    # a module with few fields makes more repeats: it draws more examples for as many distinct cases
+    @settings(max_examples=int(INVALID_EXAMPLES * cases.get("example_factor", 1)), **HYPOTHESIS)
+    @given(case=pc.one_fault(cases["bases"], spec, cases["values"], cases["contradictions"], cases["free_text"], single))
     def run(case):
         nonlocal baseline
         key = _case_key(case.config)
@@ -349,3 +374,54 @@ def test_valid_interfaces_apply_are_idempotent_and_delete_cleanly(props_ns, work
     props_ns.run("ip", "link", "set", "brp0", "address", "52:54:00:ff:ff:01")  # else it takes the lowest port's MAC
     props_ns.run("ip", "link", "set", "brp0", "up")
     run_valid("vm_interface", worker, pc.valid_interface("lower0", "brp0"), tmp_path)
+
+
+# ---- valid configs of the sysfs modules (emulated sysfs) -------------------------------------------
+SYSFS_VALID_EXAMPLES = int(os.environ.get("HV_PROPS_VALID_SYSFS", "15"))
+
+
+@pytest.mark.parametrize("module", SYSFS_MODULES)
+def test_valid_sysfs_configs_apply_are_idempotent_and_undo_cleanly(module, worker, tmp_path):
+    """Against the worker's EMULATED sysfs tree (tests/sysfs_emulator.py stands in for the kernel; /sys is never
+    written): apply, re-apply (changed false), undo; the tree and the namespace are as before. A hugepage pool
+    cannot be deleted (the module refuses it), so it is undone by setting its count back to 0; a binding is
+    deleted (persist: true, as ownership of a binding is its saved state), which gives the NIC back to ixgbe."""
+    strategy = pc.valid_hugepages() if module == "hugepages" else pc.valid_pci_binding()
+    baseline = without_saved_intent(worker.dump())
+    failures, done = [], []
+
+    @settings(max_examples=SYSFS_VALID_EXAMPLES, **HYPOTHESIS)
+    @given(item=strategy)
+    def run(item):
+        done.append(item)
+        undo = ("merged", [dict(item, count=0)]) if module == "hugepages" else ("deleted", [{"address": item["address"]}])
+        for step, state, config, changed in (("apply", "merged", [item], True), ("again", "merged", [item], False),
+                                             ("undo", undo[0], undo[1], True)):
+            args = dict(module_args(module, config, tmp_path, state=state), persist=True)
+            answer = worker.call(module, args, fingerprint=False)
+            if answer["outcome"] != "ok" or answer.get("changed") is not changed:
+                failures.append({"item": item, "step": step, "answer": answer})
+                return
+            if step == "apply":  # the emulated kernel's word, not the module's
+                tree = worker.dump()["sysfs"]
+                if module == "hugepages":
+                    kb = {"2M": 2048, "2048kB": 2048, "2m": 2048}.get(item["size"], 1048576)
+                    got = tree["kernel/mm/hugepages/hugepages-%dkB/nr_hugepages" % kb]
+                    expected = str(item["count"])
+                else:
+                    address = item["address"] if item["address"].startswith("0000:") else "0000:" + item["address"]
+                    got = tree["bus/pci/devices/%s/driver" % address]
+                    expected = "-> ../../../bus/pci/drivers/" + item["driver"]
+                if got != expected:
+                    failures.append({"item": item, "step": step, "problem": "sysfs holds %r, not %r" % (got, expected)})
+                    return
+        after = without_saved_intent(worker.dump())
+        if after != baseline:
+            failures.append({"item": item, "step": "left behind", "difference": dump_difference(baseline, after)})
+
+    run()
+    print("\n==== %s: valid configs (emulated sysfs): %d applied, re-applied and undone; %d failed ====" % (
+        module, len(done), len(failures)))
+    for failure in failures:
+        print(json.dumps(failure, default=repr)[:1500])
+    assert not failures, failures[0]

@@ -167,3 +167,20 @@ def test_bridge_rendered():
         "ovs-vsctl add-br br0 -- set Bridge br0 datapath_type=netdev external_ids:hypervisor-networking-owner=ovs_dpdk_bridge fail_mode=secure"]
     with pytest.raises(ValidationError, match=r"config\[1\].name: 'br0' is listed twice"):
         converge(rb.OvsBridgeResource(), {"state": "rendered", "config": [{"name": "br0"}, {"name": "br0"}]}, False)
+
+
+def test_global_messages_name_config_as_the_dict_it_is():
+    # found by tests/integration/test_properties.py: config is one dict, but the engine's messages said config[0].x
+    with pytest.raises(ValidationError) as caught:
+        converge(rg.OvsGlobalResource(), {"state": "rendered", "config": [{"name": mg.NAME, "pmd_maxsleep": 99999,
+                                                                           "dpdk_extra": "a\nb"}]}, False)
+    text = str(caught.value)
+    assert "config.pmd_maxsleep: 99999 is outside" in text and "config.dpdk_extra: " in text, text
+    assert "config[0]" not in text, text
+
+
+@pytest.mark.parametrize("field, value", [("hugepage_dir", "//dev/hugepages"), ("hugepage_dir", "/dev//hugepages"), ("vhost_sock_dir", "a//b")])
+def test_global_directories_with_double_slashes_refused(field, value):
+    # found by tests/integration/test_properties.py: normpath keeps a leading '//', so '//a' was accepted
+    _model, problems = _global(**{field: value})
+    assert any(item.startswith("config[0].%s: " % field) for item in problems), problems

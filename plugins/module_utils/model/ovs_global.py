@@ -116,6 +116,8 @@ def _check_dir(problems, path, value, absolute):
     if not value:
         return value
     normal = os.path.normpath(value)
+    if "//" in value:  # normpath keeps a leading '//' (POSIX leaves its meaning open)
+        normal = None
     if absolute and (not value.startswith("/") or normal != value):
         problems.add(path, "'%s' must be an absolute, normalised path (no '..', '//' or trailing '/')" % value)
         return None

@@ -12,10 +12,10 @@ from typing import Optional
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import fields as f
 
 MAX_PAGES = 2 ** 31 - 1
-_SIZE_RE = re.compile(r"^([0-9]+)\s*([kKmMgG])[bB]?$")
+_SIZE_RE = re.compile(r"^([0-9]+)([kKmMgG])[bB]?$")
 _UNITS = {"k": 1, "m": 1024, "g": 1024 * 1024}
 _PCI_RE = re.compile(r"^(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])$")
-_DRIVER_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_DRIVER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$")  # no leading dash: never read as an option
 
 
 @dataclasses.dataclass
@@ -51,7 +51,8 @@ def check_size(problems, path, value):
     if value is None:
         problems.add(path, "is required: the page size, such as 2M or 1G")
         return None
-    match = _SIZE_RE.match(str(value).strip())
+    # matched as given: a value with spaces or a line break around it is refused, not trimmed
+    match = _SIZE_RE.fullmatch(value) if isinstance(value, str) else None
     if not match or int(match.group(1)) == 0:
         problems.add(path, "'%s' is not a page size; expected a size such as 2M, 1G or 2048kB" % value)
         return None
@@ -63,7 +64,7 @@ def check_pci_address(problems, path, value):
     if value is None:
         problems.add(path, "is required: the device's PCI address, such as 0000:01:00.0")
         return None
-    match = _PCI_RE.match(str(value).strip())
+    match = _PCI_RE.fullmatch(value) if isinstance(value, str) else None
     if not match:
         problems.add(path, "'%s' is not a PCI address; expected domain:bus:device.function such as 0000:01:00.0" % value)
         return None
@@ -74,7 +75,7 @@ def check_driver(problems, path, value):
     if value is None:
         return None
     if not isinstance(value, str) or not _DRIVER_RE.match(value):
-        problems.add(path, "'%s' is not a driver name; allowed: 1 to 64 letters, digits, '_', '-' (such as vfio-pci)" % value)
+        problems.add(path, "'%s' is not a driver name; allowed: 1 to 64 letters, digits, '_', '-', not starting with '-' (such as vfio-pci)" % value)
         return None
     return value
 

@@ -19,6 +19,11 @@ class Resource:
     conflict_field = "name"  # the config field a conflict() message is about
     name_field = "name"  # the config field that names an object (models expose it as .name)
 
+    @staticmethod
+    def item_path(index):
+        """The path messages give the config item at `index` (`config[0]`; a module whose config is one dict says `config`)."""
+        return "config[%d]" % index
+
     # ---- values (no host) -----------------------------------------------------------
     def from_config(self, item, path, problems):
         """Validate one config item's values into a model; None marks fields not given."""

@@ -86,6 +86,11 @@ def restart_reasons(snapshot, desired, removing):
 class OvsGlobalResource(op.OvsdbResource):
     kind = "ovs_dpdk_global"
 
+    @staticmethod
+    def item_path(index):
+        # the module's config is one dict, turned into the one item named Open_vSwitch
+        return "config"
+
     from_config = staticmethod(m.from_config)
     defaults = staticmethod(m.defaults)
 

@@ -68,8 +68,8 @@ def test_global_refusals_change_nothing(ovs, run_module):
     bad = {"lcore_cores": [0, 1], "pmd_cores": [1], "vhost_sock_dir": "../x", "other_config": {"dpdk-init": "false"}}
     result = _run(run_module, ovs, "ovs_dpdk_global", bad)
     assert result["failed"]
-    for expected in ("config[0].pmd_cores: core(s) 1 are also in lcore_cores", "config[0].vhost_sock_dir: '../x'",
-                     "config[0].other_config.dpdk-init: is managed by dpdk_init"):
+    for expected in ("config.pmd_cores: core(s) 1 are also in lcore_cores", "config.vhost_sock_dir: '../x'",
+                     "config.other_config.dpdk-init: is managed by dpdk_init"):
         assert expected in result["msg"], result["msg"]
     assert _other_config(ovs) == before
 
