@@ -14,6 +14,8 @@ from ansible_collections.hypervisor.networking.plugins.module_utils import lock
 from ansible_collections.hypervisor.networking.plugins.module_utils.engine import converge
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HostError, ValidationError
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.interface import InterfaceResource
+from ansible_collections.hypervisor.networking.plugins.module_utils.resource.ovs_bridge import OvsBridgeResource
+from ansible_collections.hypervisor.networking.plugins.module_utils.resource.ovs_global import OvsGlobalResource
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.ovs_port import OvsPortResource
 
 
@@ -48,8 +50,9 @@ def test_scopes_are_taken_in_one_order_whatever_the_order_asked():
 
 def test_resources_lock_what_they_share(monkeypatch):
     monkeypatch.setattr(lock, "current_netns_name", lambda: "hvt-x-000000")
-    ovs = OvsPortResource().lock_scopes({"database": "tcp:127.0.0.1:6640"})
-    assert ovs == [lock.netns_scope("hvt-x-000000"), lock.ovsdb_scope("tcp:127.0.0.1:6640")]
+    for resource in (OvsPortResource(), OvsBridgeResource(), OvsGlobalResource()):  # every writer of an OVSDB
+        ovs = resource.lock_scopes({"database": "tcp:127.0.0.1:6640"})
+        assert ovs == [lock.netns_scope("hvt-x-000000"), lock.ovsdb_scope("tcp:127.0.0.1:6640")], resource.kind
     # vm_interface locks an OVSDB only when there is one to talk to
     missing = "unix:/nonexistent/hvnet-test/db.sock"
     assert InterfaceResource().lock_scopes({"database": missing}) == [lock.netns_scope("hvt-x-000000")]
