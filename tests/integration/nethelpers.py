@@ -20,6 +20,8 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
+import textwrap
 
 from netns import Netns
 
@@ -290,3 +292,48 @@ def _dad_running(state):
         if any(a.get("tentative") for a in entry.get("addr_info", [])):
             return True
     return False
+
+
+# ---- TCP between namespaces -------------------------------------------------------------
+TCP_LISTENER = textwrap.dedent("""\
+    import socket, sys
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind((sys.argv[1], int(sys.argv[2])))
+    server.listen(1)
+    server.settimeout(float(sys.argv[3]))
+    print("ready", flush=True)
+    try:
+        conn, peer = server.accept()
+        print("peer", peer[0], flush=True)
+        conn.close()
+    except socket.timeout:
+        print("timeout", flush=True)
+""")
+
+TCP_CONNECT = textwrap.dedent("""\
+    import socket, sys
+    try:
+        socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[3])).close()
+        print("connected")
+    except ConnectionRefusedError:
+        print("refused")
+    except OSError as exc:
+        print("error", exc)
+""")
+
+
+def listen(ns, address, port, seconds=8):
+    """A one-connection TCP listener in `ns` (bounded by `seconds`); peer_of() tells who came."""
+    proc = ns.popen(sys.executable, "-c", TCP_LISTENER, address, str(port), str(seconds), stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+def peer_of(proc):
+    return proc.communicate(timeout=20)[0].strip().split()[-1]
+
+
+def connect(ns, address, port, seconds=3):
+    """'connected', 'refused' or 'error ...' for a TCP connect from `ns`."""
+    return ns.run(sys.executable, "-c", TCP_CONNECT, address, str(port), str(seconds), timeout=seconds + 10).stdout.strip()

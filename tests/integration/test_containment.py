@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -52,32 +51,6 @@ DIRECTIVES = frozenset((
 pytestmark = pytest.mark.skipif(not os.path.exists("/usr/sbin/dnsmasq") or not os.path.exists("/bin/busybox"),
                                 reason="needs dnsmasq-base and busybox")
 
-CONNECT = textwrap.dedent("""\
-    import socket, sys
-    try:
-        socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[3])).close()
-        print("connected")
-    except ConnectionRefusedError:
-        print("refused")
-    except OSError as exc:
-        print("error", exc)
-""")
-
-LISTENER = textwrap.dedent("""\
-    import socket, sys
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind((sys.argv[1], int(sys.argv[2])))
-    server.listen(1)
-    server.settimeout(float(sys.argv[3]))
-    print("ready", flush=True)
-    try:
-        conn, peer = server.accept()
-        print("peer", peer[0], flush=True)
-        conn.close()
-    except socket.timeout:
-        print("timeout", flush=True)
-""")
 
 UDHCPC_SCRIPT = textwrap.dedent("""\
     #!/bin/sh
@@ -93,20 +66,6 @@ UDHCPC_SCRIPT = textwrap.dedent("""\
 
 
 # ---- helpers ------------------------------------------------------------------------------
-def connect(ns, address, port, seconds=3):
-    return ns.run(sys.executable, "-c", CONNECT, address, str(port), str(seconds), timeout=seconds + 10).stdout.strip()
-
-
-def listen(ns, address, port, seconds=6):
-    proc = ns.popen(sys.executable, "-c", LISTENER, address, str(port), str(seconds), stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "ready"
-    return proc
-
-
-def peer_of(proc):
-    return proc.communicate(timeout=20)[0].strip().split()[-1]
-
-
 def dig(ns, server, *query):
     """dig's short answer, or "" when the server does not answer (bounded: 2 tries of 1 s)."""
     proc = ns.run("dig", "+short", "+time=1", "+tries=2", "@" + server, *query, check=False, timeout=15)
@@ -213,25 +172,25 @@ def test_nat_network_refuses_the_unsolicited_and_its_dnsmasq_is_unprivileged(lab
 
     # the guest reaches upstream, masqueraded behind the uplink's address
     assert ping(vm, UPSTREAM_ADDR, count=2, timeout=3)
-    server = listen(up, UPSTREAM_ADDR, 7000)
-    assert connect(vm, UPSTREAM_ADDR, 7000) == "connected"
-    assert peer_of(server) == UPLINK_ADDR
+    server = nh.listen(up, UPSTREAM_ADDR, 7000)
+    assert nh.connect(vm, UPSTREAM_ADDR, 7000) == "connected"
+    assert nh.peer_of(server) == UPLINK_ADDR
     assert dig(vm, GATEWAY, "TXT", "probe") == '"inside"'
 
     # upstream, even knowing the route to the guests, gets nothing it did not ask for
     up.run("ip", "route", "add", "198.51.100.0/24", "via", UPLINK_ADDR)
-    guest = listen(vm, VM_IP, 7001, seconds=5)
-    assert connect(up, VM_IP, 7001) != "connected"
-    assert peer_of(guest) == "timeout"
+    guest = nh.listen(vm, VM_IP, 7001, seconds=5)
+    assert nh.connect(up, VM_IP, 7001) != "connected"
+    assert nh.peer_of(guest) == "timeout"
     assert not ping(up, VM_IP, count=2, timeout=2)
     # the guests' DNS server serves the guests only: not from upstream, at either address
     for server_address in (GATEWAY, UPLINK_ADDR):
         assert dig(up, server_address, "TXT", "probe") == "", "dnsmasq answers upstream at %s" % server_address
 
     # ...except through the port forward that was configured
-    guest = listen(vm, VM_IP, 80)
-    assert connect(up, UPLINK_ADDR, 8080) == "connected"
-    assert peer_of(guest) == UPSTREAM_ADDR
+    guest = nh.listen(vm, VM_IP, 80)
+    assert nh.connect(up, UPLINK_ADDR, 8080) == "connected"
+    assert nh.peer_of(guest) == UPSTREAM_ADDR
 
     nh.assert_ok(run_module(hv, "vm_network", {"config": [{"name": "contained"}], "state": "deleted", "persist": False}))
     assert dnsmasq_pids(hv) == []

@@ -53,34 +53,6 @@ UDHCPC_SCRIPT = textwrap.dedent("""\
     exit 0
 """)
 
-LISTENER = textwrap.dedent("""\
-    import socket, sys
-    family = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
-    server = socket.socket(family, socket.SOCK_STREAM)
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind((sys.argv[1], int(sys.argv[2])))
-    server.listen(1)
-    server.settimeout(float(sys.argv[3]))
-    print("ready", flush=True)
-    try:
-        conn, peer = server.accept()
-        print("peer", peer[0], flush=True)
-        conn.close()
-    except socket.timeout:
-        print("timeout", flush=True)
-""")
-
-CONNECT = textwrap.dedent("""\
-    import socket, sys
-    try:
-        socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[3])).close()
-        print("connected")
-    except ConnectionRefusedError:
-        print("refused")
-    except OSError as exc:
-        print("error", exc)
-""")
-
 
 # ---- helpers ------------------------------------------------------------------------------
 def nat_config(**extra):
@@ -163,21 +135,6 @@ def dhcp(vm, tmp_path, iface="eth0"):
     return dict(word.split("=", 1) for word in text.split() if "=" in word)
 
 
-def listen(ns, address, port, seconds=8):
-    proc = ns.popen("python3", "-c", LISTENER, address, str(port), str(seconds), stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "ready"
-    return proc
-
-
-def peer_of(proc):
-    out = proc.communicate(timeout=20)[0]
-    return out.strip().split()[-1]
-
-
-def connect(ns, address, port, seconds=3):
-    return ns.run("python3", "-c", CONNECT, address, str(port), str(seconds), timeout=seconds + 10).stdout.strip()
-
-
 @pytest.fixture
 def lab(netns_factory):
     """hv + upstream + two VMs; the VMs' hv ends are enslaved once the bridge exists."""
@@ -245,18 +202,18 @@ def test_nat_network_end_to_end(lab, run_module, tmp_path):
     assert "389 files.example.test" in answer
 
     # outbound: masqueraded to the uplink's address
-    server = listen(up, UPSTREAM_ADDR, 7000)
-    assert connect(vm1, UPSTREAM_ADDR, 7000) == "connected"
-    assert peer_of(server) == UPLINK_ADDR
+    server = nh.listen(up, UPSTREAM_ADDR, 7000)
+    assert nh.connect(vm1, UPSTREAM_ADDR, 7000) == "connected"
+    assert nh.peer_of(server) == UPLINK_ADDR
     # inbound to the guest: refused (upstream knows the route, the firewall says no)
     up.run("ip", "route", "add", "198.51.100.0/24", "via", UPLINK_ADDR)
-    guest = listen(vm1, lease1["ip"], 7001, seconds=5)
-    assert connect(up, lease1["ip"], 7001) == "refused"
-    assert peer_of(guest) == "timeout"
+    guest = nh.listen(vm1, lease1["ip"], 7001, seconds=5)
+    assert nh.connect(up, lease1["ip"], 7001) == "refused"
+    assert nh.peer_of(guest) == "timeout"
     # through the port forward on the uplink address: accepted, the guest sees the client
-    guest = listen(vm2, VM2_IP, 80)
-    assert connect(up, UPLINK_ADDR, 8080) == "connected"
-    assert peer_of(guest) == UPSTREAM_ADDR
+    guest = nh.listen(vm2, VM2_IP, 80)
+    assert nh.connect(up, UPLINK_ADDR, 8080) == "connected"
+    assert nh.peer_of(guest) == UPSTREAM_ADDR
 
     # a changed DNS setting restarts dnsmasq (only then); the lease survives the restart
     leases_before = open(leases_file(hv, "natnet")).read()
@@ -333,12 +290,12 @@ def test_route_network_and_ipv6_nat(lab, run_module, tmp_path):
     lease = dhcp(vm1, tmp_path)
     up.run("ip", "route", "add", "198.51.100.0/24", "via", UPLINK_ADDR)
     # outbound keeps the guest's own address; inbound is accepted
-    server = listen(up, UPSTREAM_ADDR, 7000)
-    assert connect(vm1, UPSTREAM_ADDR, 7000) == "connected"
-    assert peer_of(server) == lease["ip"]
-    guest = listen(vm1, lease["ip"], 7001)
-    assert connect(up, lease["ip"], 7001) == "connected"
-    assert peer_of(guest) == UPSTREAM_ADDR
+    server = nh.listen(up, UPSTREAM_ADDR, 7000)
+    assert nh.connect(vm1, UPSTREAM_ADDR, 7000) == "connected"
+    assert nh.peer_of(server) == lease["ip"]
+    guest = nh.listen(vm1, lease["ip"], 7001)
+    assert nh.connect(up, lease["ip"], 7001) == "connected"
+    assert nh.peer_of(guest) == UPSTREAM_ADDR
 
     # switch to nat with IPv6 masquerade, and an SNAT range with ports
     nat_settings = {"ipv6": True, "addresses": {"start": UPLINK_ADDR, "end": UPLINK_ADDR}, "ports": {"start": 20000, "end": 20100}}
@@ -349,9 +306,9 @@ def test_route_network_and_ipv6_nat(lab, run_module, tmp_path):
     assert "meta l4proto { tcp, udp } snat ip to 203.0.113.2:20000-20100" in rules
     assert "ip6 saddr 2001:db8:ca2:2::/64 ip6 daddr != 2001:db8:ca2:2::/64 meta l4proto { tcp, udp } masquerade to :20000-20100" in rules
     assert hv.ip_json("route", "show", "203.0.113.192/26") == []
-    server = listen(up, UPSTREAM_ADDR, 7002)
-    assert connect(vm1, UPSTREAM_ADDR, 7002) == "connected"
-    assert peer_of(server) == UPLINK_ADDR
+    server = nh.listen(up, UPSTREAM_ADDR, 7002)
+    assert nh.connect(vm1, UPSTREAM_ADDR, 7002) == "connected"
+    assert nh.peer_of(server) == UPLINK_ADDR
     nh.assert_unchanged_run(run_module(hv, "vm_network", {"config": [nat], "state": "replaced", "persist": False}))
     nh.assert_ok(run_module(hv, "vm_network", {"config": [], "state": "overridden", "persist": False}))
     assert nft_tables(hv) == [] and not dnsmasq_pids(hv) and scope_files(hv) == []

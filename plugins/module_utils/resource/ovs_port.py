@@ -25,24 +25,6 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.ownership im
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.base import Resource
 
 
-class OvsdbResource(Resource):
-    """Base for resources that live in OVSDB: one snapshot of its tables, one lock per OVSDB."""
-
-    @staticmethod
-    def empty_snapshot():
-        return ovsdb.empty_snapshot()
-
-    def parse_running_config(self, text):
-        """Output of `ovs-vsctl --format=json -- list Open_vSwitch -- list Bridge -- list Port -- list Interface -- list QoS`."""
-        return ovsdb.parse_tables_text(text)
-
-    def lock_scopes(self, params):
-        # the saved state lives in the namespace's scope; the rows in an OVSDB every namespace shares
-        return super().lock_scopes(params) + [ovsdb_scope(ovsdb.database_of(params))]
-
-    def open_backend(self, params):
-        return ovsdb.Ovsdb(params.get("database"))
-
 DPDK_TYPES = ("dpdk", "dpdkvhostuser", "dpdkvhostuserclient", "dpdkr")
 FLOW_KEYS = (("tx", "tx-flow-ctrl"), ("rx", "rx-flow-ctrl"), ("autoneg", "flow-ctrl-autoneg"))
 OPTION_KEYS = ("dpdk-devargs", "vhost-server-path", "n_rxq", "n_rxq_desc", "n_txq_desc") + tuple(key for _f, key in FLOW_KEYS)
@@ -482,6 +464,25 @@ def dpdk_problem(snapshot):
     init = snapshot["ovs"]["other_config"].get("dpdk-init")
     return ("DPDK is not initialised in ovs-vswitchd (Open_vSwitch dpdk_initialized is false, other_config:dpdk-init is %s); "
             "set dpdk-init=true (ovs_dpdk_global) and restart ovs-vswitchd (role hypervisor.networking.dpdk does both)" % (init or "unset"))
+
+
+class OvsdbResource(Resource):
+    """Base for resources that live in OVSDB: one snapshot of its tables, one lock per OVSDB."""
+
+    @staticmethod
+    def empty_snapshot():
+        return ovsdb.empty_snapshot()
+
+    def parse_running_config(self, text):
+        """Output of `ovs-vsctl --format=json -- list Open_vSwitch -- list Bridge -- list Port -- list Interface -- list QoS`."""
+        return ovsdb.parse_tables_text(text)
+
+    def lock_scopes(self, params):
+        # the saved state lives in the namespace's scope; the rows in an OVSDB every namespace shares
+        return super().lock_scopes(params) + [ovsdb_scope(ovsdb.database_of(params))]
+
+    def open_backend(self, params):
+        return ovsdb.Ovsdb(params.get("database"))
 
 
 class OvsPortResource(OvsdbResource):
