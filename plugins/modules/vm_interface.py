@@ -327,6 +327,7 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.backend.netl
 from ansible_collections.hypervisor.networking.plugins.module_utils.argspec import checked_module
 from ansible_collections.hypervisor.networking.plugins.module_utils.engine import COMMON_ARGUMENT_SPEC
 from ansible_collections.hypervisor.networking.plugins.module_utils.entry import run
+from ansible_collections.hypervisor.networking.plugins.module_utils.render import nic
 
 GUEST_SPEC = {
     "mac": {"type": "str"},
@@ -361,7 +362,7 @@ CONFIG_SPEC = {
 def main():
     argument_spec = dict(COMMON_ARGUMENT_SPEC, config={"type": "list", "elements": "dict", "options": CONFIG_SPEC},
                          database={"type": "str"}, vhost_socket_dir={"type": "path"},
-                         targets={"type": "list", "elements": "str", "choices": ["libvirt", "qemu", "cloud_hypervisor", "firecracker", "kubevirt"]})
+                         targets={"type": "list", "elements": "str", "choices": list(nic.TARGETS)})
     module = checked_module(argument_spec, supports_check_mode=True)
     if not HAS_PYROUTE2 and module.params["state"] not in ("rendered", "parsed"):
         module.fail_json(msg=missing_required_lib("pyroute2"))
