@@ -100,6 +100,26 @@ class SysfsEmulator:
                     state[relative] = self._get(relative)
         return state
 
+    def add_iommu(self, groups, classes=None, up=(), modules=()):
+        """Lay out what iommu_info reads (read only, the kernel does not react to anything here):
+        ``kernel/iommu_groups/<g>/devices/<address>`` and each device's ``iommu_group`` link, a
+        ``class`` per device (default 0x020000, an Ethernet controller), ``class/net/<if>/device``
+        and ``flags`` (IFF_UP for the names in `up`), and ``module/<name>`` for loaded modules."""
+        for group, addresses in groups.items():
+            os.makedirs(self._path("kernel/iommu_groups/%s/devices" % group), exist_ok=True)
+            for address in addresses:
+                os.symlink("../../../../bus/pci/devices/" + address, self._path("kernel/iommu_groups/%s/devices/%s" % (group, address)))
+                os.symlink("../../../kernel/iommu_groups/" + group, self._path("bus/pci/devices/%s/iommu_group" % address))
+        for address in os.listdir(self._path("bus/pci/devices")):
+            self._put("bus/pci/devices/%s/class" % address, (classes or {}).get(address, "0x020000") + "\n")
+            for netdev in os.listdir(self._path("bus/pci/devices/%s/net" % address)) if os.path.isdir(self._path("bus/pci/devices/%s/net" % address)) else []:
+                os.symlink("../../../bus/pci/devices/" + address, self._path("class/net/%s/device" % netdev))
+        for netdev in os.listdir(self._path("class/net")) if os.path.isdir(self._path("class/net")) else []:
+            self._put("class/net/%s/flags" % netdev, ("0x1003" if netdev in up else "0x1002") + "\n")
+        for name in modules:
+            os.makedirs(self._path("module/%s" % name), exist_ok=True)
+        return self
+
     # ---- the kernel ------------------------------------------------------------------------
     def fail_at(self, index):
         self.fail_index = index

@@ -25,6 +25,9 @@ DEFAULT_ROOT = "/sys"
 HUGEPAGES_DIR = "kernel/mm/hugepages"
 PCI_DEVICES = "bus/pci/devices"
 PCI_DRIVERS = "bus/pci/drivers"
+IOMMU_GROUPS = "kernel/iommu_groups"
+KERNEL_MODULES = "module"
+IFF_UP = 0x1
 KERNEL_DRIVER = "(kernel)"  # bind() target: whichever driver the kernel's own probe picks
 _POOL_RE = re.compile(r"^hugepages-([0-9]+)kB$")
 
@@ -142,6 +145,47 @@ class Sysfs:
                              % (address, got or "no driver", driver, driver))
         if driver is None and got is not None:
             raise SysfsError("%s is still bound to %s after unbinding" % (address, got))
+
+
+class IommuReader(Sysfs):
+    """What passthrough needs to know, read only: IOMMU groups, PCI devices and their netdevs, loaded modules.
+
+    Snapshot::
+
+        {"groups": {group: [addresses]},
+         "pci": {address: {"driver", "class", "group", "netdevs": [names]}},
+         "netdevs": {name: {"address": PCI address or None, "up": bool, "uppers": [names]}},
+         "modules": [loaded kernel module names]}
+    """
+
+    def read(self):
+        if not os.path.isdir(self.root):
+            raise HostError("sysfs is not mounted at %s (option sysfs_root)" % self.root)
+        groups = {group: self._listdir("%s/%s/devices" % (IOMMU_GROUPS, group)) for group in self._listdir(IOMMU_GROUPS)}
+        pci = {}
+        for address in self._listdir(PCI_DEVICES):
+            base = "%s/%s/" % (PCI_DEVICES, address)
+            pci[address] = {"driver": self.driver_of(address), "class": self.read_text(base + "class"),
+                            "group": self._link_name(base + "iommu_group"), "netdevs": self._listdir(base + "net")}
+        netdevs = {}
+        for name in self._listdir("class/net"):
+            base = "class/net/%s/" % name
+            flags = self.read_text(base + "flags")
+            netdevs[name] = {"address": self._link_name(base + "device"),
+                             "up": bool(_int_base(flags, 16) & IFF_UP) if flags else False,
+                             "uppers": [entry[len("upper_"):] for entry in self._listdir(base) if entry.startswith("upper_")]}
+        return {"groups": groups, "pci": pci, "netdevs": netdevs, "modules": self._listdir(KERNEL_MODULES)}
+
+    def _link_name(self, relative):
+        link = self.path(relative)
+        return os.path.basename(os.readlink(link)) if os.path.islink(link) else None
+
+
+def _int_base(text, base):
+    try:
+        return int(text, base)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _int(text):

@@ -1,0 +1,114 @@
+# Copyright: Contributors to the hypervisor.networking collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""iommu_info, the read-only IOMMU report, run as a module inside a namespace.
+
+What is emulated: this machine has no IOMMU, no PCI NICs and no vfio, so sysfs is a tree under the
+test's tmp directory laid out by tests/sysfs_emulator.py (IOMMU groups, PCI devices with their
+driver, class and iommu_group links, class/net with device links and IFF_UP flags, loaded
+modules under module/), /proc is a tree with cmdline, cpuinfo and sys/kernel/osrelease, and
+/lib/modules a tree with modules.dep and modules.builtin. The module only reads, so no write is
+emulated. What is real: the module and its argument checks, run through ansible in a network
+namespace, and the addresses it reads there through netlink (a veth named like an
+emulated NIC's netdev holds 198.51.100.2/24). The last test reads the real /sys and /proc.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from sysfs_emulator import SysfsEmulator  # noqa: E402  pylint: disable=wrong-import-position
+
+NIC0, NIC0_F1, NIC2, BRIDGE, NIC3 = "0000:01:00.0", "0000:01:00.1", "0000:02:00.0", "0000:00:1c.0", "0000:03:00.0"
+NIC4, SATA, NIC5, NIC6, NIC7 = "0000:04:00.0", "0000:00:17.0", "0000:05:00.0", "0000:05:00.1", "0000:06:00.0"
+
+
+def _tree(tmp_path, groups=True, cmdline="BOOT_IMAGE=/vmlinuz ro quiet", modules_dir=True):
+    """Emulated sysfs, /proc and /lib/modules of a host with an Intel CPU and the NICs above."""
+    devices = {NIC0: {"driver": "ixgbe", "netdevs": ["eth0"]}, NIC0_F1: {"driver": "ixgbe", "netdevs": ["eth1"]},
+               NIC2: {"driver": "ixgbe", "netdevs": ["eth2"]}, BRIDGE: {"driver": "pcieport"},
+               NIC3: {"driver": "ixgbe", "netdevs": ["eth3"]}, NIC4: {"driver": "i40e", "netdevs": ["eth4"]},
+               SATA: {"driver": "ahci"}, NIC5: {"driver": "i40e", "netdevs": ["eth5"]},
+               NIC6: {"driver": "i40e", "netdevs": ["hvt-used"]}, NIC7: {"driver": "vfio-pci"}}
+    emulator = SysfsEmulator(tmp_path / "sys", devices=devices, drivers=["ixgbe", "i40e", "ahci", "pcieport", "vfio-pci"])
+    emulator.add_iommu({"1": [NIC0, NIC0_F1], "2": [NIC2], "3": [BRIDGE, NIC3], "4": [NIC4, SATA], "5": [NIC5, NIC6],
+                        "6": [NIC7]} if groups else {},
+                       classes={BRIDGE: "0x060400", SATA: "0x010601"}, up=["eth1"], modules=["vfio"])
+    proc = tmp_path / "proc"
+    (proc / "sys" / "kernel").mkdir(parents=True)
+    (proc / "cmdline").write_text(cmdline + "\n")
+    (proc / "cpuinfo").write_text("processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Emulated\n")
+    (proc / "sys" / "kernel" / "osrelease").write_text("6.1.0-emulated\n")
+    modules = tmp_path / "modules"
+    if modules_dir:
+        (modules / "6.1.0-emulated").mkdir(parents=True)
+        (modules / "6.1.0-emulated" / "modules.dep").write_text(
+            "kernel/drivers/vfio/pci/vfio-pci.ko.xz: kernel/drivers/vfio/pci/vfio-pci-core.ko.xz\n"
+            "kernel/drivers/net/ethernet/intel/ixgbe/ixgbe.ko.xz:\n")
+        (modules / "6.1.0-emulated" / "modules.builtin").write_text("kernel/drivers/vfio/vfio.ko\n")
+    return {"sysfs_root": emulator.root, "proc_root": str(proc), "modules_root": str(modules)}, emulator
+
+
+def test_groups_shared_with_devices_in_use_are_reported(tmp_path, netns_factory, run_module):
+    hv = netns_factory("hv")
+    # the netdev of NIC6 holds an address in the namespace the module runs in (read through netlink)
+    hv.run("ip", "link", "add", "hvt-used", "type", "veth", "peer", "name", "hvt-peer")  # no dummy module in this kernel
+    hv.run("ip", "addr", "add", "198.51.100.2/24", "dev", "hvt-used")
+    roots, emulator = _tree(tmp_path)
+    before = emulator.dump()
+    args = dict(roots, devices=["01:00.0", NIC2, NIC3, "eth4", NIC5, NIC7])
+    result = run_module(hv, "iommu_info", args)
+    assert not result["failed"] and result["changed"] is False, result
+    assert result["iommu_enabled"] is True and result["iommu_group_count"] == 6
+    assert (result["kernel_args"], result["missing_kernel_args"]) == ([], ["intel_iommu=on", "iommu=pt"])
+    by_device = {entry["device"]: entry for entry in result["devices"]}
+    assert by_device["01:00.0"]["address"] == NIC0 and by_device["01:00.0"]["group"] == "1"
+    assert by_device["01:00.0"]["shared_with"] == [{"address": NIC0_F1, "driver": "ixgbe", "netdevs": ["eth1"],
+                                                    "in_use": True, "reasons": ["eth1 is up"]}]
+    assert by_device[NIC2]["shared_with"] == [], "alone in its group"
+    assert by_device[NIC3]["shared_with"][0]["in_use"] is False, "a PCI bridge in the group is no obstacle"
+    assert by_device["eth4"]["address"] == NIC4, "an interface name stands for its PCI device"
+    problems = result["iommu_problems"]
+    assert len(problems) == 3, problems
+    assert problems[0].startswith("devices[0]: 01:00.0 (0000:01:00.0) shares IOMMU group 1 with 0000:01:00.1 (eth1 is up)")
+    assert problems[1].startswith("devices[3]: eth4 (0000:04:00.0) shares IOMMU group 4 with 0000:00:17.0 (bound to ahci)")
+    assert problems[2].startswith("devices[4]: %s (%s) shares IOMMU group 5 with %s (hvt-used has an address)" % (NIC5, NIC5, NIC6))
+    assert result["modules"] == {"vfio": {"loaded": True, "available": True}, "vfio_pci": {"loaded": False, "available": True},
+                                 "vfio_iommu_type1": {"loaded": False, "available": False}}
+    assert result["modules_missing"] == ["vfio_iommu_type1"] and result["modules_to_load"] == ["vfio_pci"]
+    assert "vfio_iommu_type1" in result["vfio_problems"][0] and result["ready"] is False
+    assert any("alone in its group" in line for line in result["report"])
+    # read only, the same in check mode
+    assert run_module(hv, "iommu_info", args, check=True)["iommu_problems"] == problems
+    assert emulator.dump() == before
+
+
+def test_iommu_off_and_no_modules_are_reported_with_the_arguments_to_add(tmp_path, hv_ns, run_module):
+    roots, _emulator = _tree(tmp_path, groups=False, cmdline="ro intel_iommu=off", modules_dir=False)
+    result = run_module(hv_ns, "iommu_info", dict(roots, devices=[NIC2, "0000:09:00.0", "nosuch0"]))
+    assert not result["failed"], result
+    assert result["iommu_enabled"] is False and result["kernel_args"] == ["intel_iommu=off"]
+    problems = result["iommu_problems"]
+    assert problems[0].startswith("the IOMMU is off: /sys/kernel/iommu_groups is empty (IOMMU arguments on the kernel "
+                                  "command line: intel_iommu=off); add intel_iommu=on iommu=pt to the kernel command line and reboot")
+    assert problems[1:] == ["devices[1]: there is no PCI device 0000:09:00.0", "devices[2]: there is no interface nosuch0"]
+    assert result["vfio_problems"] == ["the kernel 6.1.0-emulated cannot load vfio_pci, vfio_iommu_type1: it has no loadable modules installed"]
+
+
+def test_bad_input_names_every_entry_and_reads_nothing(tmp_path, hv_ns, run_module):
+    result = run_module(hv_ns, "iommu_info", {"devices": ["01:00.0", "eth 0", "0000:zz:00.0", ""], "modules": ["vfio", "x;y"],
+                                              "sysfs_root": str(tmp_path / "absent")})
+    assert result["failed"]
+    msg = result["msg"]
+    for expected in ("devices[1]: 'eth 0' is neither a PCI address", "devices[2]: '0000:zz:00.0' is neither",
+                     "devices[3]: '' is neither", "modules[1]: 'x;y' is not a kernel module name"):
+        assert expected in msg, msg
+    assert "sysfs is not mounted" not in msg, "value checks come before reading the host"
+
+
+def test_the_real_host_is_read_only(hv_ns, run_module):
+    """The real /sys, /proc and /lib/modules: whatever this machine has, the module reports and changes nothing."""
+    result = run_module(hv_ns, "iommu_info", {})
+    assert not result["failed"] and result["changed"] is False, result
+    assert isinstance(result["iommu_enabled"], bool) and result["report"]
