@@ -37,6 +37,14 @@ options:
     type: list
     elements: str
     default: []
+  kernel_args:
+    description:
+      - The arguments wanted on the kernel command line; RV(missing_kernel_args) lists those the running kernel lacks.
+        Omitted, those this CPU needs (RV(recommended_kernel_args)).
+      - Each is letters, digits and C(_.,:=+/-), as the role M(hypervisor.networking.passthrough) writes them into a
+        GRUB file.
+    type: list
+    elements: str
   modules:
     description: Kernel modules passthrough needs; each is reported loaded, loadable or missing.
     type: list
@@ -99,7 +107,7 @@ recommended_kernel_args:
   type: list
   elements: str
 missing_kernel_args:
-  description: The recommended arguments that the running kernel was not booted with.
+  description: The arguments of O(kernel_args) (default RV(recommended_kernel_args)) that the running kernel was not booted with.
   returned: always
   type: list
   elements: str
@@ -175,6 +183,7 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.model import
 def main():
     module = checked_module({
         "devices": {"type": "list", "elements": "str", "default": []},
+        "kernel_args": {"type": "list", "elements": "str"},
         "modules": {"type": "list", "elements": "str", "default": list(iommu.DEFAULT_MODULES)},
         "sysfs_root": {"type": "path", "default": "/sys"},
         "proc_root": {"type": "path", "default": "/proc"},
@@ -183,7 +192,7 @@ def main():
     params = module.params
     try:
         # value checks first: nothing is read for input that cannot be right
-        devices = iommu.check_devices(params["devices"], params["modules"])
+        devices = iommu.check_devices(params["devices"], params["modules"], params["kernel_args"])
         snapshot = IommuReader(params["sysfs_root"]).read()
         kernel = Kernel(params["proc_root"], params["modules_root"]).read()
         addresses = {}
@@ -193,7 +202,7 @@ def main():
                 addresses = netlink.read()["addresses"]
             finally:
                 netlink.close()
-        result = iommu.report(snapshot, kernel, devices, params["modules"], addresses)
+        result = iommu.report(snapshot, kernel, devices, params["modules"], addresses, params["kernel_args"])
     except HvnetError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, **result)

@@ -93,16 +93,20 @@ def test_iommu_off_and_no_modules_are_reported_with_the_arguments_to_add(tmp_pat
     assert problems[0].startswith("the IOMMU is off: /sys/kernel/iommu_groups is empty (IOMMU arguments on the kernel "
                                   "command line: intel_iommu=off); add intel_iommu=on iommu=pt to the kernel command line and reboot")
     assert problems[1:] == ["devices[1]: there is no PCI device 0000:09:00.0", "devices[2]: there is no interface nosuch0"]
+    wanted = run_module(hv_ns, "iommu_info", dict(roots, kernel_args=["intel_iommu=on", "vfio-pci.ids=8086:10fb"]))
+    assert wanted["missing_kernel_args"] == ["intel_iommu=on", "vfio-pci.ids=8086:10fb"]
     assert result["vfio_problems"] == ["the kernel 6.1.0-emulated cannot load vfio_pci, vfio_iommu_type1: it has no loadable modules installed"]
 
 
 def test_bad_input_names_every_entry_and_reads_nothing(tmp_path, hv_ns, run_module):
     result = run_module(hv_ns, "iommu_info", {"devices": ["01:00.0", "eth 0", "0000:zz:00.0", ""], "modules": ["vfio", "x;y"],
+                                              "kernel_args": ["iommu=pt", "a=\"$(reboot)\""],
                                               "sysfs_root": str(tmp_path / "absent")})
     assert result["failed"]
     msg = result["msg"]
     for expected in ("devices[1]: 'eth 0' is neither a PCI address", "devices[2]: '0000:zz:00.0' is neither",
-                     "devices[3]: '' is neither", "modules[1]: 'x;y' is not a kernel module name"):
+                     "devices[3]: '' is neither", "modules[1]: 'x;y' is not a kernel module name",
+                     "kernel_args[1]: 'a=\"$(reboot)\"' is not a kernel argument"):
         assert expected in msg, msg
     assert "sysfs is not mounted" not in msg, "value checks come before reading the host"
 

@@ -11,6 +11,8 @@ a bridge or bond; any other device bound to its driver) is reported by name, wit
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import fields as f
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.sysfs import _PCI_RE, check_pci_address
 
@@ -21,6 +23,8 @@ FREE_DRIVERS = ("vfio-pci", "pci-stub")
 BRIDGE_DRIVERS = ("pcieport",)
 BRIDGE_CLASS = "0x0604"
 DEFAULT_MODULES = ("vfio", "vfio_pci", "vfio_iommu_type1")
+# what a kernel argument may hold: it is written into a GRUB file the shell sources
+_KERNEL_ARG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.,:=+/-]*")
 
 
 def recommended_kernel_args(vendor):
@@ -36,7 +40,7 @@ def iommu_kernel_args(cmdline):
     return [arg for arg in cmdline if arg.partition("=")[0] in IOMMU_ARG_KEYS]
 
 
-def check_devices(devices, modules):
+def check_devices(devices, modules, kernel_args=None):
     """Each device is a PCI address or an interface name -> [(given, kind, normalised)]; every problem at once."""
     problems = f.Problems()
     checked = []
@@ -55,6 +59,10 @@ def check_devices(devices, modules):
     for index, value in enumerate(modules):
         if not isinstance(value, str) or not value or not all(char.isalnum() or char in "_-" for char in value):
             problems.add("modules[%d]" % index, "%s is not a kernel module name (letters, digits, '_', '-')" % f.quoted(value))
+    for index, value in enumerate(kernel_args or []):
+        if not isinstance(value, str) or not _KERNEL_ARG_RE.fullmatch(value):
+            problems.add("kernel_args[%d]" % index, "%s is not a kernel argument; allowed: letters, digits and '_.,:=+/-', "
+                         "not starting with a punctuation mark (such as intel_iommu=on)" % f.quoted(value))
     problems.raise_if_any()
     return checked
 
@@ -79,8 +87,9 @@ def in_use_reasons(snapshot, address, addresses):
     return reasons
 
 
-def report(sysfs_snapshot, kernel_snapshot, devices, modules, addresses):
-    """The whole report; `devices` as check_devices returns them, `addresses` {netdev: [address dicts]}."""
+def report(sysfs_snapshot, kernel_snapshot, devices, modules, addresses, kernel_args=None):
+    """The whole report; `devices` as check_devices returns them, `addresses` {netdev: [address dicts]},
+    `kernel_args` the arguments wanted on the command line (None: those this CPU needs)."""
     groups = sysfs_snapshot["groups"]
     enabled = bool(groups)
     cmdline = kernel_snapshot["cmdline"]
@@ -91,7 +100,7 @@ def report(sysfs_snapshot, kernel_snapshot, devices, modules, addresses):
         "cpu_vendor": kernel_snapshot["vendor"],
         "kernel_args": iommu_kernel_args(cmdline),
         "recommended_kernel_args": recommended,
-        "missing_kernel_args": [arg for arg in recommended if arg not in cmdline],
+        "missing_kernel_args": [arg for arg in (recommended if kernel_args is None else kernel_args) if arg not in cmdline],
         "devices": [],
         "iommu_problems": [],
     }
