@@ -2,11 +2,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """iommu_info, the read-only IOMMU report, run as a module inside a namespace.
 
-What is emulated: this machine has no IOMMU, no PCI NICs and no vfio, so sysfs is a tree under the
-test's tmp directory laid out by tests/sysfs_emulator.py (IOMMU groups, PCI devices with their
-driver, class and iommu_group links, class/net with device links and IFF_UP flags, loaded
-modules under module/), /proc is a tree with cmdline, cpuinfo and sys/kernel/osrelease, and
-/lib/modules a tree with modules.dep and modules.builtin. The module only reads, so no write is
+What is emulated: this machine has no IOMMU, no PCI NICs and no vfio, so sysfs, /proc and
+/lib/modules are trees under the test's tmp directory laid out by tests/iommu_tree.py (its
+docstring lists the IOMMU groups) with tests/sysfs_emulator.py. The module only reads, so no write is
 emulated. What is real: the module and its argument checks, run through ansible in a network
 namespace, and the addresses it reads there through netlink (a veth named like an
 emulated NIC's netdev holds 198.51.100.2/24). The last test reads the real /sys and /proc.
@@ -18,36 +16,13 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from sysfs_emulator import SysfsEmulator  # noqa: E402  pylint: disable=wrong-import-position
-
-NIC0, NIC0_F1, NIC2, BRIDGE, NIC3 = "0000:01:00.0", "0000:01:00.1", "0000:02:00.0", "0000:00:1c.0", "0000:03:00.0"
-NIC4, SATA, NIC5, NIC6, NIC7 = "0000:04:00.0", "0000:00:17.0", "0000:05:00.0", "0000:05:00.1", "0000:06:00.0"
+import iommu_tree  # noqa: E402  pylint: disable=wrong-import-position
+from iommu_tree import NIC0, NIC0_F1, NIC2, NIC3, NIC4, NIC5, NIC6, NIC7  # noqa: E402  pylint: disable=wrong-import-position
 
 
-def _tree(tmp_path, groups=True, cmdline="BOOT_IMAGE=/vmlinuz ro quiet", modules_dir=True):
-    """Emulated sysfs, /proc and /lib/modules of a host with an Intel CPU and the NICs above."""
-    devices = {NIC0: {"driver": "ixgbe", "netdevs": ["eth0"]}, NIC0_F1: {"driver": "ixgbe", "netdevs": ["eth1"]},
-               NIC2: {"driver": "ixgbe", "netdevs": ["eth2"]}, BRIDGE: {"driver": "pcieport"},
-               NIC3: {"driver": "ixgbe", "netdevs": ["eth3"]}, NIC4: {"driver": "i40e", "netdevs": ["eth4"]},
-               SATA: {"driver": "ahci"}, NIC5: {"driver": "i40e", "netdevs": ["eth5"]},
-               NIC6: {"driver": "i40e", "netdevs": ["hvt-used"]}, NIC7: {"driver": "vfio-pci"}}
-    emulator = SysfsEmulator(tmp_path / "sys", devices=devices, drivers=["ixgbe", "i40e", "ahci", "pcieport", "vfio-pci"])
-    emulator.add_iommu({"1": [NIC0, NIC0_F1], "2": [NIC2], "3": [BRIDGE, NIC3], "4": [NIC4, SATA], "5": [NIC5, NIC6],
-                        "6": [NIC7]} if groups else {},
-                       classes={BRIDGE: "0x060400", SATA: "0x010601"}, up=["eth1"], modules=["vfio"])
-    proc = tmp_path / "proc"
-    (proc / "sys" / "kernel").mkdir(parents=True)
-    (proc / "cmdline").write_text(cmdline + "\n")
-    (proc / "cpuinfo").write_text("processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Emulated\n")
-    (proc / "sys" / "kernel" / "osrelease").write_text("6.1.0-emulated\n")
-    modules = tmp_path / "modules"
-    if modules_dir:
-        (modules / "6.1.0-emulated").mkdir(parents=True)
-        (modules / "6.1.0-emulated" / "modules.dep").write_text(
-            "kernel/drivers/vfio/pci/vfio-pci.ko.xz: kernel/drivers/vfio/pci/vfio-pci-core.ko.xz\n"
-            "kernel/drivers/net/ethernet/intel/ixgbe/ixgbe.ko.xz:\n")
-        (modules / "6.1.0-emulated" / "modules.builtin").write_text("kernel/drivers/vfio/vfio.ko\n")
-    return {"sysfs_root": emulator.root, "proc_root": str(proc), "modules_root": str(modules)}, emulator
+
+def _tree(tmp_path, **kwargs):
+    return iommu_tree.build(tmp_path, **kwargs)
 
 
 def test_groups_shared_with_devices_in_use_are_reported(tmp_path, netns_factory, run_module):
