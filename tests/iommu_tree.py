@@ -37,7 +37,9 @@ RELEASE = "6.1.0-emulated"
 
 
 def build(directory, groups=True, cmdline="BOOT_IMAGE=/vmlinuz ro quiet", modules_dir=True, release=RELEASE):
-    """-> ({"sysfs_root", "proc_root", "modules_root"}, the SysfsEmulator)."""
+    """-> ({"sysfs_root", "proc_root", "modules_root"}, the SysfsEmulator).
+
+    Without `modules_dir` the kernel has no modules at all: no modules directory, none loaded."""
     directory = str(directory)
     devices = {NIC0: {"driver": "ixgbe", "netdevs": ["eth0"]}, NIC0_F1: {"driver": "ixgbe", "netdevs": ["eth1"]},
                NIC2: {"driver": "ixgbe", "netdevs": ["eth2"]}, BRIDGE: {"driver": "pcieport"},
@@ -47,7 +49,7 @@ def build(directory, groups=True, cmdline="BOOT_IMAGE=/vmlinuz ro quiet", module
     emulator = SysfsEmulator(os.path.join(directory, "sys"), devices=devices, drivers=["ixgbe", "i40e", "ahci", "pcieport", "vfio-pci"])
     emulator.add_iommu({"1": [NIC0, NIC0_F1], "2": [NIC2], "3": [BRIDGE, NIC3], "4": [NIC4, SATA], "5": [NIC5, NIC6],
                         "6": [NIC7]} if groups else {},
-                       classes={BRIDGE: "0x060400", SATA: "0x010601"}, up=["eth1"], modules=["vfio"])
+                       classes={BRIDGE: "0x060400", SATA: "0x010601"}, up=["eth1"], modules=["vfio"] if modules_dir else [])
     proc = os.path.join(directory, "proc")
     os.makedirs(os.path.join(proc, "sys", "kernel"))
     _write(os.path.join(proc, "cmdline"), cmdline + "\n")
@@ -73,7 +75,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("directory")
     parser.add_argument("--release", default=RELEASE, help="the emulated kernel release (osrelease)")
-    parser.add_argument("--no-modules", action="store_true", help="no modules directory for the release")
+    parser.add_argument("--no-modules", action="store_true", help="a kernel without modules: no modules directory, none loaded")
     args = parser.parse_args()
     roots, _emulator = build(args.directory, release=args.release, modules_dir=not args.no_modules)
     print(json.dumps(roots))

@@ -70,7 +70,7 @@ def test_iommu_off_and_no_modules_are_reported_with_the_arguments_to_add(tmp_pat
     assert problems[1:] == ["devices[1]: there is no PCI device 0000:09:00.0", "devices[2]: there is no interface nosuch0"]
     wanted = run_module(hv_ns, "iommu_info", dict(roots, kernel_args=["intel_iommu=on", "vfio-pci.ids=8086:10fb"]))
     assert wanted["missing_kernel_args"] == ["intel_iommu=on", "vfio-pci.ids=8086:10fb"]
-    assert result["vfio_problems"] == ["the kernel 6.1.0-emulated cannot load vfio_pci, vfio_iommu_type1: it has no loadable modules installed"]
+    assert result["vfio_problems"] == ["the kernel 6.1.0-emulated cannot load vfio, vfio_pci, vfio_iommu_type1: it has no loadable modules installed"]
 
 
 def test_bad_input_names_every_entry_and_reads_nothing(tmp_path, hv_ns, run_module):
