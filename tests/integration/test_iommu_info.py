@@ -20,7 +20,6 @@ import iommu_tree  # noqa: E402  pylint: disable=wrong-import-position
 from iommu_tree import NIC0, NIC0_F1, NIC2, NIC3, NIC4, NIC5, NIC6, NIC7  # noqa: E402  pylint: disable=wrong-import-position
 
 
-
 def _tree(tmp_path, **kwargs):
     return iommu_tree.build(tmp_path, **kwargs)
 

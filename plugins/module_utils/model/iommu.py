@@ -123,10 +123,9 @@ def report(sysfs_snapshot, kernel_snapshot, devices, modules, addresses, kernel_
     result["modules_to_load"] = [name for name, state in result["modules"].items() if state["available"] and not state["loaded"]]
     result["vfio_problems"] = []
     if result["modules_missing"]:
-        result["vfio_problems"].append(
-            "the kernel %s cannot load %s: %s" % (kernel_snapshot["release"], ", ".join(result["modules_missing"]),
-                                                 "it has no loadable modules installed" if available is None
-                                                 else "they are neither built in nor in its modules.dep (CONFIG_VFIO_PCI)"))
+        why = ("it has no loadable modules installed" if available is None
+               else "they are neither built in nor in its modules.dep (CONFIG_VFIO_PCI)")
+        result["vfio_problems"].append("the kernel %s cannot load %s: %s" % (kernel_snapshot["release"], ", ".join(result["modules_missing"]), why))
     result["ready"] = enabled and not result["iommu_problems"] and not result["vfio_problems"]
     result["report"] = _lines(result)
     return result
