@@ -16,7 +16,7 @@ and a modules directory whose kernel has vfio_pci (modules.dep) and vfio (built 
 vfio_iommu_type1. Used by tests/integration/test_iommu_info.py and, through the command line,
 by the passthrough role's molecule scenario:
 
-    python3 tests/iommu_tree.py DIR [--release RELEASE]   # prints {"sysfs_root", "proc_root", "modules_root"}
+    python3 tests/iommu_tree.py DIR [--release RELEASE] [--no-modules] [--iommu-off]   # prints {"sysfs_root", "proc_root", "modules_root"}
 """
 
 from __future__ import annotations
@@ -76,8 +76,9 @@ def main():
     parser.add_argument("directory")
     parser.add_argument("--release", default=RELEASE, help="the emulated kernel release (osrelease)")
     parser.add_argument("--no-modules", action="store_true", help="a kernel without modules: no modules directory, none loaded")
+    parser.add_argument("--iommu-off", action="store_true", help="no IOMMU groups (the IOMMU is off)")
     args = parser.parse_args()
-    roots, _emulator = build(args.directory, release=args.release, modules_dir=not args.no_modules)
+    roots, _emulator = build(args.directory, release=args.release, modules_dir=not args.no_modules, groups=not args.iommu_off)
     print(json.dumps(roots))
 
 
