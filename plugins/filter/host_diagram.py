@@ -9,11 +9,11 @@ name: host_diagram
 short_description: A diagram of a host's VM networking, in Graphviz DOT or Mermaid
 version_added: 0.1.0
 description:
-  - Draws what the collection's modules report with O(state=gathered) on one host, plus what the host has
+  - "Draws what the collection's modules report with C(state: gathered) on one host, plus what the host has
     that the collection does not own (greyed, dashed): bridges and their uplinks, taps and macvtaps and the VM
     each serves (from C(guest)), NAT, routed, open and isolated networks with their subnets and DHCP ranges,
     libvirt networks, OVS-DPDK bridges with their DPDK and vhost-user ports and PMD cores, hugepage pools, PCI
-    devices bound to a driver, and SR-IOV physical functions with their virtual functions and drivers.
+    devices bound to a driver, and SR-IOV physical functions with their virtual functions and drivers."
   - The input is a dictionary of module name to that module's C(gathered) list. Every key is optional; items
     are read tolerantly (a field a module does not report is left out of the drawing), so the output of an
     older or newer release of a module still draws.
