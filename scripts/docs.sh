@@ -53,6 +53,8 @@ PY
 cat >>"${DEST}/conf.py" <<CONF
 
 # offline: see scripts/docs.sh
+extensions.append('myst_parser')  # docs/performance.md, included by the performance page
+suppress_warnings = ['myst.header']  # the Markdown page's own heading levels start below the page's title
 intersphinx_mapping = {'ansible_devel': ('https://docs.ansible.com/projects/ansible/devel/', '${DEST}/ansible_devel.inv')}
 CONF
 mkdir -p "${DEST}/rst"
@@ -61,5 +63,15 @@ antsibull-docs --config-file "${DEST}/antsibull-docs.cfg" collection --cleanup e
     --use-current --dest-dir "${DEST}/rst" "${COLLECTION}" >/dev/null
 # The pictures of the getting-started pages, next to the pages that show them
 cp "${REPO_ROOT}"/docs/diagrams/*.svg "${DEST}/rst/collections/hypervisor/networking/docsite/"
+# The benchmark's page (docs/performance.md, written by the benchmark command) goes into the performance
+# page when it exists; its plots next to it. Outside the source tree, so that it is no page of its own
+# (Sphinx reads an absolute include path as relative to the source tree: a relative one).
+if [[ -f "${REPO_ROOT}/docs/performance.md" ]]; then
+    docsite="${DEST}/rst/collections/hypervisor/networking/docsite"
+    cp "${REPO_ROOT}/docs/performance.md" "${DEST}/performance.md"
+    if [[ -d "${REPO_ROOT}/docs/performance" ]]; then cp -r "${REPO_ROOT}/docs/performance" "${docsite}/"; fi
+    printf '\nThe page itself, as the benchmark wrote it:\n\n.. include:: %s\n   :parser: myst_parser.sphinx_\n' \
+        "$(realpath --relative-to="${docsite}" "${DEST}/performance.md")" >>"${docsite}/performance.rst"
+fi
 sphinx-build -M html "${DEST}/rst" "${DEST}/build" -c "${DEST}" -W --keep-going -q
 echo "docs: ${DEST}/build/html/index.html"

@@ -80,6 +80,8 @@ from ansible.errors import AnsibleFilterError
 MODULES = ("vm_network", "vm_interface", "ovs_dpdk_bridge", "ovs_dpdk_port", "ovs_dpdk_global",
            "hugepages", "pci_driver", "sriov_pool")
 FORMATS = ("dot", "mermaid")
+# The links Open vSwitch makes for its datapaths (userspace and kernel), not a bridge of their own.
+OVS_DATAPATH_LINKS = ("ovs-netdev", "ovs-system")
 # Ethernet's MTU, which gathered reports for every link: drawn only when another one is set.
 DEFAULT_MTU = 1500
 # More VFs than this per PF are summed up in one node: a PF can have 256.
@@ -296,7 +298,7 @@ def _ovs(graph, state):
     for port in _items(state, "ovs_dpdk_port"):
         name = _text(port.get("name"))
         bridge = _text(port.get("bridge"))
-        kind = port.get("type") or ("bond" if port.get("interfaces") else "port")
+        kind = "bond" if port.get("interfaces") else port.get("type") or "port"
         label = ["%s %s" % (kind, name)]
         devices = []
         if port.get("devargs"):
@@ -370,6 +372,7 @@ def _host_links(graph, host):
     if not isinstance(links, list):
         raise AnsibleFilterError("host_diagram: host.links: expected the list of `ip -j -d link show`, got %s" % type(links).__name__)
     names = {link.get("ifname") for link in links if isinstance(link, dict)}
+    ovs = any(node_id.startswith("ovs:") for node_id in graph.nodes)
     for link in links:
         if not isinstance(link, dict) or not link.get("ifname") or link.get("ifname") == "lo":
             continue
@@ -377,8 +380,8 @@ def _host_links(graph, host):
         node_id = _link_id(name)
         if node_id in graph.nodes and not graph.nodes[node_id]["foreign"]:
             continue
-        if "ovsport:" + name in graph.nodes or "ovs:" + name in graph.nodes:
-            continue  # the kernel side of an OVS port or netdev bridge: drawn as OVS's
+        if "ovsport:" + name in graph.nodes or "ovs:" + name in graph.nodes or (name in OVS_DATAPATH_LINKS and ovs):
+            continue  # the kernel side of an OVS port, netdev bridge or datapath: drawn as OVS's
         kind = ((link.get("linkinfo") or {}).get("info_kind")) or link.get("link_type") or "link"
         graph.node(node_id, [name], "bridge" if kind == "bridge" else "nic", foreign=True)
         graph.nodes[node_id]["label"] = [name, kind]  # also for an uplink drawn before with its name only
@@ -444,8 +447,8 @@ def to_dot(graph):
             attributes.append("label=%s" % _dot_quote(label))
         if dashed or graph.nodes.get(source, {}).get("foreign") or graph.nodes.get(target, {}).get("foreign"):
             attributes.append('style=dashed, color="#999999"')
-        lines.append("  %s -> %s%s;" % (_dot_quote(source), _dot_quote(target),
-                                       " [%s]" % ", ".join(attributes) if attributes else ""))
+        suffix = " [%s]" % ", ".join(attributes) if attributes else ""
+        lines.append("  %s -> %s%s;" % (_dot_quote(source), _dot_quote(target), suffix))
     lines.append("}")
     return "\n".join(lines) + "\n"
 

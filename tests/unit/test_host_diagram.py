@@ -51,7 +51,7 @@ HOST = {
         {"ifname": "lo"}, {"ifname": "eno1", "master": "br0", "link_type": "ether"}, {"ifname": "eno2", "link_type": "ether"},
         {"ifname": "br0", "linkinfo": {"info_kind": "bridge"}}, {"ifname": "vm1-tap0", "master": "br0"},
         {"ifname": "docker0", "linkinfo": {"info_kind": "bridge"}}, {"ifname": "veth1", "master": "docker0", "linkinfo": {"info_kind": "veth"}},
-        {"ifname": "br-dpdk", "linkinfo": {"info_kind": "tun"}},
+        {"ifname": "br-dpdk", "linkinfo": {"info_kind": "tun"}}, {"ifname": "ovs-netdev", "linkinfo": {"info_kind": "tun"}},
     ]},
 }
 
@@ -67,7 +67,9 @@ def test_every_object_is_drawn_once_and_owned_objects_are_not_greyed():
     foreign = {"link:eno1", "link:eno2", "link:docker0", "link:veth1", "link:enp4s0", "vf:enp4s0:0"}
     assert {node for node in owned if graph.nodes[node]["foreign"]} == set()
     assert {node for node in foreign if not graph.nodes[node]["foreign"]} == set()
-    assert "link:lo" not in graph.nodes and "link:br-dpdk" not in graph.nodes  # OVS's netdev tap is the OVS bridge
+    # OVS's netdev tap is the OVS bridge; its datapath's tap is OVS's too
+    assert "link:lo" not in graph.nodes and "link:br-dpdk" not in graph.nodes and "link:ovs-netdev" not in graph.nodes
+    assert graph.nodes["ovsport:bond0"]["label"][0] == "bond bond0"
     # at most 8 VFs per PF, the rest summed up
     assert [node for node in graph.nodes if node.startswith("vf:enp3s0f0:")][-1] == "vf:enp3s0f0:more"
     assert graph.nodes["vf:enp3s0f0:more"]["label"] == ["... 4 more VFs"]
