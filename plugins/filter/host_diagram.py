@@ -480,8 +480,8 @@ def to_mermaid(graph):
     for source, target, label, dashed in graph.edges:
         dashed = dashed or graph.nodes[source]["foreign"] or graph.nodes[target]["foreign"]
         arrow = "-.-" if dashed else "---"
-        if label:
-            arrow = ('-. "%s" .-' if dashed else '-- "%s" ---') % _mermaid_text(label)
+        if label:  # the pipe form takes a label on every kind of link
+            arrow += '|"%s"|' % _mermaid_text(label)
         lines.append("  %s %s %s" % (ids[source], arrow, ids[target]))
     lines.extend("  " + line for line in MERMAID_CLASSES)
     return "\n".join(lines) + "\n"

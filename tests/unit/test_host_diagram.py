@@ -105,6 +105,7 @@ def test_mermaid_has_every_node_and_escapes_labels():
     assert sum(1 for line in lines if line.strip().startswith("subgraph")) == len(graph.clusters)
     assert '"' not in "".join(line.split('"')[1] for line in lines if ":::" in line)  # quotes in labels are entities
     assert "PMD q0-#gt;core 2" in text
+    assert "n%d -.-|\"uplink\"| n%d" % (list(graph.nodes).index("link:eno1"), list(graph.nodes).index("link:br0")) in text
 
 
 def test_empty_and_partial_input_draws():
