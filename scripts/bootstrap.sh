@@ -31,6 +31,8 @@ APT_PACKAGES=(
     librte-net-virtio23 librte-bus-vdev23 librte-mempool-ring23
     # the consumers of vm_interface's renderings (tests/integration/test_nic_render.py)
     qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libxml2-utils iptables
+    # dot renders playbooks/host_diagram.yml's SVGs on the controller (and tests/unit/test_host_diagram.py)
+    graphviz
 )
 
 LOG="$(mktemp -t hv-bootstrap.XXXXXX)"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one command that runs the tests of the hypervisor.networking collection.
 #
-#   scripts/test.sh [all|unit|integration|molecule|package|lint|sanity]   (default: all)
+#   scripts/test.sh [all|unit|integration|molecule|package|lint|docs|sanity]   (default: all)
 #
 # "all" runs, in this order, stopping at the first failure:
 #   pytest      pytest tests/unit tests/integration
@@ -9,6 +9,8 @@
 #               molecule/default/molecule.yml
 #   package     ansible-galaxy collection build, no caches or dev files in it, install, demo from the installed copy
 #   lint        ansible-lint --profile production (config: .ansible-lint)
+#   docs        scripts/docs.sh: the antsibull-docs site (every module, role, plugin, docs/docsite/),
+#               lint-collection-docs and sphinx-build with warnings as errors (own venv .venv-docs)
 #   sanity      ansible-test sanity on a clean copy in build/sanity/ansible_collections/...,
 #               with the newest ansible-core (.venv) and the oldest supported one (.venv-floor),
 #               and vermin: managed-host code against the Python floor of tests/config.yml
@@ -23,14 +25,14 @@ FLOOR_BIN="${REPO_ROOT}/.venv-floor/bin"   # the oldest ansible-core supported (
 SANITY_PYTHON="${SANITY_PYTHON:-3.11}"
 
 usage() {
-    echo "usage: $0 [all|unit|integration|molecule|package|lint|sanity]" >&2
+    echo "usage: $0 [all|unit|integration|molecule|package|lint|docs|sanity]" >&2
     exit 2
 }
 
 WHAT="${1:-all}"
 [[ $# -le 1 ]] || usage
 case "${WHAT}" in
-    all | unit | integration | molecule | package | lint | sanity) ;;
+    all | unit | integration | molecule | package | lint | docs | sanity) ;;
     -h | --help | help) usage ;;
     *) usage ;;
 esac
@@ -125,6 +127,10 @@ part_lint() {
     "${VENV_BIN}/ansible-lint" --profile production
 }
 
+part_docs() {
+    "${REPO_ROOT}/scripts/docs.sh"
+}
+
 part_sanity() {
     local dest="${REPO_ROOT}/build/sanity/ansible_collections/hypervisor/networking"
     local keep="${REPO_ROOT}/build/sanity-output"
@@ -185,12 +191,14 @@ case "${WHAT}" in
     molecule) run_part molecule part_molecule ;;
     package) run_part "package (galaxy build, install, demo)" part_package ;;
     lint) run_part ansible-lint part_lint ;;
+    docs) run_part "docs (antsibull-docs, sphinx -W)" part_docs ;;
     sanity) run_part ansible-test-sanity part_sanity ;;
     all)
         run_part "pytest ${PYTEST_DIRS[*]}" part_pytest
         run_part molecule part_molecule
         run_part "package (galaxy build, install, demo)" part_package
         run_part ansible-lint part_lint
+        run_part "docs (antsibull-docs, sphinx -W)" part_docs
         run_part ansible-test-sanity part_sanity
         ;;
 esac

@@ -19,7 +19,7 @@ description:
     is refused when it would remove a pool the call does not list. O(state=merged) and O(state=replaced) are the same,
     the count being the only setting. O(state=parsed) is not supported.
   - This is the runtime pool. Reserving pages at boot (the kernel command line, C(sysctl.d)) is the role
-    M(hypervisor.networking.dpdk)'s job; 1 GiB pages can usually only be reserved reliably at boot.
+    P(hypervisor.networking.dpdk#role)'s job; 1 GiB pages can usually only be reserved reliably at boot.
 author:
   - hypervisor.networking contributors (@hypervisor-networking)
 extends_documentation_fragment:

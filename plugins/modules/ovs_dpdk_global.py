@@ -17,7 +17,7 @@ description:
   - Every change of a call is one C(ovs-vsctl --no-wait) transaction, read back and verified, and undone when the
     read-back differs.
   - DPDK reads most keys only when ovs-vswitchd starts. The module does not restart the daemon; it reports
-    RV(restart_required) and why in RV(restart_reasons), and the caller restarts it (the role M(hypervisor.networking.dpdk)
+    RV(restart_required) and why in RV(restart_reasons), and the caller restarts it (the role P(hypervisor.networking.dpdk#role)
     does, through a handler). C(pmd-cpu-mask) and C(pmd-maxsleep) apply at runtime.
   - The table has one row, so O(config) is one dictionary, not a list.
 author:

@@ -188,7 +188,7 @@ options:
         type: dict
 notes:
   - Needs Open vSwitch built with DPDK (Debian C(openvswitch-switch-dpdk)), C(other_config:dpdk-init=true) and a running
-    ovs-vswitchd; the role M(hypervisor.networking.dpdk) sets a host up.
+    ovs-vswitchd; the role P(hypervisor.networking.dpdk#role) sets a host up.
   - O(config[].external_ids) and O(config[].other_config) are managed key by key; keys not given are never removed
     (give a key with a null value to remove it).
   - Checks that involve several fields (a queue id below O(config[].n_rxq), options of one O(config[].type) only,

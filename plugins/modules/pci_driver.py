@@ -40,7 +40,7 @@ options:
   protected_interfaces:
     description:
       - Network interfaces whose NIC must never be taken from the kernel, such as the interfaces of the default routes
-        and of the address Ansible connects to. The role M(hypervisor.networking.dpdk) passes them from the facts.
+        and of the address Ansible connects to. The role P(hypervisor.networking.dpdk#role) passes them from the facts.
     type: list
     elements: str
     default: []
@@ -61,7 +61,7 @@ options:
         type: str
 notes:
   - Keep the binding across reboots with a udev rule that sets C(driver_override) when the device appears (the role
-    M(hypervisor.networking.dpdk) writes one); the collection's boot-time restore (O(persist=true)) runs later in boot.
+    P(hypervisor.networking.dpdk#role) writes one); the collection's boot-time restore (O(persist=true)) runs later in boot.
 """
 
 EXAMPLES = r"""
