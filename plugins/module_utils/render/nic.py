@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 
+from ansible_collections.hypervisor.networking.plugins.module_utils.model import interface as m
+from ansible_collections.hypervisor.networking.plugins.module_utils.model import nic_elements as el
 from ansible_collections.hypervisor.networking.plugins.module_utils.render import libvirt_interface
 
 TARGETS = ("libvirt", "qemu", "cloud_hypervisor", "firecracker", "kubevirt")
@@ -60,11 +62,46 @@ def _guest(model):
     return model.guest or _NO_GUEST
 
 
-class _NoGuest:
-    mac = model = queues = queue_size = ip = vcpus = vhost = None
+_NO_GUEST = m.Guest()
+# libvirt's fields each other target expresses; the rest of el.HOST_KEYS / el.GUEST_KEYS is libvirt's alone
+EXPRESSED = {
+    "qemu": (),
+    "cloud_hypervisor": ("bandwidth",),
+    "firecracker": ("bandwidth",),
+    "kubevirt": ("vlan", "boot_order", "acpi_index", "address"),
+}
 
 
-_NO_GUEST = _NoGuest()
+def _libvirt_only(model, target):
+    """Refuse what only libvirt can say: its own NIC types and its sub-elements `target` has no word for."""
+    refusal = m.render_only(model)
+    if refusal:
+        raise Unsupported(refusal[0], "libvirt sets this NIC up (%s); only the libvirt rendering has it"
+                          % (model.effective_libvirt_type if refusal[0] != "target" else "target false"))
+    for key in el.HOST_KEYS + ("trust_guest_rx_filters",):
+        if getattr(model, key) is not None and key not in EXPRESSED[target]:
+            raise Unsupported(key, "only libvirt applies it; %s has no such setting" % target)
+    for key in el.GUEST_KEYS:
+        if getattr(_guest(model), key) is not None and key not in EXPRESSED[target]:
+            raise Unsupported("guest." + key, "only libvirt renders it; %s has no such setting" % target)
+
+
+def _token_buckets(model, target):
+    """libvirt's bandwidth (KiB/s and KiB) as token buckets in bytes refilled every second:
+    {'inbound'|'outbound': {'size', 'one_time_burst', 'refill_time'}}."""
+    result = {}
+    for direction, values in sorted((model.bandwidth or {}).items()):
+        for key in ("peak", "floor"):
+            if values.get(key) is not None:
+                raise Unsupported("bandwidth.%s.%s" % (direction, key), "%s's rate limiter is a token bucket: an average rate and"
+                                  " a burst, no %s" % (target, key))
+        if values.get("average") is None:
+            raise Unsupported("bandwidth.%s.average" % direction, "%s's rate limiter needs an average rate" % target)
+        bucket = {"size": values["average"] * 1024, "refill_time": 1000}
+        if values.get("burst"):
+            bucket["one_time_burst"] = values["burst"] * 1024
+        result[direction] = bucket
+    return result
 
 
 def _queues(model):
@@ -81,6 +118,7 @@ def qemu(model):
     guest = _guest(model)
     queues = _queues(model)
     netdev_id = "hn-" + model.name
+    _libvirt_only(model, "qemu")
     if model.kind == "macvtap":
         raise Unsupported("kind", "QEMU opens a macvtap only through a file descriptor of /dev/tapN that its caller passes (fd=);"
                           " no command line alone can name it")
@@ -125,6 +163,7 @@ def qemu(model):
 def cloud_hypervisor(model):
     """The value of one --net argument (key=value pairs)."""
     guest = _guest(model)
+    _libvirt_only(model, "cloud_hypervisor")
     if model.kind == "macvtap":
         raise Unsupported("kind", "cloud-hypervisor opens a macvtap only through a file descriptor passed with fd=")
     if _model_name(model) != "virtio":
@@ -149,6 +188,16 @@ def cloud_hypervisor(model):
     pairs.append(("num_queues", str(2 * queues)))  # rx and tx queues, two per pair
     pairs.append(("queue_size", str(guest.queue_size or DEFAULT_QUEUE_SIZE)))
     pairs.append(("id", model.name))
+    buckets = _token_buckets(model, "cloud_hypervisor")
+    if buckets:
+        if model.kind == "vhostuser":
+            raise Unsupported("bandwidth", "cloud-hypervisor has no rate limiter for vhost-user")
+        if len(buckets) != 2 or buckets["inbound"] != buckets["outbound"]:
+            raise Unsupported("bandwidth", "cloud-hypervisor's one rate limiter holds for both directions: give inbound and outbound alike")
+        bucket = buckets["inbound"]
+        pairs += [("bw_size", str(bucket["size"])), ("bw_refill_time", str(bucket["refill_time"]))]
+        if "one_time_burst" in bucket:
+            pairs.append(("bw_one_time_burst", str(bucket["one_time_burst"])))
     return ",".join("%s=%s" % pair for pair in pairs)
 
 
@@ -156,6 +205,7 @@ def cloud_hypervisor(model):
 def firecracker(model):
     """One entry of the network-interfaces list of Firecracker's API and config file."""
     guest = _guest(model)
+    _libvirt_only(model, "firecracker")
     if model.kind != "tap":
         raise Unsupported("kind", "Firecracker's network devices are taps only (kind is %s)" % model.kind)
     if _model_name(model) != "virtio":
@@ -169,6 +219,9 @@ def firecracker(model):
     entry = {"iface_id": model.name, "host_dev_name": model.name}
     if guest.mac:
         entry["guest_mac"] = guest.mac
+    # libvirt's inbound is what reaches the guest: Firecracker's rx
+    for direction, bucket in _token_buckets(model, "firecracker").items():
+        entry[{"inbound": "rx_rate_limiter", "outbound": "tx_rate_limiter"}[direction]] = {"bandwidth": bucket}
     return entry
 
 
@@ -176,6 +229,7 @@ def firecracker(model):
 def kubevirt(model):
     """The VirtualMachine's interfaces and networks entries and the bridge CNI attachment."""
     guest = _guest(model)
+    _libvirt_only(model, "kubevirt")
     if model.kind != "tap":
         raise Unsupported("kind", "KubeVirt's bridge binding attaches a tap-like pod NIC to a Linux bridge (kind is %s)" % model.kind)
     if not model.bridge:
@@ -183,12 +237,19 @@ def kubevirt(model):
     interface = {"name": model.name, "bridge": {}, "model": _model_name(model)}
     if guest.mac:
         interface["macAddress"] = guest.mac
+    if guest.boot_order is not None:
+        interface["bootOrder"] = guest.boot_order
+    if guest.acpi_index is not None:
+        interface["acpiIndex"] = guest.acpi_index
+    if guest.address:
+        interface["pciAddress"] = _pci_address(guest.address)
     network = {"name": model.name, "multus": {"networkName": model.bridge}}
     cni = {"cniVersion": "0.3.1", "name": model.bridge, "type": "bridge", "bridge": model.bridge}
     if _mtu(model):
         cni["mtu"] = _mtu(model)
     if model.isolated:
         cni["portIsolation"] = True
+    cni.update(_bridge_cni_vlan(model.vlan))
     attachment = {
         "apiVersion": "k8s.cni.cncf.io/v1",
         "kind": "NetworkAttachmentDefinition",
@@ -198,8 +259,40 @@ def kubevirt(model):
     return {"interfaces": [interface], "networks": [network], "network_attachment_definition": attachment}
 
 
+def _pci_address(address):
+    """libvirt's guest <address type='pci'> as KubeVirt's pciAddress (domain:bus:slot.function)."""
+    if address.get("type") != "pci" or not all(address.get(key) for key in ("bus", "slot")):
+        raise Unsupported("guest.address", "KubeVirt places a NIC by PCI address only (type pci with bus and slot)")
+    keys = set(address) - {"type", "domain", "bus", "slot", "function"}
+    if keys:
+        raise Unsupported("guest.address." + sorted(keys)[0], "KubeVirt's pciAddress has domain, bus, slot and function only")
+    try:
+        numbers = [int(address.get(key) or "0", 0) for key in ("domain", "bus", "slot", "function")]
+    except ValueError:
+        raise Unsupported("guest.address", "KubeVirt's pciAddress needs numeric domain, bus, slot and function") from None
+    return "%04x:%02x:%02x.%x" % tuple(numbers)
+
+
+def _bridge_cni_vlan(vlan):
+    """libvirt's <vlan> as the bridge CNI's vlan (the untagged VLAN) and vlanTrunk (the tagged ones)."""
+    if not vlan:
+        return {}
+    tags = vlan.get("tags") or []
+    if vlan.get("trunk") != "yes":
+        if len(tags) != 1:
+            raise Unsupported("vlan.tags", "the bridge CNI's access port has one VLAN; several tags need trunk: yes")
+        return {"vlan": tags[0]["id"]}
+    result = {"vlanTrunk": [{"id": tag["id"]} for tag in tags if tag.get("native_mode") != "untagged"]}
+    native = [tag for tag in tags if tag.get("native_mode") == "untagged"]
+    if native:
+        result["vlan"] = native[0]["id"]
+    if any(tag.get("native_mode") == "tagged" for tag in tags):
+        raise Unsupported("vlan.tags", "the bridge CNI has no tagged native VLAN (native_mode tagged)")
+    return result
+
+
 def libvirt(model):
-    return libvirt_interface.render(model, _mtu(model), Unsupported)
+    return libvirt_interface.render(model, model.mtu if m.render_only(model) else _mtu(model), Unsupported)
 
 
 RENDERERS = {
