@@ -191,6 +191,21 @@ options:
       tune:
         description: libvirt's C(<tune>); key C(sndbuf), the tap's send buffer in bytes.
         type: dict
+      kubevirt:
+        description:
+          - How KubeVirt connects the NIC (RV(rendered[].kubevirt)). Keys C(binding) (V(bridge), the default for a
+            tap; V(sriov), the default and only one for a VF of kind V(hostdev); V(masquerade); any other name is a
+            network binding plugin such as V(passt)), C(network) (V(multus), the default, a secondary network with
+            a NetworkAttachmentDefinition; V(pod), the pod network, which V(masquerade) needs), C(network_name) (the
+            NetworkAttachmentDefinition, default the bridge's name, or the item's for a VF), C(ports) (a list of
+            C(name), C(port), C(protocol)), C(resource_name) (the SR-IOV device plugin's resource, required for
+            V(sriov)), C(spoofchk) (bool; the bridge CNI's C(macspoofchk), the sriov CNI's C(spoofchk)) and
+            C(vlan_qos) (0 to 7, the sriov CNI's C(vlanQoS)).
+          - The sriov CNI also takes O(config[].vlan) (one tag), O(config[].trust_guest_rx_filters) (C(trust)),
+            O(config[].link_state) (C(link_state)) and O(config[].bandwidth) C(outbound.average) (C(max_tx_rate), whole
+            Mbit/s). The bridge CNI takes O(config[].mtu), O(config[].isolated) (C(portIsolation)) and
+            O(config[].vlan) (C(vlan), C(vlanTrunk)).
+        type: dict
       socket:
         description:
           - Kind V(vhostuser) only, and required there; the vhost-user socket QEMU listens on, an absolute path in any
@@ -513,8 +528,9 @@ rendered:
       sample: {"iface_id": "fc0", "host_dev_name": "fc0", "guest_mac": "52:54:00:00:00:0a"}
     kubevirt:
       description:
-        - The VirtualMachine's C(interfaces) and C(networks) entries (bridge binding on a Multus network) and the
-          bridge-CNI C(NetworkAttachmentDefinition) of the NIC's bridge.
+        - The VirtualMachine's C(interfaces) and C(networks) entries (O(config[].kubevirt)) and, on a Multus network,
+          the C(NetworkAttachmentDefinition) (C(network_attachment_definition)) of the bridge CNI (a tap on
+          O(config[].bridge)) or of the sriov CNI (a VF, kind V(hostdev), with the resource name annotation).
       type: dict
     not_rendered:
       description: With O(targets) omitted, the targets that cannot express the item, each with the field and the reason.
@@ -586,6 +602,7 @@ CONFIG_SPEC = {
     "ip_addresses": {"type": "list", "elements": "dict"},
     "routes": {"type": "list", "elements": "dict"},
     "tune": {"type": "dict"},
+    "kubevirt": {"type": "dict"},
     "socket": {"type": "str"},
     "multi_queue": {"type": "bool"},
     "owner": {"type": "str"},

@@ -129,12 +129,13 @@ LIBVIRT_ITEMS = [
 ]
 # libvirt's own NICs (render-only): types and sub-elements the collection does not build
 LIBVIRT_OWN_ITEMS = [
-    {"name": "hvt-nb0", "libvirt_type": "bridge", "bridge": "hvt-br0", "isolated": True,
+    {"name": "hvt-nb0", "libvirt_type": "bridge", "bridge": "hvt-br0",
      "vlan": {"trunk": "yes", "tags": [{"id": 42}, {"id": 123, "native_mode": "untagged"}]},
      "virtualport": {"type": "openvswitch", "parameters": {"interfaceid": "09b11c53-8b5c-4eeb-8f00-d84eaa0aaa4f"}},
      "guest": {"mac": "52:54:00:00:01:01", "model": "virtio", "boot_order": 1, "acpi_index": 3, "alias": "ua-nb0",
                "rom": {"bar": "off"}, "address": {"type": "pci", "domain": "0x0000", "bus": "0x00", "slot": "0x09", "function": "0x0"}}},
     {"name": "hvt-nn0", "libvirt_type": "network", "network": "hvt-net", "portgroup": "engineering", "link_state": "down", "mtu": 1400,
+     "isolated": True,
      "bandwidth": {"inbound": {"average": 1000, "peak": 5000, "burst": 1024, "floor": 200}, "outbound": {"average": 128, "burst": 256}},
      "filterref": {"filter": "clean-traffic", "parameters": [{"name": "IP", "value": "198.51.100.7"}]},
      "trust_guest_rx_filters": False,

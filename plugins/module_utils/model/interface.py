@@ -35,7 +35,7 @@ MACVTAP_ONLY = ("link", "mode")
 BRIDGE_PORT_FLAGS = ("isolated", "learning", "flood")
 # vhostuser: a dpdkvhostuserclient port on an OVS netdev bridge; QEMU (as `owner`) listens on `socket`
 VHOSTUSER_FIELDS = ("name", "kind", "bridge", "socket", "owner", "mtu", "guest", "socket_mode", "reconnect", "target", "link_state",
-                    "trust_guest_rx_filters") + el.HOST_KEYS
+                    "trust_guest_rx_filters", "kubevirt") + el.HOST_KEYS
 # fields of one libvirt type only: (field, the kinds or libvirt types that take it)
 SOURCE_FIELDS = (
     ("network", ("network",)), ("portgroup", ("network",)), ("socket_mode", ("vhostuser",)), ("reconnect", ("vhostuser",)),
@@ -118,6 +118,7 @@ class VmInterface:
     ip_addresses: Optional[list] = None
     routes: Optional[list] = None
     tune: Optional[dict] = None
+    kubevirt: Optional[dict] = None  # KubeVirt's own settings (render/nic.py)
 
     @property
     def effective_kind(self):
@@ -136,7 +137,7 @@ class VmInterface:
 
 
 # what the collection keeps in its saved state only, as it keeps guest: the kernel does not hold it
-SAVED_ONLY = ("guest", "trust_guest_rx_filters") + el.HOST_KEYS
+SAVED_ONLY = ("guest", "trust_guest_rx_filters", "kubevirt") + el.HOST_KEYS
 
 
 def restore_saved_only(model, saved_item):
@@ -219,6 +220,7 @@ def from_config(item, path, problems):
         local_address=_check_ip(problems, path + ".local_address", item.get("local_address")),
         local_port=f.check_int(problems, path + ".local_port", item.get("local_port"), 1, 65535),
         trust_guest_rx_filters=f.check_bool(problems, path + ".trust_guest_rx_filters", item.get("trust_guest_rx_filters")),
+        kubevirt=_check_kubevirt(problems, path + ".kubevirt", item.get("kubevirt")),
         **{element.key: el.check(problems, path + "." + element.key, element, item.get(element.key)) for element in el.HOST_ELEMENTS}
     )
     _check_combinations(problems, path, item, model)
@@ -228,6 +230,45 @@ def from_config(item, path, problems):
 def _check_unknown(problems, path, item, known):
     for key in sorted(set(item) - set(known), key=str):
         problems.add("%s.%s" % (path, key), "is not a field (allowed: %s)" % ", ".join(known))
+
+
+KUBEVIRT_FIELDS = ("binding", "network", "network_name", "ports", "resource_name", "spoofchk", "vlan_qos")
+KUBEVIRT_NETWORKS = ("multus", "pod")
+KUBEVIRT_PROTOCOLS = ("TCP", "UDP", "SCTP")
+_DNS_LABEL_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(/[a-z0-9]([-a-z0-9.]*[a-z0-9])?)?")
+
+
+def _check_kubevirt(problems, path, value):
+    if value is None:
+        return None
+    value = f.as_dict(problems, path, value)
+    _check_unknown(problems, path, value, KUBEVIRT_FIELDS)
+    result = {}
+    for key in ("binding", "network_name", "resource_name"):
+        if value.get(key) is not None:
+            result[key] = _check_text(problems, "%s.%s" % (path, key), value[key])
+    if value.get("network_name") is not None and not _DNS_LABEL_RE.fullmatch(str(value["network_name"])):
+        problems.add(path + ".network_name", "%s is not a NetworkAttachmentDefinition name ([namespace/]name, lower-case DNS labels)"
+                     % f.quoted(value["network_name"]))
+    result["network"] = f.check_choice(problems, path + ".network", value.get("network"), KUBEVIRT_NETWORKS)
+    result["spoofchk"] = f.check_bool(problems, path + ".spoofchk", value.get("spoofchk"))
+    result["vlan_qos"] = f.check_int(problems, path + ".vlan_qos", value.get("vlan_qos"), 0, 7)
+    ports = []
+    for index, port in enumerate(f.as_list(problems, path + ".ports", value.get("ports"))):
+        where = "%s.ports[%d]" % (path, index)
+        port = f.as_dict(problems, where, port)
+        _check_unknown(problems, where, port, ("name", "port", "protocol"))
+        entry = {"port": f.check_int(problems, where + ".port", port.get("port"), 1, 65535)}
+        if port.get("port") is None:
+            problems.add(where + ".port", "is required")
+        if port.get("name") is not None:
+            entry["name"] = _check_text(problems, where + ".name", port["name"])
+        if port.get("protocol") is not None:
+            entry["protocol"] = f.check_choice(problems, where + ".protocol", port["protocol"], KUBEVIRT_PROTOCOLS)
+        ports.append(entry)
+    if value.get("ports") is not None:
+        result["ports"] = ports
+    return {key: item for key, item in result.items() if item is not None}
 
 
 def _check_libvirt_type(problems, path, value, kind):

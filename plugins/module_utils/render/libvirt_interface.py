@@ -54,6 +54,8 @@ def render(model, mtu, unsupported):
         etree.SubElement(interface, "mtu", size=str(mtu))
     if model.link_state is not None and (not built or model.link_state == "down"):
         etree.SubElement(interface, "link", state=model.link_state)
+    if model.isolated and (model.virtualport or {}).get("type") == "openvswitch":
+        raise unsupported("isolated", "libvirt refuses <port isolated> on an Open vSwitch port (virtualport type openvswitch)")
     if model.isolated is not None and libvirt_type in ("bridge", "network"):
         etree.SubElement(interface, "port", isolated=_yes_no(model.isolated))
     for element in el.HOST_ELEMENTS:

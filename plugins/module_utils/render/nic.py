@@ -68,16 +68,16 @@ EXPRESSED = {
     "qemu": (),
     "cloud_hypervisor": ("bandwidth",),
     "firecracker": ("bandwidth",),
-    "kubevirt": ("vlan", "boot_order", "acpi_index", "address"),
+    "kubevirt": ("vlan", "bandwidth", "trust_guest_rx_filters", "boot_order", "acpi_index", "address"),
 }
 
 
 def _libvirt_only(model, target):
     """Refuse what only libvirt can say: its own NIC types and its sub-elements `target` has no word for."""
     refusal = m.render_only(model)
-    if refusal:
-        raise Unsupported(refusal[0], "libvirt sets this NIC up (%s); only the libvirt rendering has it"
-                          % (model.effective_libvirt_type if refusal[0] != "target" else "target false"))
+    if refusal and not (target == "kubevirt" and model.kind == "hostdev"):  # KubeVirt's sriov binding passes a VF
+        raise Unsupported(refusal[0], "%s has no such NIC: libvirt sets it up (%s)"
+                          % (target, model.effective_libvirt_type if refusal[0] != "target" else "target false"))
     for key in el.HOST_KEYS + ("trust_guest_rx_filters",):
         if getattr(model, key) is not None and key not in EXPRESSED[target]:
             raise Unsupported(key, "only libvirt applies it; %s has no such setting" % target)
@@ -227,36 +227,110 @@ def firecracker(model):
 
 # ---- KubeVirt --------------------------------------------------------------------------------
 def kubevirt(model):
-    """The VirtualMachine's interfaces and networks entries and the bridge CNI attachment."""
+    """The VirtualMachine's interfaces and networks entries and, on a secondary (Multus) network,
+    its NetworkAttachmentDefinition: bridge CNI for a tap, sriov CNI for a VF (kind hostdev)."""
     guest = _guest(model)
+    settings = model.kubevirt or {}
     _libvirt_only(model, "kubevirt")
-    if model.kind != "tap":
-        raise Unsupported("kind", "KubeVirt's bridge binding attaches a tap-like pod NIC to a Linux bridge (kind is %s)" % model.kind)
-    if not model.bridge:
-        raise Unsupported("bridge", "KubeVirt attaches a secondary NIC through the bridge CNI, so the NIC needs a Linux bridge")
-    interface = {"name": model.name, "bridge": {}, "model": _model_name(model)}
+    binding = settings.get("binding") or ("sriov" if model.kind == "hostdev" else "bridge")
+    pod = settings.get("network") == "pod"
+    if binding == "masquerade" and not pod:
+        raise Unsupported("kubevirt.binding", "masquerade connects the VM to the pod network only (set kubevirt.network: pod)")
+    if binding == "sriov" and (model.kind != "hostdev" or pod):
+        raise Unsupported("kubevirt.binding", "sriov passes a VF (kind hostdev) on a secondary network")
+    if model.kind == "hostdev" and binding != "sriov":
+        raise Unsupported("kind", "KubeVirt passes a VF to the guest with the sriov binding only")
+    if model.kind not in ("tap", "hostdev"):
+        raise Unsupported("kind", "KubeVirt's pod NICs are taps or SR-IOV VFs (kind is %s)" % model.kind)
+    interface = {"name": model.name}
+    if binding in ("bridge", "masquerade", "sriov"):
+        interface[binding] = {}
+    else:
+        interface["binding"] = {"name": binding}  # a network binding plugin, such as passt
+    if binding != "sriov":
+        interface["model"] = _model_name(model)
     if guest.mac:
         interface["macAddress"] = guest.mac
-    if guest.boot_order is not None:
-        interface["bootOrder"] = guest.boot_order
-    if guest.acpi_index is not None:
-        interface["acpiIndex"] = guest.acpi_index
+    for key, value in (("ports", settings.get("ports")), ("bootOrder", guest.boot_order), ("acpiIndex", guest.acpi_index)):
+        if value is not None:
+            interface[key] = value
     if guest.address:
         interface["pciAddress"] = _pci_address(guest.address)
-    network = {"name": model.name, "multus": {"networkName": model.bridge}}
-    cni = {"cniVersion": "0.3.1", "name": model.bridge, "type": "bridge", "bridge": model.bridge}
+    if model.link_state == "down":
+        interface["state"] = "down"
+    if pod:
+        for key in ("bridge", "vlan", "bandwidth"):
+            if getattr(model, key):
+                raise Unsupported(key, "the pod network is Kubernetes'; KubeVirt sets no %s on it" % key)
+        return {"interfaces": [interface], "networks": [{"name": model.name, "pod": {}}]}
+    if binding == "sriov":
+        name, cni, annotations = _sriov_cni(model, settings)
+    else:
+        name, cni, annotations = _bridge_cni(model, settings)
+    network = {"name": model.name, "multus": {"networkName": settings.get("network_name") or name}}
+    metadata = {"name": settings.get("network_name") or name}
+    if annotations:
+        metadata["annotations"] = annotations
+    attachment = {
+        "apiVersion": "k8s.cni.cncf.io/v1",
+        "kind": "NetworkAttachmentDefinition",
+        "metadata": metadata,
+        "spec": {"config": json.dumps(dict(cni, name=metadata["name"]), sort_keys=True)},
+    }
+    return {"interfaces": [interface], "networks": [network], "network_attachment_definition": attachment}
+
+
+def _bridge_cni(model, settings):
+    if not model.bridge:
+        raise Unsupported("bridge", "KubeVirt attaches a secondary NIC through the bridge CNI, so the NIC needs a Linux bridge")
+    if model.bandwidth:
+        raise Unsupported("bandwidth", "the bridge CNI has no rate limit")
+    if model.trust_guest_rx_filters is not None:
+        raise Unsupported("trust_guest_rx_filters", "the bridge CNI has no trust setting (the sriov CNI's trust is a VF's)")
+    cni = {"cniVersion": "0.3.1", "type": "bridge", "bridge": model.bridge}
     if _mtu(model):
         cni["mtu"] = _mtu(model)
     if model.isolated:
         cni["portIsolation"] = True
+    if settings.get("spoofchk") is not None:
+        cni["macspoofchk"] = settings["spoofchk"]
     cni.update(_bridge_cni_vlan(model.vlan))
-    attachment = {
-        "apiVersion": "k8s.cni.cncf.io/v1",
-        "kind": "NetworkAttachmentDefinition",
-        "metadata": {"name": model.bridge},
-        "spec": {"config": json.dumps(cni, sort_keys=True)},
-    }
-    return {"interfaces": [interface], "networks": [network], "network_attachment_definition": attachment}
+    return model.bridge, cni, {}
+
+
+def _sriov_cni(model, settings):
+    """The sriov CNI's settings of the VF (the device plugin's resource picks the VF: its
+    PCI address is the node's business, not the VM's)."""
+    if not settings.get("resource_name"):
+        raise Unsupported("kubevirt.resource_name", "the sriov CNI needs the SR-IOV device plugin's resource name")
+    cni = {"cniVersion": "0.3.1", "type": "sriov"}
+    vlan = model.vlan or {}
+    if vlan:
+        tags = vlan.get("tags") or []
+        if vlan.get("trunk") == "yes" or len(tags) != 1:
+            raise Unsupported("vlan", "the sriov CNI sets one VLAN on the VF, no trunk")
+        cni["vlan"] = tags[0]["id"]
+    if settings.get("vlan_qos") is not None:
+        if "vlan" not in cni:
+            raise Unsupported("kubevirt.vlan_qos", "is the priority of the VF's VLAN: set vlan as well")
+        cni["vlanQoS"] = settings["vlan_qos"]
+    if settings.get("spoofchk") is not None:
+        cni["spoofchk"] = "on" if settings["spoofchk"] else "off"
+    if model.trust_guest_rx_filters is not None:
+        cni["trust"] = "on" if model.trust_guest_rx_filters else "off"
+    if model.link_state is not None:
+        cni["link_state"] = {"up": "enable", "down": "disable"}[model.link_state]
+    for direction, values in sorted((model.bandwidth or {}).items()):
+        if direction != "outbound" or set(values) - {"average"}:
+            raise Unsupported("bandwidth", "the sriov CNI limits what the VF sends (outbound average) only")
+        bits = values["average"] * 8192  # KiB/s to bit/s
+        if bits % 1000000:
+            raise Unsupported("bandwidth.outbound.average", "the sriov CNI's max_tx_rate is whole Mbit/s; %d KiB/s is %.3f Mbit/s"
+                              % (values["average"], bits / 1e6))
+        cni["max_tx_rate"] = bits // 1000000
+    if _mtu(model):
+        raise Unsupported("mtu", "a VF's MTU is the node's (the SR-IOV network operator's), not the sriov CNI's")
+    return model.name, cni, {"k8s.v1.cni.cncf.io/resourceName": settings["resource_name"]}
 
 
 def _pci_address(address):
