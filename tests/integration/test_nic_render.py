@@ -56,7 +56,11 @@ def _rendered(run_module, ns, item, targets):
 
 @pytest.mark.skipif(QEMU is None, reason="qemu-system-x86_64 is not installed (scripts/bootstrap.sh installs qemu-system-x86)")
 def test_qemu_starts_as_an_unprivileged_user_on_the_rendered_multi_queue_tap(hv_ns, run_module):
-    item = {"name": "vm0-tap", "owner": UNPRIVILEGED, "guest": {"mac": "52:54:00:00:00:31", "queues": 2, "queue_size": 256}}
+    # with libvirt's driver, boot, rom, ACPI and alias settings and a send buffer: QEMU takes each property
+    item = {"name": "vm0-tap", "owner": UNPRIVILEGED, "tune": {"sndbuf": 1600},
+            "guest": {"mac": "52:54:00:00:00:31", "queues": 2, "queue_size": 256, "boot_order": 1, "acpi_index": 5, "alias": "ua-net0",
+                      "rom": {"bar": "off"}, "driver": {"txmode": "iothread", "ioeventfd": "on", "event_idx": "off", "packed": "on",
+                                                        "host": {"csum": "on", "tso4": "off"}, "guest": {"tso4": "off"}}}}
     nh.assert_ok(run_module(hv_ns, "vm_interface", {"config": [item], "persist": False}))
     assert "NO-CARRIER" in nh.link(hv_ns, "vm0-tap")["flags"]
     words = _rendered(run_module, hv_ns, item, ["qemu"])["qemu"]

@@ -227,3 +227,17 @@ def test_render_only_items_are_refused_before_the_host_is_checked():
     resource.check_host(models, resource.empty_snapshot(), problems, [], False,
                         [("config[0]", "vnet0"), ("config[1]", "net1"), ("config[2]", "v0")])
     assert [item.split(":")[0] for item in problems.items] == ["config[0].libvirt_type", "config[1].target", "config[2].socket_mode"]
+
+
+def test_libvirt_guest_settings_as_qemu_device_properties():
+    """libvirt's <driver>, <boot>, <rom>, <acpi>, <alias> and <tune> in QEMU's spelling (the
+    real QEMU of tests/integration/test_nic_render.py takes these properties)."""
+    item = {"name": "t0", "tune": {"sndbuf": 1600},
+            "guest": {"mac": "52:54:00:00:00:31", "boot_order": 1, "acpi_index": 5, "alias": "ua-net0", "rom": {"bar": "off"},
+                      "driver": {"txmode": "iothread", "iommu": "on", "host": {"tso4": "off"}, "guest": {"csum": "off"}}}}
+    assert rendered(item, targets=["qemu"])["qemu"] == [
+        "-netdev", "tap,id=hn-t0,ifname=t0,script=no,downscript=no,sndbuf=1600",
+        "-device", "virtio-net-pci,netdev=hn-t0,mac=52:54:00:00:00:31,tx=bh,iommu_platform=on,host_tso4=off,guest_csum=off,rombar=0,"
+                   "bootindex=1,acpi-index=5,id=ua-net0"]
+    with pytest.raises(ValidationError, match=r"config\[0\].guest.driver: cannot be rendered for qemu: these are virtio-net settings"):
+        rendered({"name": "t0", "guest": {"model": "e1000", "driver": {"txmode": "timer"}}}, targets=["qemu"])

@@ -111,7 +111,8 @@ def _driver(etree, interface, model, guest, queues, guest_model, unsupported):
         attrs["queues"] = str(queues)
     if guest.queue_size:
         attrs["rx_queue_size"] = str(guest.queue_size)
-        if model.effective_kind == "vhostuser":  # QEMU takes tx_queue_size only with a vhost-user backend
+        if model.effective_kind == "vhostuser" and "tx_queue_size" not in (guest.driver or {}):
+            # QEMU takes tx_queue_size only with a vhost-user backend
             attrs["tx_queue_size"] = str(guest.queue_size)
     if not attrs and not guest.driver:
         return

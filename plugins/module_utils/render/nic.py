@@ -65,11 +65,53 @@ def _guest(model):
 _NO_GUEST = m.Guest()
 # libvirt's fields each other target expresses; the rest of el.HOST_KEYS / el.GUEST_KEYS is libvirt's alone
 EXPRESSED = {
-    "qemu": (),
+    "qemu": ("tune", "driver", "boot_order", "rom", "acpi_index", "alias"),
     "cloud_hypervisor": ("bandwidth",),
     "firecracker": ("bandwidth",),
     "kubevirt": ("vlan", "bandwidth", "trust_guest_rx_filters", "boot_order", "acpi_index", "address"),
 }
+
+
+# libvirt's <driver> as virtio-net-pci properties (as libvirt's own QEMU driver spells them)
+QEMU_DRIVER_PROPERTIES = {"ioeventfd": "ioeventfd", "event_idx": "event_idx", "iommu": "iommu_platform", "ats": "ats",
+                          "packed": "packed", "page_per_vq": "page-per-vq", "rss": "rss", "rss_hash_report": "hash",
+                          "tx_queue_size": "tx_queue_size"}
+QEMU_TXMODES = {"iothread": "bh", "timer": "timer"}
+QEMU_HOST_OFFLOADS = {"csum": "csum", "gso": "gso", "tso4": "host_tso4", "tso6": "host_tso6", "ecn": "host_ecn", "ufo": "host_ufo",
+                      "mrg_rxbuf": "mrg_rxbuf"}
+QEMU_GUEST_OFFLOADS = {"csum": "guest_csum", "tso4": "guest_tso4", "tso6": "guest_tso6", "ecn": "guest_ecn", "ufo": "guest_ufo"}
+
+
+def _qemu_device_properties(model):
+    """-device properties of libvirt's guest sub-elements, in the order they are listed."""
+    guest = _guest(model)
+    driver = dict(guest.driver or {})
+    pairs = []
+    if driver:
+        if _model_name(model) not in VIRTIO_MODELS:
+            raise Unsupported("guest.driver", "these are virtio-net settings (guest.model is %s)" % _model_name(model))
+        if "txmode" in driver:
+            pairs.append(("tx", QEMU_TXMODES[driver.pop("txmode")]))
+        for key, prop in QEMU_DRIVER_PROPERTIES.items():
+            if key in driver:
+                pairs.append((prop, str(driver.pop(key))))
+        for group, names in (("host", QEMU_HOST_OFFLOADS), ("guest", QEMU_GUEST_OFFLOADS)):
+            for key, value in sorted((driver.pop(group, None) or {}).items()):
+                pairs.append((names[key], value))
+    rom = guest.rom or {}
+    if rom.get("bar") is not None:
+        pairs.append(("rombar", "1" if rom["bar"] == "on" else "0"))
+    if rom.get("file") is not None:
+        pairs.append(("romfile", rom["file"]))
+    if rom.get("enabled") == "no":
+        pairs.append(("romfile", ""))
+    if guest.boot_order is not None:
+        pairs.append(("bootindex", str(guest.boot_order)))
+    if guest.acpi_index is not None:
+        pairs.append(("acpi-index", str(guest.acpi_index)))
+    if guest.alias:
+        pairs.append(("id", guest.alias))  # libvirt's alias is QEMU's device id
+    return "".join(",%s=%s" % pair for pair in pairs)
 
 
 def _libvirt_only(model, target):
@@ -129,6 +171,8 @@ def qemu(model):
         chardev = "chr-" + model.name
         # OVS's dpdkvhostuserclient connects to the socket: QEMU is the server
         argv += ["-chardev", "socket,id=%s,path=%s,server=on" % (chardev, model.socket)]
+        if model.tune:
+            raise Unsupported("tune", "the send buffer is a tap's; a vhost-user port has none")
         netdev = "vhost-user,id=%s,chardev=%s" % (netdev_id, chardev)
         if queues > 1:
             netdev += ",queues=%d" % queues
@@ -136,6 +180,8 @@ def qemu(model):
         netdev = "tap,id=%s,ifname=%s,script=no,downscript=no" % (netdev_id, model.name)
         if queues > 1:
             netdev += ",queues=%d" % queues
+        if (model.tune or {}).get("sndbuf") is not None:
+            netdev += ",sndbuf=%d" % model.tune["sndbuf"]
         if guest.vhost is not None:
             if _model_name(model) not in VIRTIO_MODELS:
                 raise Unsupported("guest.vhost", "vhost-net serves virtio NIC models only (guest.model is %s)" % _model_name(model))
@@ -149,12 +195,13 @@ def qemu(model):
             device += ",mq=on,vectors=%d" % (2 * queues + 2)
         if guest.queue_size:
             device += ",rx_queue_size=%d" % guest.queue_size
-            if model.kind == "vhostuser":  # QEMU takes tx_queue_size only with a vhost-user backend
-                device += ",tx_queue_size=%d" % guest.queue_size
+            if model.kind == "vhostuser" and "tx_queue_size" not in (guest.driver or {}):
+                device += ",tx_queue_size=%d" % guest.queue_size  # QEMU takes tx_queue_size only with a vhost-user backend
         if _mtu(model):
             device += ",host_mtu=%d" % _mtu(model)
     elif queues > 1:
         raise Unsupported("guest.queues", "only virtio NIC models have several queues (guest.model is %s)" % _model_name(model))
+    device += _qemu_device_properties(model)
     argv += ["-device", device]
     return argv
 
