@@ -511,6 +511,9 @@ rendered:
         - QEMU's C(-netdev) and C(-device) arguments (and C(-chardev) for vhost-user), one argv word an element. A
           multi-queue NIC gets C(mq=on) and C(vectors=2*queues+2). vhost-user also needs the guest's memory shared
           (C(-object memory-backend-file,share=on,...)), which is the VM's, not the NIC's.
+        - O(config[].guest.driver), O(config[].guest.boot_order), O(config[].guest.rom), O(config[].guest.acpi_index),
+          O(config[].guest.alias) and O(config[].tune) become C(-device)/C(-netdev) properties as libvirt spells them
+          for QEMU (C(tx=bh), C(host_tso4=off), C(bootindex), C(rombar), C(acpi-index), C(id), C(sndbuf)).
       type: list
       elements: str
       sample: ["-netdev", "tap,id=hn-ich0,ifname=ich0,script=no,downscript=no,queues=2",
@@ -519,11 +522,14 @@ rendered:
       description:
         - The value of one C(--net) argument. C(num_queues) counts rx and tx queues, so it is twice
           O(config[].guest.queues). C(ip) and C(mask) are left out; in cloud-hypervisor they address the host's tap,
-          which here is a bridge port.
+          which here is a bridge port. O(config[].bandwidth) becomes C(bw_size), C(bw_one_time_burst) and
+          C(bw_refill_time) (not with vhost-user).
       type: str
       sample: tap=ich0,mac=a4:a1:c2:00:00:01,host_mac=fe:a1:c2:00:00:01,num_queues=4,queue_size=256,id=ich0
     firecracker:
-      description: One entry of C(network-interfaces) in Firecracker's API and configuration file (taps with one queue pair).
+      description:
+        - One entry of C(network-interfaces) in Firecracker's API and configuration file (taps with one queue pair).
+          O(config[].bandwidth) becomes C(rx_rate_limiter) (inbound) and C(tx_rate_limiter) (outbound) token buckets.
       type: dict
       sample: {"iface_id": "fc0", "host_dev_name": "fc0", "guest_mac": "52:54:00:00:00:0a"}
     kubevirt:
