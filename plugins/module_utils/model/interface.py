@@ -34,7 +34,7 @@ TAP_ONLY = ("multi_queue", "owner", "group", "bridge", "isolated", "learning", "
 MACVTAP_ONLY = ("link", "mode")
 BRIDGE_PORT_FLAGS = ("isolated", "learning", "flood")
 # vhostuser: a dpdkvhostuserclient port on an OVS netdev bridge; QEMU (as `owner`) listens on `socket`
-VHOSTUSER_FIELDS = ("name", "kind", "bridge", "socket", "owner", "mtu", "guest", "socket_mode", "reconnect", "target", "link_state",
+VHOSTUSER_FIELDS = ("name", "kind", "bridge", "socket", "owner", "mtu", "guest", "socket_mode", "reconnect", "target",
                     "trust_guest_rx_filters", "kubevirt") + el.HOST_KEYS
 # fields of one libvirt type only: (field, the kinds or libvirt types that take it)
 SOURCE_FIELDS = (
