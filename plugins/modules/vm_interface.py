@@ -314,7 +314,9 @@ options:
                 (V(iothread)/V(timer)), C(tx_queue_size), and V(on)/V(off) for C(ioeventfd), C(event_idx), C(iommu),
                 C(ats), C(packed), C(page_per_vq), C(rss), C(rss_hash_report); C(host) offloads (C(csum), C(gso),
                 C(tso4), C(tso6), C(ecn), C(ufo), C(mrg_rxbuf)) and C(guest) offloads (C(csum), C(tso4), C(tso6),
-                C(ecn), C(ufo)), each V(on)/V(off). Rendered for libvirt only.
+                C(ecn), C(ufo)), each V(on)/V(off). QEMU takes them all as C(-device) properties; cloud-hypervisor
+                takes C(iommu) (not with vhost-user) and the TSO, UFO and checksum offloads, each the same for host
+                and guest, as C(offload_tso), C(offload_ufo), C(offload_csum) (checksum off needs TSO and UFO off).
             type: dict
           boot_order:
             description: Boot from this NIC in this order (libvirt's C(<boot order>), KubeVirt's C(bootOrder)).
@@ -523,7 +525,8 @@ rendered:
         - The value of one C(--net) argument. C(num_queues) counts rx and tx queues, so it is twice
           O(config[].guest.queues). C(ip) and C(mask) are left out; in cloud-hypervisor they address the host's tap,
           which here is a bridge port. O(config[].bandwidth) becomes C(bw_size), C(bw_one_time_burst) and
-          C(bw_refill_time) (not with vhost-user).
+          C(bw_refill_time) (not with vhost-user); O(config[].guest.driver) C(iommu) and offloads become C(iommu),
+          C(offload_tso), C(offload_ufo) and C(offload_csum).
       type: str
       sample: tap=ich0,mac=a4:a1:c2:00:00:01,host_mac=fe:a1:c2:00:00:01,num_queues=4,queue_size=256,id=ich0
     firecracker:

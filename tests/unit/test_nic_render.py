@@ -241,3 +241,32 @@ def test_libvirt_guest_settings_as_qemu_device_properties():
                    "bootindex=1,acpi-index=5,id=ua-net0"]
     with pytest.raises(ValidationError, match=r"config\[0\].guest.driver: cannot be rendered for qemu: these are virtio-net settings"):
         rendered({"name": "t0", "guest": {"model": "e1000", "driver": {"txmode": "timer"}}}, targets=["qemu"])
+
+
+@pytest.mark.parametrize("driver, expected", [
+    ({"iommu": "on", "host": {"tso4": "off", "tso6": "off", "ufo": "off", "csum": "off"}, "guest": {"csum": "off"}},
+     ",iommu=on,offload_tso=false,offload_ufo=false,offload_csum=false"),
+    ({"host": {"tso4": "on"}, "guest": {"tso4": "on", "tso6": "on"}}, ",offload_tso=true"),
+])
+def test_cloud_hypervisor_offload_switches(driver, expected):
+    """The guide's offload_tso/offload_ufo/offload_csum and iommu keys, from libvirt's driver."""
+    result = rendered({"name": "t0", "guest": {"driver": driver}}, targets=["cloud_hypervisor"])
+    assert result["cloud_hypervisor"] == "tap=t0,num_queues=2,queue_size=256,id=t0" + expected
+
+
+@pytest.mark.parametrize("item, expected", [
+    ({"name": "t0", "guest": {"driver": {"host": {"csum": "off"}}}}, "config[0].guest.driver: cannot be rendered for cloud_hypervisor: "
+     "cloud-hypervisor needs TSO and UFO off (tso4, tso6, ufo) when checksum offload is off"),
+    ({"name": "t0", "guest": {"driver": {"host": {"tso4": "off"}, "guest": {"tso4": "on"}}}},
+     "config[0].guest.driver: cannot be rendered for cloud_hypervisor: cloud-hypervisor's offload_tso turns"),
+    ({"name": "v0", "kind": "vhostuser", "bridge": "br0", "socket": "/run/v0", "guest": {"driver": {"iommu": "on"}}},
+     "config[0].guest.driver.iommu: cannot be rendered for cloud_hypervisor: cloud-hypervisor refuses iommu with vhost-user"),
+    ({"name": "v0", "kind": "vhostuser", "bridge": "br0", "socket": "/run/v0",
+      "bandwidth": {"inbound": {"average": 8}, "outbound": {"average": 8}}},
+     "config[0].bandwidth: cannot be rendered for cloud_hypervisor: cloud-hypervisor has no rate limiter for vhost-user"),
+    ({"name": "t0", "guest": {"driver": {"txmode": "timer"}}}, "config[0].guest.driver.txmode: cannot be rendered for cloud_hypervisor"),
+])
+def test_cloud_hypervisor_rules_on_offloads_iommu_and_rate_limits(item, expected):
+    with pytest.raises(ValidationError) as info:
+        rendered(item, targets=["cloud_hypervisor"])
+    assert expected in str(info.value)

@@ -66,7 +66,7 @@ _NO_GUEST = m.Guest()
 # libvirt's fields each other target expresses; the rest of el.HOST_KEYS / el.GUEST_KEYS is libvirt's alone
 EXPRESSED = {
     "qemu": ("tune", "driver", "boot_order", "rom", "acpi_index", "alias"),
-    "cloud_hypervisor": ("bandwidth",),
+    "cloud_hypervisor": ("bandwidth", "driver"),
     "firecracker": ("bandwidth",),
     "kubevirt": ("vlan", "bandwidth", "trust_guest_rx_filters", "boot_order", "acpi_index", "address"),
 }
@@ -235,6 +235,7 @@ def cloud_hypervisor(model):
     pairs.append(("num_queues", str(2 * queues)))  # rx and tx queues, two per pair
     pairs.append(("queue_size", str(guest.queue_size or DEFAULT_QUEUE_SIZE)))
     pairs.append(("id", model.name))
+    pairs += _cloud_hypervisor_driver(model)
     buckets = _token_buckets(model, "cloud_hypervisor")
     if buckets:
         if model.kind == "vhostuser":
@@ -246,6 +247,40 @@ def cloud_hypervisor(model):
         if "one_time_burst" in bucket:
             pairs.append(("bw_one_time_burst", str(bucket["one_time_burst"])))
     return ",".join("%s=%s" % pair for pair in pairs)
+
+
+# libvirt's offloads behind each of cloud-hypervisor's switches (it turns host and guest features together)
+CLOUD_HYPERVISOR_OFFLOADS = (("offload_tso", ("tso4", "tso6")), ("offload_ufo", ("ufo",)), ("offload_csum", ("csum",)))
+
+
+def _cloud_hypervisor_driver(model):
+    """libvirt's <driver> as cloud-hypervisor's iommu and offload_* keys, with its rules: vhost-user
+    has no IOMMU, and checksum offload off needs TSO and UFO off."""
+    driver = dict(_guest(model).driver or {})
+    host, guest = driver.pop("host", None) or {}, driver.pop("guest", None) or {}
+    pairs = []
+    iommu = driver.pop("iommu", None)
+    for key in sorted(driver):
+        raise Unsupported("guest.driver." + key, "cloud-hypervisor has no such virtio-net setting")
+    if iommu == "on":
+        if model.kind == "vhostuser":
+            raise Unsupported("guest.driver.iommu", "cloud-hypervisor refuses iommu with vhost-user")
+        pairs.append(("iommu", "on"))
+    for key in sorted(set(host) - {"tso4", "tso6", "ufo", "csum"}):
+        raise Unsupported("guest.driver.host." + key, "cloud-hypervisor switches only TSO, UFO and checksum offloads")
+    for key in sorted(set(guest) - {"tso4", "tso6", "ufo", "csum"}):
+        raise Unsupported("guest.driver.guest." + key, "cloud-hypervisor switches only TSO, UFO and checksum offloads")
+    switches = {}
+    for switch, names in CLOUD_HYPERVISOR_OFFLOADS:
+        values = {side[name] for side in (host, guest) for name in names if name in side}
+        if len(values) > 1:
+            raise Unsupported("guest.driver", "cloud-hypervisor's %s turns %s on or off for host and guest together" % (switch, "/".join(names)))
+        if values:
+            switches[switch] = values.pop()
+            pairs.append((switch, "true" if switches[switch] == "on" else "false"))
+    if switches.get("offload_csum") == "off" and (switches.get("offload_tso") != "off" or switches.get("offload_ufo") != "off"):
+        raise Unsupported("guest.driver", "cloud-hypervisor needs TSO and UFO off (tso4, tso6, ufo) when checksum offload is off")
+    return pairs
 
 
 # ---- Firecracker -----------------------------------------------------------------------------
