@@ -23,7 +23,7 @@ description:
     O(state=rendered) and O(state=parsed) only; O(state=merged), O(state=replaced) and O(state=overridden) refuse
     them, naming the field, before changing anything.
   - O(state=parsed) also reads libvirt XML in O(running_config), one C(<interface>) or a whole C(<domain>) (as
-    C(virsh dumpxml) prints it), into config items whose libvirt rendering is that XML again. An element,
+    C(virsh dumpxml --inactive) prints it; a running domain's adds runtime attributes), into config items whose libvirt rendering is that XML again. An element,
     attribute or type the items cannot hold is an error naming it, never dropped. An C(<interface>) without
     C(<target dev>) gets the name C(netN), N its position in the domain.
 author:
@@ -413,7 +413,7 @@ EXAMPLES = r"""
       - {name: mc0, kind: mcast, source_address: 230.0.0.1, source_port: 5558, guest: {mac: "52:54:00:6d:90:01"}}
   register: libvirt_nics
 
-- name: The NICs of an existing libvirt guest as config items (here literal; usually 'virsh dumpxml GUEST')
+- name: The NICs of an existing libvirt guest as config items (here literal; usually 'virsh dumpxml --inactive GUEST')
   hypervisor.networking.vm_interface:
     state: parsed
     running_config: |

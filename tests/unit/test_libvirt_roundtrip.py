@@ -128,3 +128,21 @@ def test_what_cannot_be_represented_is_an_error_naming_it(xml, message):
     with pytest.raises(ValidationError) as failure:
         parsed(xml)
     assert message in str(failure.value)
+
+
+def test_a_running_domain_s_source_says_to_read_the_inactive_definition():
+    running = ("<interface type='network'><source network='default' portid='5e1c5d7a-3b3e-4c55-9a3e-1f0e7c2d9a10' bridge='virbr0'/>"
+               "<target dev='vnet0'/></interface>")
+    with pytest.raises(ValidationError) as failure:
+        parsed(running)
+    assert "running_config.interface[0].source.portid: is an attribute of <source> vm_interface does not represent for type network;" \
+           " it is a running domain's: read 'virsh dumpxml --inactive'" in str(failure.value)
+
+
+def test_parsed_items_manage_the_collection_s_own_tap():
+    """An ethernet interface with an unmanaged target is a tap the collection can build: not render-only."""
+    (item,) = parsed("<interface type='ethernet'><target dev='hvt-t0' managed='no'/><model type='virtio'/>"
+                     "<mac address='52:54:00:00:00:41'/><driver queues='2'/></interface>")
+    assert item == {"name": "hvt-t0", "kind": "tap", "guest": {"mac": "52:54:00:00:00:41", "model": "virtio", "queues": 2}}
+    (entry,) = converge(InterfaceResource(), {"state": "rendered", "config": [item]}, False)["rendered"]
+    assert entry["commands"][0] == "ip tuntap add name hvt-t0 mode tap vnet_hdr multi_queue"

@@ -19,6 +19,7 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.render.libvi
 # libvirt type -> (kind, libvirt_type)
 TYPES = {"ethernet": ("tap", None), "bridge": ("tap", "bridge"), "network": ("tap", "network"), "direct": ("macvtap", "direct")}
 TYPES.update((kind, (kind, None)) for kind in ("vhostuser",) + m.RENDER_ONLY_KINDS)
+RUNTIME_ATTRIBUTES = ("portid", "bridge")  # what libvirt adds to a network's <source> while the domain runs
 CORE_TAGS = ("mac", "source", "target", "model", "driver", "mtu", "link", "port")
 
 
@@ -151,26 +152,9 @@ def _driver(child, where, kind, guest, attrs, problems):
         guest["queue_size"] = _int(problems, where + ".rx_queue_size", attrs.pop("rx_queue_size"))
         if kind == "vhostuser" and attrs.get("tx_queue_size") == child.get("rx_queue_size"):
             del attrs["tx_queue_size"]  # the renderer says it for vhost-user
-    rest = _Node(child, attrs)
-    driver = read_element(rest, el.DRIVER, where, problems)
+    driver = read_element(child, el.DRIVER, where, problems, attrs)
     if driver:
         guest["driver"] = driver
-
-
-class _Node:
-    """An element with some attributes already taken."""
-
-    def __init__(self, node, attrib):
-        self.node, self.attrib, self.tag, self.text = node, attrib, node.tag, node.text
-
-    def __iter__(self):
-        return iter(self.node)
-
-    def __len__(self):
-        return len(self.node)
-
-    def get(self, name):
-        return self.attrib.get(name)
 
 
 def _source(child, where, kind, libvirt_type, item, attrs, problems):
@@ -183,7 +167,9 @@ def _source(child, where, kind, libvirt_type, item, attrs, problems):
     for name, value in attrs.items():
         key = (wanted or {}).get(name, "")
         if wanted is None or key == "":
-            problems.add("%s.%s" % (where, name), "is an attribute of <source> vm_interface does not represent for type %s" % libvirt_type)
+            hint = "; it is a running domain's: read 'virsh dumpxml --inactive'" if name in RUNTIME_ATTRIBUTES else ""
+            problems.add("%s.%s" % (where, name), "is an attribute of <source> vm_interface does not represent for type %s%s"
+                         % (libvirt_type, hint))
         elif key in ("source_port",):
             item[key] = _int(problems, "%s.%s" % (where, name), value)
         elif key == "socket_mode":
@@ -227,8 +213,9 @@ def _pci_address(node, where, problems):
     return "%04x:%02x:%02x.%x" % tuple(numbers)
 
 
-def read_element(node, element, where, problems):
-    """The config value of `node` read through its nic_elements table entry."""
+def read_element(node, element, where, problems, attrib=None):
+    """The config value of `node` read through its nic_elements table entry (`attrib`: its
+    attributes not taken yet, by default all)."""
     if element.scalar:
         if element.scalar.xml:
             extra = set(node.attrib) - {element.scalar.xml}
@@ -241,7 +228,7 @@ def read_element(node, element, where, problems):
     attrs = {attr.xml: attr for attr in element.attrs}
     children = {child.tag: child for child in element.children}
     result = {}
-    for name, value in node.attrib.items():
+    for name, value in (node.attrib if attrib is None else attrib).items():
         if name not in attrs:
             problems.add("%s.%s" % (where, name), "is an attribute of <%s> vm_interface does not represent" % node.tag)
             continue
