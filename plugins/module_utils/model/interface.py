@@ -325,15 +325,20 @@ def _check_guest_ip(problems, path, value):
     return str(iface) if iface else None
 
 
+def _type_name(name):
+    """'kind hostdev' or 'libvirt_type network': how a message names a libvirt type."""
+    return ("kind " if name in KINDS else "libvirt_type ") + name
+
+
 def _check_combinations(problems, path, item, model):
     kind = model.kind or "tap"
     libvirt_type = model.effective_libvirt_type
     for key, owners in SOURCE_FIELDS:
         if item.get(key) is not None and kind not in owners and libvirt_type not in owners:
-            problems.add(path + "." + key, "applies to %s only" % " and ".join(owners))
+            problems.add(path + "." + key, "applies to %s only" % ", ".join(_type_name(owner) for owner in owners))
     for key in SOURCE_REQUIRED.get(libvirt_type, ()):
         if item.get(key) is None:
-            problems.add(path + "." + key, "is required for %s" % libvirt_type)
+            problems.add(path + "." + key, "is required for %s" % _type_name(libvirt_type))
     if kind in RENDER_ONLY_KINDS or libvirt_type not in ("ethernet", kind):
         for key in BUILT_ONLY + (("bridge",) if libvirt_type != "bridge" else ()) + (("isolated",) if kind != "tap" else ()):
             if item.get(key) is not None:

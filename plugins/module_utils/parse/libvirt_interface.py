@@ -132,7 +132,7 @@ def _core(child, where, kind, libvirt_type, item, guest, problems):
         _driver(child, where, kind, guest, attrs, problems)
         attrs = {}
     else:
-        _source(child, where, kind, libvirt_type, item, attrs, problems)
+        _source(child, where, libvirt_type, item, attrs, problems)
         attrs = {}
     for name in attrs:
         problems.add("%s.%s" % (where, name), "is an attribute of <%s> vm_interface does not represent" % tag)
@@ -157,7 +157,7 @@ def _driver(child, where, kind, guest, attrs, problems):
         guest["driver"] = driver
 
 
-def _source(child, where, kind, libvirt_type, item, attrs, problems):
+def _source(child, where, libvirt_type, item, attrs, problems):
     children = list(child)
     wanted = {"bridge": {"bridge": "bridge"}, "network": {"network": "network", "portgroup": "portgroup"},
               "direct": {"dev": "link", "mode": "mode"}, "vdpa": {"dev": "device"},

@@ -260,16 +260,16 @@ def _cloud_hypervisor_driver(model):
     host, guest = driver.pop("host", None) or {}, driver.pop("guest", None) or {}
     pairs = []
     iommu = driver.pop("iommu", None)
-    for key in sorted(driver):
-        raise Unsupported("guest.driver." + key, "cloud-hypervisor has no such virtio-net setting")
+    if driver:
+        raise Unsupported("guest.driver." + sorted(driver)[0], "cloud-hypervisor has no such virtio-net setting")
     if iommu == "on":
         if model.kind == "vhostuser":
             raise Unsupported("guest.driver.iommu", "cloud-hypervisor refuses iommu with vhost-user")
         pairs.append(("iommu", "on"))
-    for key in sorted(set(host) - {"tso4", "tso6", "ufo", "csum"}):
-        raise Unsupported("guest.driver.host." + key, "cloud-hypervisor switches only TSO, UFO and checksum offloads")
-    for key in sorted(set(guest) - {"tso4", "tso6", "ufo", "csum"}):
-        raise Unsupported("guest.driver.guest." + key, "cloud-hypervisor switches only TSO, UFO and checksum offloads")
+    for side, offloads in (("host", host), ("guest", guest)):
+        others = sorted(set(offloads) - {"tso4", "tso6", "ufo", "csum"})
+        if others:
+            raise Unsupported("guest.driver.%s.%s" % (side, others[0]), "cloud-hypervisor switches only TSO, UFO and checksum offloads")
     switches = {}
     for switch, names in CLOUD_HYPERVISOR_OFFLOADS:
         values = {side[name] for side in (host, guest) for name in names if name in side}
