@@ -271,3 +271,13 @@ def test_cloud_hypervisor_rules_on_offloads_iommu_and_rate_limits(item, expected
     with pytest.raises(ValidationError) as info:
         rendered(item, targets=["cloud_hypervisor"])
     assert expected in str(info.value)
+
+
+def test_the_saved_state_gives_back_libvirt_s_settings_false_included():
+    """gathered/before/after show what only the saved state keeps, as the call gave it."""
+    from ansible_collections.hypervisor.networking.plugins.module_utils.model import interface as m
+
+    model = m.VmInterface(name="t0", kind="tap")
+    m.restore_saved_only(model, {"name": "t0", "trust_guest_rx_filters": False, "bandwidth": {"inbound": {"average": 8}},
+                                 "guest": {"mac": "52:54:00:00:00:51", "boot_order": 2}, "mtu": 9000})
+    assert (model.trust_guest_rx_filters, model.bandwidth, model.guest.boot_order, model.mtu) == (False, {"inbound": {"average": 8}}, 2, None)

@@ -144,7 +144,7 @@ def restore_saved_only(model, saved_item):
     """What only the saved state keeps (guest, libvirt's settings), as the last call gave it."""
     for key in SAVED_ONLY:
         value = saved_item.get(key)
-        if value:
+        if value is not None and value != {}:  # false is kept: trust_guest_rx_filters: false says <... trustGuestRxFilters='no'>
             setattr(model, key, Guest(**value) if key == "guest" else value)
 
 
