@@ -108,14 +108,15 @@ options:
       socket_mode:
         description:
           - Kind V(vhostuser); who listens on O(config[].socket), as libvirt's C(<source mode>). V(server) (the default) is
-            QEMU, as OVS's vhost-user-client port the collection builds needs. V(client) (QEMU connects) is for
-            O(state=rendered) and O(state=parsed) only.
+            QEMU, as OVS's vhost-user-client port the collection builds needs. V(client) (QEMU connects; QEMU's
+            chardev without C(server=on), cloud-hypervisor's C(vhost_mode=client)) is for O(state=rendered) and
+            O(state=parsed) only.
         type: str
         choices: [server, client]
       reconnect:
         description:
-          - Kind V(vhostuser); libvirt's C(<reconnect>) of the socket, keys C(enabled) (V(yes)/V(no)) and C(timeout)
-            (seconds).
+          - Kind V(vhostuser) with O(config[].socket_mode=client); libvirt's C(<reconnect>) of the socket, keys
+            C(enabled) (V(yes)/V(no)) and C(timeout) (seconds), QEMU's chardev C(reconnect).
         type: dict
       managed:
         description: Kind V(hostdev); libvirt detaches the VF from its host driver before the guest starts (C(managed='yes')).
@@ -526,7 +527,8 @@ rendered:
           O(config[].guest.queues). C(ip) and C(mask) are left out; in cloud-hypervisor they address the host's tap,
           which here is a bridge port. O(config[].bandwidth) becomes C(bw_size), C(bw_one_time_burst) and
           C(bw_refill_time) (not with vhost-user); O(config[].guest.driver) C(iommu) and offloads become C(iommu),
-          C(offload_tso), C(offload_ufo) and C(offload_csum).
+          C(offload_tso), C(offload_ufo) and C(offload_csum); a O(config[].guest.address) with only a PCI domain
+          becomes C(pci_segment).
       type: str
       sample: tap=ich0,mac=a4:a1:c2:00:00:01,host_mac=fe:a1:c2:00:00:01,num_queues=4,queue_size=256,id=ich0
     firecracker:

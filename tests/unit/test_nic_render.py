@@ -281,3 +281,21 @@ def test_the_saved_state_gives_back_libvirt_s_settings_false_included():
     m.restore_saved_only(model, {"name": "t0", "trust_guest_rx_filters": False, "bandwidth": {"inbound": {"average": 8}},
                                  "guest": {"mac": "52:54:00:00:00:51", "boot_order": 2}, "mtu": 9000})
     assert (model.trust_guest_rx_filters, model.bandwidth, model.guest.boot_order, model.mtu) == (False, {"inbound": {"average": 8}}, 2, None)
+
+
+def test_a_vhost_user_client_for_qemu_and_cloud_hypervisor():
+    """socket_mode client is libvirt's <source mode='client'>, QEMU's chardev without server=on (with
+    reconnect) and cloud-hypervisor's vhost_mode=client; the collection does not build it."""
+    item = {"name": "vhu1", "kind": "vhostuser", "socket": "/run/vhu1", "socket_mode": "client", "reconnect": {"enabled": "yes", "timeout": 10},
+            "guest": {"mac": "52:54:00:00:00:61"}}
+    result = rendered(item)
+    assert result["qemu"][:2] == ["-chardev", "socket,id=chr-vhu1,path=/run/vhu1,reconnect=10"]
+    assert result["cloud_hypervisor"].startswith("vhost_user=true,socket=/run/vhu1,vhost_mode=client,")
+    assert '<source type="unix" path="/run/vhu1" mode="client">' in result["libvirt"] and result["commands"] == []
+
+
+def test_cloud_hypervisor_pci_segment_from_the_guest_address():
+    result = rendered({"name": "t0", "guest": {"address": {"type": "pci", "domain": "0x0001"}}}, targets=["cloud_hypervisor"])
+    assert result["cloud_hypervisor"].endswith(",id=t0,pci_segment=1")
+    with pytest.raises(ValidationError, match=r"config\[0\].guest.address.slot: cannot be rendered for cloud_hypervisor"):
+        rendered({"name": "t0", "guest": {"address": {"type": "pci", "domain": "0x0000", "slot": "0x05"}}}, targets=["cloud_hypervisor"])

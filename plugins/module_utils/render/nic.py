@@ -66,7 +66,7 @@ _NO_GUEST = m.Guest()
 # libvirt's fields each other target expresses; the rest of el.HOST_KEYS / el.GUEST_KEYS is libvirt's alone
 EXPRESSED = {
     "qemu": ("tune", "driver", "boot_order", "rom", "acpi_index", "alias"),
-    "cloud_hypervisor": ("bandwidth", "driver"),
+    "cloud_hypervisor": ("bandwidth", "driver", "address"),
     "firecracker": ("bandwidth",),
     "kubevirt": ("vlan", "bandwidth", "trust_guest_rx_filters", "boot_order", "acpi_index", "address"),
 }
@@ -117,7 +117,8 @@ def _qemu_device_properties(model):
 def _libvirt_only(model, target):
     """Refuse what only libvirt can say: its own NIC types and its sub-elements `target` has no word for."""
     refusal = m.render_only(model)
-    if refusal and not (target == "kubevirt" and model.kind == "hostdev"):  # KubeVirt's sriov binding passes a VF
+    # a VMM may still say these: KubeVirt's sriov binding passes a VF, QEMU and cloud-hypervisor connect to a vhost-user socket
+    if refusal and refusal[0] != "socket_mode" and not (target == "kubevirt" and model.kind == "hostdev"):
         raise Unsupported(refusal[0], "%s has no such NIC: libvirt sets it up (%s)"
                           % (target, model.effective_libvirt_type if refusal[0] != "target" else "target false"))
     for key in el.HOST_KEYS + ("trust_guest_rx_filters",):
@@ -170,7 +171,13 @@ def qemu(model):
             raise Unsupported("guest.model", "vhost-user needs a virtio NIC model")
         chardev = "chr-" + model.name
         # OVS's dpdkvhostuserclient connects to the socket: QEMU is the server
-        argv += ["-chardev", "socket,id=%s,path=%s,server=on" % (chardev, model.socket)]
+        if model.socket_mode == "client":  # QEMU connects to the socket the other side listens on
+            chardev_options = "socket,id=%s,path=%s" % (chardev, model.socket)
+            if (model.reconnect or {}).get("enabled") == "yes":
+                chardev_options += ",reconnect=%d" % model.reconnect.get("timeout", 1)
+        else:
+            chardev_options = "socket,id=%s,path=%s,server=on" % (chardev, model.socket)
+        argv += ["-chardev", chardev_options]
         if model.tune:
             raise Unsupported("tune", "the send buffer is a tap's; a vhost-user port has none")
         netdev = "vhost-user,id=%s,chardev=%s" % (netdev_id, chardev)
@@ -222,7 +229,7 @@ def cloud_hypervisor(model):
     if guest.vhost is not None:
         raise Unsupported("guest.vhost", "cloud-hypervisor's virtio-net runs in the VMM; it has no vhost-net")
     if model.kind == "vhostuser":
-        pairs += [("vhost_user", "true"), ("socket", model.socket), ("vhost_mode", "server")]
+        pairs += [("vhost_user", "true"), ("socket", model.socket), ("vhost_mode", model.socket_mode or "server")]
     else:
         # num_queues above 2 opens the tap once per queue pair: a multi-queue tap (checked by the model)
         pairs.append(("tap", model.name))
@@ -236,6 +243,8 @@ def cloud_hypervisor(model):
     pairs.append(("queue_size", str(guest.queue_size or DEFAULT_QUEUE_SIZE)))
     pairs.append(("id", model.name))
     pairs += _cloud_hypervisor_driver(model)
+    if guest.address:
+        pairs.append(("pci_segment", str(_pci_segment(guest.address))))
     buckets = _token_buckets(model, "cloud_hypervisor")
     if buckets:
         if model.kind == "vhostuser":
@@ -247,6 +256,18 @@ def cloud_hypervisor(model):
         if "one_time_burst" in bucket:
             pairs.append(("bw_one_time_burst", str(bucket["one_time_burst"])))
     return ",".join("%s=%s" % pair for pair in pairs)
+
+
+def _pci_segment(address):
+    """libvirt's guest PCI address as cloud-hypervisor's pci_segment: it picks the segment (domain), not the slot."""
+    others = sorted(key for key in set(address) - {"type", "domain"} if address[key] not in ("0x0", "0x00", "0", None))
+    if address.get("type") != "pci" or others:
+        raise Unsupported("guest.address" + ("." + others[0] if others else ""),
+                          "cloud-hypervisor places a NIC on a PCI segment (type pci, domain) only; it picks bus, slot and function")
+    try:
+        return int(address.get("domain") or "0", 0)
+    except ValueError:
+        raise Unsupported("guest.address.domain", "cloud-hypervisor's pci_segment is a number") from None
 
 
 # libvirt's offloads behind each of cloud-hypervisor's switches (it turns host and guest features together)
