@@ -201,6 +201,8 @@ def test_libvirt_own_types_render_only_what_is_given():
     ({"name": "t0", "network": "default"}, "config[0].network: applies to libvirt_type network only"),
     ({"name": "t0", "libvirt_type": "network"}, "config[0].network: is required for libvirt_type network"),
     ({"name": "m0", "kind": "mcast", "local_port": 2}, "config[0].local_port: applies to kind udp only"),
+    ({"name": "v0", "kind": "vhostuser", "socket": "/run/v0", "reconnect": {"enabled": "yes"}},
+     "config[0].reconnect: needs socket_mode client"),
     ({"name": "vf0", "kind": "hostdev", "pci_address": "03:10.2"}, "config[0].pci_address: '03:10.2' is not a PCI address"),
     ({"name": "vf0", "kind": "hostdev", "pci_address": "0000:03:10.2", "owner": "qemu"},
      "config[0].owner: does not apply to kind hostdev: libvirt, not the collection, sets up this NIC"),

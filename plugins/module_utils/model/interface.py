@@ -336,6 +336,8 @@ def _check_combinations(problems, path, item, model):
     for key, owners in SOURCE_FIELDS:
         if item.get(key) is not None and kind not in owners and libvirt_type not in owners:
             problems.add(path + "." + key, "applies to %s only" % ", ".join(_type_name(owner) for owner in owners))
+    if model.reconnect is not None and model.socket_mode != "client":
+        problems.add(path + ".reconnect", "needs socket_mode client: only the side that connects reconnects")
     for key in SOURCE_REQUIRED.get(libvirt_type, ()):
         if item.get(key) is None:
             problems.add(path + "." + key, "is required for %s" % _type_name(libvirt_type))
