@@ -28,7 +28,8 @@ NETWORK_EXAMPLE_WORDS = ("two bridges of the cloud-hypervisor", "host bridge on 
                          "libvirt's \"default\" network", "routed network restricted", "NAT to a fixed public range",
                          "Only the networks listed", "networks the collection manages", "without a host", "Remove one network")
 INTERFACE_EXAMPLE_WORDS = ("user cloud-hypervisor runs as", "Multi-queue taps", "macvtap in bridge mode", "Remove every tap",
-                           "manages now", "without a host", "interfaces as JSON", "that the collection created")
+                           "manages now", "without a host", "interfaces as JSON", "that the collection created",
+                           "libvirt sets up itself", "existing libvirt guest")
 
 
 def _example(examples, words):
@@ -150,6 +151,13 @@ def test_interface_examples(sandbox, ansible_runner):
     assert result["rendered"][0]["cloud_hypervisor"] == "tap=ich0,mac=a4:a1:c2:00:00:01,host_mac=fe:a1:c2:00:00:01,num_queues=4,queue_size=256,id=ich0"
     assert '<target dev="ich0" managed="no"/>' in result["rendered"][0]["libvirt"]
     assert sorted(result["rendered"][0]) == ["cloud_hypervisor", "commands", "config", "kubevirt", "libvirt", "name", "not_rendered", "qemu"]
+
+    result = _run(sandbox, ansible_runner, _example(INTERFACE_EXAMPLES, "libvirt sets up itself"))[0]
+    assert [entry["libvirt"].split(">")[0] for entry in result["rendered"]] == [
+        '<interface type="hostdev" managed="yes"', '<interface type="network"', '<interface type="mcast"']
+    assert all(entry["commands"] == [] for entry in result["rendered"]), "libvirt builds them, the collection nothing"
+    result = _run(sandbox, ansible_runner, _example(INTERFACE_EXAMPLES, "existing libvirt guest"))[0]
+    assert [(item["name"], item["kind"]) for item in result["parsed"]] == [("net1", "vhostuser"), ("vnet3", "tap")]
 
     _run(sandbox, ansible_runner, _example(INTERFACE_EXAMPLES, "Remove every tap"))
     assert not nh.marked_links(hv, "vm_interface")

@@ -15,6 +15,7 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.lock import 
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import interface as m
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import missing_prerequisite, name_for_id, resolve_user
 from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import make_mark
+from ansible_collections.hypervisor.networking.plugins.module_utils.parse import libvirt_interface as libvirt_xml
 from ansible_collections.hypervisor.networking.plugins.module_utils.plan import Plan
 from ansible_collections.hypervisor.networking.plugins.module_utils.render import nic
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource import ovs_port, vhostuser
@@ -44,6 +45,8 @@ class InterfaceResource(LinkResource):
 
     @staticmethod
     def defaults(model):
+        if m.render_only(model):
+            return m.VmInterface(name=model.name, kind=model.effective_kind)  # only what the user says is rendered
         if model.effective_kind == "vhostuser":
             return m.VmInterface(name=model.name, kind="vhostuser")
         if model.effective_kind == "macvtap":
@@ -58,6 +61,8 @@ class InterfaceResource(LinkResource):
 
     # ---- reading ---------------------------------------------------------------------
     def current(self, snapshot, saved, adopt=()):
+        if "libvirt" in snapshot:  # state parsed of libvirt XML: the NICs it describes
+            return {model.name: model for model in snapshot["libvirt"]}
         result = {}
         for name, link, _attrs in self.owned_links(snapshot, adopt):
             model = m.VmInterface(name=name, mtu=link["mtu"], mac=link["mac"], link_state="up" if link["up"] else "down")
@@ -77,14 +82,19 @@ class InterfaceResource(LinkResource):
                 model.mode = (link.get("macvtap") or {}).get("mode")
             else:
                 continue
-            guest = (saved.get(name) or {}).get("guest")
-            if guest:
-                model.guest = m.Guest(**guest)
+            m.restore_saved_only(model, saved.get(name) or {})
             result[name] = model
         result.update(vhostuser.current(snapshot, saved))
         return result
 
+    def parse_running_config(self, text):
+        if text.lstrip().startswith("<"):  # libvirt's <interface> or <domain> XML
+            return dict(self.empty_snapshot(), libvirt=libvirt_xml.parse(text))
+        return super().parse_running_config(text)
+
     def conflict(self, snapshot, model, adopt):
+        if m.render_only(model):
+            return None
         if model.kind == "vhostuser":
             return vhostuser.conflict(snapshot, model, adopt)
         return super().conflict(snapshot, model, adopt)
@@ -92,7 +102,7 @@ class InterfaceResource(LinkResource):
     # ---- defaults that depend on the host --------------------------------------------
     def complete(self, model, snapshot):
         model = dataclasses.replace(model)
-        if model.kind == "vhostuser":
+        if model.kind == "vhostuser" or m.render_only(model):
             return model
         links = snapshot["links"]
         queues = model.guest.queues if model.guest and model.guest.queues else 1
@@ -130,6 +140,12 @@ class InterfaceResource(LinkResource):
     def check_host(self, desired, snapshot, problems, warnings, check_mode, paths):
         links = snapshot["links"]
         path_of = {name: path for path, name in paths}
+        for name, model in desired.items():
+            refusal = m.render_only(model)
+            if refusal:
+                problems.add("%s.%s" % (path_of.get(name, name), refusal[0]), "cannot be built on the host: " + refusal[1])
+        if problems:
+            return  # nothing of a NIC libvirt sets up is half-built
         vhost = {name: model for name, model in desired.items() if model.kind == "vhostuser"}
         vhostuser.check_host(vhost, snapshot, problems, warnings, check_mode, path_of)
         desired = {name: model for name, model in desired.items() if name not in vhost}
@@ -272,8 +288,11 @@ class InterfaceResource(LinkResource):
 
     # ---- offline renderings --------------------------------------------------------------
     def render(self, model, params, path, problems):
-        if vhostuser.is_vhost(model):
-            result = {"name": model.name, "config": self.to_config(model), "commands": vhostuser.render(model)}
+        if m.render_only(model):
+            result = {"name": model.name, "config": self.to_config(model), "commands": []}  # libvirt builds it
+        elif vhostuser.is_vhost(model):
+            # without its OVS bridge (libvirt's XML does not name it) there is no port to make yet
+            result = {"name": model.name, "config": self.to_config(model), "commands": vhostuser.render(model) if model.bridge else []}
         else:
             plan = Plan()  # only its commands: rendered applies nothing
             self._plan_create(plan, None, model, make_mark(self.kind))

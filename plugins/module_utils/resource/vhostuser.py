@@ -51,9 +51,7 @@ def current(snapshot, saved):
         row = op.model_from_rows(name, ovs)
         model = mi.VmInterface(name=name, kind=KIND, bridge=row.bridge, socket=row.vhost_server_path, mtu=row.mtu_request,
                                owner=_dir_owner(row.vhost_server_path) if row.vhost_server_path else None)
-        guest = (saved.get(name) or {}).get("guest")
-        if guest:
-            model.guest = mi.Guest(**guest)
+        mi.restore_saved_only(model, saved.get(name) or {})
         result[name] = model
     return result
 
