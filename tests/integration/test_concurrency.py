@@ -9,8 +9,8 @@
 - A held lock of one namespace does not delay a run in another one; a held OVSDB lock delays
   every run that talks to that database, from any namespace.
 
-The lock is held by a helper process that takes it exactly as a run does (lock.ScopeLock
-inside the namespace), so the test decides when it is released.
+The lock is held by a helper process that takes it exactly as a run does (nethelpers.LockHolder:
+lock.ScopeLock inside the namespace), so the test decides when it is released.
 """
 
 from __future__ import annotations
@@ -28,19 +28,9 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nethelpers as nh  # noqa: E402  pylint: disable=wrong-import-position
 
-COLLECTIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), ".collections")
+COLLECTIONS_DIR = nh.COLLECTIONS_DIR
 TAPS_PER_RUN = 12
 WAIT_LIMIT = 120.0  # seconds any wait of this file may take
-
-HOLDER = textwrap.dedent("""\
-    import json, sys
-    sys.path.insert(0, sys.argv[1])
-    from ansible_collections.hypervisor.networking.plugins.module_utils import lock
-    scopes = [lock.netns_scope() if kind == "netns" else lock.ovsdb_scope(value) for kind, value in json.loads(sys.argv[2])]
-    with lock.ScopeLock(scopes, timeout=30):
-        print("held", flush=True)
-        sys.stdin.readline()  # released when the test writes a line or goes away
-""")
 
 IN_PROCESS = textwrap.dedent("""\
     import json, sys
@@ -56,28 +46,12 @@ IN_PROCESS = textwrap.dedent("""\
 """)
 
 
-class LockHolder:
-    """A process inside `ns` holding the given scopes (("netns", None) or ("ovsdb", database)) until release()."""
-
-    def __init__(self, ns, *scopes):
-        self.proc = ns.popen(sys.executable, "-c", HOLDER, COLLECTIONS_DIR, json.dumps(scopes),
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        assert line.strip() == "held", "the lock holder did not start: %s" % self.proc.stderr.read()
-
-    def release(self):
-        if self.proc.poll() is None:
-            self.proc.stdin.write("release\n")
-            self.proc.stdin.close()
-            self.proc.wait(timeout=10)
-
-
 @pytest.fixture
 def holders():
     started = []
 
     def hold(ns, *scopes):
-        holder = LockHolder(ns, *scopes)
+        holder = nh.LockHolder(ns, *scopes)
         started.append(holder)
         return holder
 
