@@ -371,3 +371,12 @@ class LockHolder:
             self.proc.stdin.write("release\n")
             self.proc.stdin.close()
             self.proc.wait(timeout=10)
+
+
+# ---- ansible-playbook output ------------------------------------------------------------
+RECAP_RE = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
+
+
+def recap(output):
+    """{host: (ok, changed, unreachable, failed)} from the PLAY RECAP of an ansible-playbook run."""
+    return {host: tuple(int(n) for n in counts) for host, *counts in RECAP_RE.findall(output)}

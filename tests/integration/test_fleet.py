@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import stat
 import subprocess
 import sys
@@ -45,7 +44,6 @@ PLAYBOOK = "hypervisor.networking.bridge_host"
 NETWORK_TASK = "Converge the bridges with vm_network"
 RUN_TIMEOUT = 300  # seconds one ansible-playbook run may take
 WAIT_LIMIT = 120.0  # seconds the test waits for the other hosts while one is locked
-RECAP_RE = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
 
 
 def host_vars(index):
@@ -68,11 +66,6 @@ def write_wrapper(path, ns, timing_log):
                      'echo "%s $start $(date +%%s.%%N)" >> %s\nexit $rc\n'
                      % (ns.name, sys.executable, ns.name, timing_log))
     os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR)
-
-
-def recap(output):
-    """{host: (ok, changed, unreachable, failed)} from the PLAY RECAP."""
-    return {host: tuple(int(n) for n in counts) for host, *counts in RECAP_RE.findall(output)}
 
 
 def max_overlap(intervals):
@@ -119,7 +112,7 @@ class Fleet:
         began = time.monotonic()
         proc, _ = self.start(*options)
         output = self.finish(proc)
-        return time.monotonic() - began, recap(output), self.module_intervals()
+        return time.monotonic() - began, nh.recap(output), self.module_intervals()
 
     @staticmethod
     def finish(proc):
@@ -195,7 +188,7 @@ def test_twenty_hosts_converge_in_parallel_and_lock_apart(netns_factory, ansible
         holder.release()
     output = fleet.finish(proc)
     figures["first_run_s"] = round(time.monotonic() - began, 1)
-    counts = recap(output)
+    counts = nh.recap(output)
     assert sorted(counts) == fleet.names and all(c[1] > 0 and c[3] == 0 for c in counts.values()), counts
     for index, name in enumerate(fleet.names):
         assert_converged(fleet.ns[name], index)
