@@ -346,7 +346,8 @@ LOCK_HOLDER = textwrap.dedent("""\
     import json, sys
     sys.path.insert(0, sys.argv[1])
     from ansible_collections.hypervisor.networking.plugins.module_utils import lock
-    scopes = [lock.netns_scope() if kind == "netns" else lock.ovsdb_scope(value) for kind, value in json.loads(sys.argv[2])]
+    make = {"netns": lambda value: lock.netns_scope(), "ovsdb": lock.ovsdb_scope, "sysfs": lock.sysfs_scope}
+    scopes = [make[kind](value) for kind, value in json.loads(sys.argv[2])]
     with lock.ScopeLock(scopes, timeout=30):
         print("held", flush=True)
         sys.stdin.readline()  # released when the test writes a line or goes away
@@ -354,7 +355,7 @@ LOCK_HOLDER = textwrap.dedent("""\
 
 
 class LockHolder:
-    """A process inside `ns` holding the given scopes (("netns", None) or ("ovsdb", database)) until
+    """A process inside `ns` holding the given scopes (("netns", None), ("ovsdb", database), ("sysfs", root)) until
     release(); it takes them exactly as a run does (lock.ScopeLock), so a test decides when they are free."""
 
     def __init__(self, ns, *scopes):

@@ -7,7 +7,8 @@
   holds the objects of both (no lost update).
 - A run that cannot get the lock within `lock_timeout` fails, says why, and changes nothing.
 - A held lock of one namespace does not delay a run in another one; a held OVSDB lock delays
-  every run that talks to that database, from any namespace.
+  every run that talks to that database, from any namespace, and so does a held sysfs lock every
+  hugepages or pci_driver run (tests/integration/test_fleet.py: 20 namespaces in one forked run).
 
 The lock is held by a helper process that takes it exactly as a run does (nethelpers.LockHolder:
 lock.ScopeLock inside the namespace), so the test decides when it is released.
@@ -223,3 +224,21 @@ def test_namespaces_lock_apart_and_one_ovsdb_locks_all_its_users(netns_factory, 
     # lock files exist only while held: nothing of these namespaces is left in the lock directory
     leftovers = [name for name in os.listdir("/run/hypervisor-networking") if ns1.name in name or ns2.name in name]
     assert leftovers == []
+
+
+def test_one_sysfs_is_locked_for_every_namespace(netns_factory, holders, tmp_path):
+    """Hugepage pools and PCI drivers belong to the machine: a run in another namespace waits too
+    (the lock comes before sysfs is read, so an empty directory stands in for the tree)."""
+    ns1, ns2 = netns_factory("sf1"), netns_factory("sf2")
+    root = str(tmp_path / "sys")
+    os.makedirs(root)
+    holder = holders(ns1, ("sysfs", root))
+    pools = {"config": [{"size": "2M", "count": 1}], "sysfs_root": root, "lock_timeout": 1, "persist": False}
+    waited = in_process(ns2, "hugepages", pools)
+    assert waited["failed"] and "held the lock on sysfs at %s" % os.path.realpath(root) in waited["msg"], waited
+    bind = {"config": [{"address": "0000:01:00.0", "driver": "vfio-pci"}], "sysfs_root": root, "lock_timeout": 1, "persist": False}
+    assert "held the lock on sysfs at" in in_process(ns2, "pci_driver", bind).get("msg", "")
+    holder.release()
+    # free again: the run gets past the lock and fails on the empty tree, naming it
+    after = in_process(ns2, "hugepages", pools)
+    assert after["failed"] and "held the lock" not in after["msg"], after
