@@ -69,11 +69,12 @@ def write_wrapper(path, ns, timing_log):
 
 
 def max_overlap(intervals):
-    """The largest number of (start, end) intervals that are open at one instant."""
-    events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    """The largest number of (namespace, start, end) module runs going on at one instant (one host
+    runs one task at a time, so runs that overlap are runs of different hosts)."""
+    events = sorted([(run[1], 1) for run in intervals] + [(run[2], -1) for run in intervals])
     level = peak = 0
-    for _, step in events:
-        level += step
+    for event in events:
+        level += event[1]
         peak = max(peak, level)
     return peak
 
@@ -110,7 +111,7 @@ class Fleet:
     def run(self, *options):
         """One ansible-playbook run: -> (wall seconds, recap, module intervals by namespace)."""
         began = time.monotonic()
-        proc, _ = self.start(*options)
+        proc = self.start(*options)[0]
         output = self.finish(proc)
         return time.monotonic() - began, nh.recap(output), self.module_intervals()
 
@@ -196,8 +197,8 @@ def test_twenty_hosts_converge_in_parallel_and_lock_apart(netns_factory, ansible
     # 2. the forked re-run changes nothing, and module processes of different namespaces overlapped
     wall, counts, intervals = fleet.run("--forks", str(HOSTS))
     assert sorted(counts) == fleet.names and all(c[1:] == (0, 0, 0) for c in counts.values()), counts
-    assert {name for name, _, _ in intervals} == {ns.name for ns in fleet.ns.values()}
-    overlap = max_overlap([(start, end) for _, start, end in intervals])
+    assert {run[0] for run in intervals} == {ns.name for ns in fleet.ns.values()}
+    overlap = max_overlap(intervals)
     assert overlap >= 2, "module runs of different hosts never overlapped: %s" % intervals
     figures.update(rerun_forked_s=round(wall, 1), rerun_forked_max_concurrent_modules=overlap,
                    module_processes_per_run=len(intervals))
@@ -205,13 +206,13 @@ def test_twenty_hosts_converge_in_parallel_and_lock_apart(netns_factory, ansible
     # 3. the same re-run one host after another: no overlap at all (the measurement itself works)
     wall, counts, intervals = fleet.run("--forks", "1")
     assert all(c[1:] == (0, 0, 0) for c in counts.values()) and len(counts) == HOSTS, counts
-    assert max_overlap([(start, end) for _, start, end in intervals]) == 1
+    assert max_overlap(intervals) == 1
     figures["rerun_forks1_s"] = round(wall, 1)
 
     # 4. separate runs one after another, on a few hosts, scaled to the fleet
     walls = []
     for name in fleet.names[:SEQUENTIAL]:
-        wall, counts, _ = fleet.run("--limit", name)
+        wall, counts = fleet.run("--limit", name)[:2]
         assert list(counts) == [name] and counts[name][1:] == (0, 0, 0), counts
         walls.append(wall)
     figures["rerun_separate_runs_measured"] = SEQUENTIAL
