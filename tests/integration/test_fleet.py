@@ -97,6 +97,7 @@ class Fleet:
         with open(self.inventory, "w", encoding="utf-8") as handle:
             json.dump(inventory, handle)  # JSON is YAML
         self.counter = 0
+        self.started = []
 
     def start(self, *options):
         """Start ansible-playbook on the fleet; -> (Popen, result file)."""
@@ -106,7 +107,15 @@ class Fleet:
         argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", self.inventory, *options, PLAYBOOK]
         proc = subprocess.Popen(argv, env=self.runner.env(results), cwd=self.workdir,  # pylint: disable=consider-using-with
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.started.append(proc)
         return proc, results
+
+    def close(self):
+        """Stop a run a failed assertion left going (its modules die with the namespaces)."""
+        for proc in self.started:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
 
     def run(self, *options):
         """One ansible-playbook run: -> (wall seconds, recap, module intervals by namespace)."""
@@ -169,6 +178,13 @@ def assert_converged(ns, index):
 
 def test_twenty_hosts_converge_in_parallel_and_lock_apart(netns_factory, ansible_runner, tmp_path):
     fleet = Fleet(netns_factory, ansible_runner, tmp_path)
+    try:
+        converge_and_measure(fleet, tmp_path)
+    finally:
+        fleet.close()
+
+
+def converge_and_measure(fleet, tmp_path):
     first, others = fleet.names[0], fleet.names[1:]
     figures = {"hosts": HOSTS, "forks": HOSTS}
 
