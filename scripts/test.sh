@@ -7,7 +7,8 @@
 #   pytest      pytest tests/unit tests/integration
 #   molecule    `molecule test` in every roles/*/ (and tests/sandbox_example/roles/*/) that has
 #               molecule/default/molecule.yml
-#   package     ansible-galaxy collection build, no caches or dev files in it, install, demo from the installed copy
+#   package     ansible-galaxy collection build, no caches or dev files in it, install, the execution
+#               environment it ships accepted by `ansible-builder create`, demo from the installed copy
 #   lint        ansible-lint --profile production (config: .ansible-lint)
 #   docs        scripts/docs.sh: the antsibull-docs site (every module, role, plugin, docs/docsite/),
 #               lint-collection-docs and sphinx-build with warnings as errors (own venv .venv-docs)
@@ -120,7 +121,37 @@ part_package() {
         return 1
     fi
     ANSIBLE_COLLECTIONS_PATH="${out}/installed" "${VENV_BIN}/ansible-galaxy" collection install --offline --force -p "${out}/installed" "${tarball}"
+    check_execution_environment "${out}/installed" "${out}/ee-context"
     HV_COLLECTIONS_PATH="${out}/installed" "${REPO_ROOT}/scripts/demo.sh"
+}
+
+# The execution environment the installed collection ships (meta/execution-environment.yml):
+# `ansible-builder create` accepts it (it only writes the build context: no container engine),
+# and ansible-builder's introspection, which reads the collection's meta/ whenever another
+# definition installs it, finds the same controller-side requirements. ansible-builder lives in
+# its own virtualenv under build/ (installed once from PyPI, like .venv), apart from .venv.
+check_execution_environment() {
+    local collections="$1" context="$2" builder="${REPO_ROOT}/build/ansible-builder-venv"
+    local collection="${collections}/ansible_collections/hypervisor/networking"
+    if [[ ! -x "${builder}/bin/ansible-builder" ]]; then
+        rm -rf "${builder}"
+        /usr/bin/python3 -m venv "${builder}"
+        "${builder}/bin/pip" install --quiet --disable-pip-version-check ansible-builder
+    fi
+    "${builder}/bin/ansible-builder" create -f "${collection}/meta/execution-environment.yml" -c "${context}" >/dev/null
+    "${builder}/bin/python" - "${context}" "${collections}" <<'PY'
+import subprocess, sys, yaml
+context, collections = sys.argv[1:]
+found = yaml.safe_load(subprocess.run([sys.executable, context + "/_build/scripts/introspect.py", "introspect", collections],
+                                      check=True, capture_output=True, text=True).stdout)
+for kind, name in (("python", "requirements.txt"), ("system", "bindep.txt")):
+    with open("%s/_build/%s" % (context, name), encoding="utf-8") as handle:
+        created = [line.strip() for line in handle if line.strip() and not line.startswith("#")]
+    introspected = [line.split("  # from collection")[0] for line in found.get(kind) or []]
+    if not created or created != introspected:
+        sys.exit("execution environment: %s requirements differ: create wrote %s, introspection found %s" % (kind, created, introspected))
+print("execution environment: ansible-builder create accepted it; controller requirements %s" % found)
+PY
 }
 
 part_lint() {

@@ -59,7 +59,8 @@ notes:
   - Runs that share something serialize on locks in C(/run/hypervisor-networking); runs that share nothing run in
     parallel. A call locks its network namespace (links, firewall, dnsmasq, saved state). M(hypervisor.networking.ovs_dpdk_port)
     also locks the Open vSwitch database it talks to, and so does M(hypervisor.networking.vm_interface) when that
-    database exists. O(lock_timeout) bounds the wait.
+    database exists. M(hypervisor.networking.hugepages) and M(hypervisor.networking.pci_driver) also lock the sysfs
+    they write, which every namespace of the machine shares. O(lock_timeout) bounds the wait.
   - The module reads the host once, plans, applies the plan and reads the host again to verify; if any step
     fails or the result differs from the request, every change made by the call is undone.
   - Supports check mode and diff mode. Check mode changes nothing and reports the plan in RV(commands).

@@ -7,7 +7,9 @@ A run locks exactly what it reads and changes, so runs that share nothing run in
 - its network namespace (links, nftables, sysctls, dnsmasq and the saved state of that
   namespace): `netns_scope()`, named as persist.py names the namespace's state directory;
 - the Open vSwitch database it talks to, which every namespace of the machine shares:
-  `ovsdb_scope(database)`.
+  `ovsdb_scope(database)`;
+- the sysfs tree whose hugepage pools and PCI drivers it sets, which also belong to the whole
+  machine, whatever namespace a run is in: `sysfs_scope(root)`.
 Scopes are always taken in one order (SCOPE_ORDER), so two runs never wait for each other in a cycle.
 A lock file exists only while a run holds it, so namespaces that come and go leave none behind.
 """
@@ -29,7 +31,7 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.persist impo
 LOCK_DIR = "/run/hypervisor-networking"
 DEFAULT_TIMEOUT = 300
 POLL_INTERVAL = 0.1
-SCOPE_ORDER = ("netns", "ovsdb")
+SCOPE_ORDER = ("netns", "ovsdb", "sysfs")
 _SAFE_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
@@ -70,6 +72,14 @@ def ovsdb_scope(database):
     if database.startswith("unix:"):
         target = "unix:" + os.path.realpath(database[len("unix:"):])
     return LockScope("ovsdb", "ovsdb-" + _digest(target), "the Open vSwitch database %s" % database)
+
+
+def sysfs_scope(root=None):
+    """One sysfs tree: /sys is the machine's own (every namespace sees the same pools and devices);
+    another root, such as a test's emulated tree, is one of its own."""
+    target = os.path.realpath(root or "/sys")
+    key = "sysfs" if target == "/sys" else "sysfs-" + _digest(target)
+    return LockScope("sysfs", key, "sysfs at %s" % target)
 
 
 def _digest(text):

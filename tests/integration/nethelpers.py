@@ -337,3 +337,47 @@ def peer_of(proc):
 def connect(ns, address, port, seconds=3):
     """'connected', 'refused' or 'error ...' for a TCP connect from `ns`."""
     return ns.run(sys.executable, "-c", TCP_CONNECT, address, str(port), str(seconds), timeout=seconds + 10).stdout.strip()
+
+
+# ---- locks --------------------------------------------------------------------------------
+COLLECTIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), ".collections")
+
+LOCK_HOLDER = textwrap.dedent("""\
+    import json, sys
+    sys.path.insert(0, sys.argv[1])
+    from ansible_collections.hypervisor.networking.plugins.module_utils import lock
+    make = {"netns": lambda value: lock.netns_scope(), "ovsdb": lock.ovsdb_scope, "sysfs": lock.sysfs_scope}
+    scopes = [make[kind](value) for kind, value in json.loads(sys.argv[2])]
+    with lock.ScopeLock(scopes, timeout=30):
+        print("held", flush=True)
+        sys.stdin.readline()  # released when the test writes a line or goes away
+""")
+
+
+class LockHolder:
+    """A process inside `ns` holding the given scopes (("netns", None), ("ovsdb", database), ("sysfs", root)) until
+    release(); it takes them exactly as a run does (lock.ScopeLock), so a test decides when they are free."""
+
+    def __init__(self, ns, *scopes):
+        self.proc = ns.popen(sys.executable, "-c", LOCK_HOLDER, COLLECTIONS_DIR, json.dumps(scopes),
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        assert line.strip() == "held", "the lock holder did not start: %s" % self.proc.stderr.read()
+
+    def holding(self):
+        return self.proc.poll() is None
+
+    def release(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.write("release\n")
+            self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+
+
+# ---- ansible-playbook output ------------------------------------------------------------
+RECAP_RE = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
+
+
+def recap(output):
+    """{host: (ok, changed, unreachable, failed)} from the PLAY RECAP of an ansible-playbook run."""
+    return {host: tuple(int(n) for n in counts) for host, *counts in RECAP_RE.findall(output)}

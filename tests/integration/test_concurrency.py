@@ -7,10 +7,11 @@
   holds the objects of both (no lost update).
 - A run that cannot get the lock within `lock_timeout` fails, says why, and changes nothing.
 - A held lock of one namespace does not delay a run in another one; a held OVSDB lock delays
-  every run that talks to that database, from any namespace.
+  every run that talks to that database, from any namespace, and so does a held sysfs lock every
+  hugepages or pci_driver run (tests/integration/test_fleet.py: 20 namespaces in one forked run).
 
-The lock is held by a helper process that takes it exactly as a run does (lock.ScopeLock
-inside the namespace), so the test decides when it is released.
+The lock is held by a helper process that takes it exactly as a run does (nethelpers.LockHolder:
+lock.ScopeLock inside the namespace), so the test decides when it is released.
 """
 
 from __future__ import annotations
@@ -28,19 +29,9 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nethelpers as nh  # noqa: E402  pylint: disable=wrong-import-position
 
-COLLECTIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), ".collections")
+COLLECTIONS_DIR = nh.COLLECTIONS_DIR
 TAPS_PER_RUN = 12
 WAIT_LIMIT = 120.0  # seconds any wait of this file may take
-
-HOLDER = textwrap.dedent("""\
-    import json, sys
-    sys.path.insert(0, sys.argv[1])
-    from ansible_collections.hypervisor.networking.plugins.module_utils import lock
-    scopes = [lock.netns_scope() if kind == "netns" else lock.ovsdb_scope(value) for kind, value in json.loads(sys.argv[2])]
-    with lock.ScopeLock(scopes, timeout=30):
-        print("held", flush=True)
-        sys.stdin.readline()  # released when the test writes a line or goes away
-""")
 
 IN_PROCESS = textwrap.dedent("""\
     import json, sys
@@ -56,28 +47,12 @@ IN_PROCESS = textwrap.dedent("""\
 """)
 
 
-class LockHolder:
-    """A process inside `ns` holding the given scopes (("netns", None) or ("ovsdb", database)) until release()."""
-
-    def __init__(self, ns, *scopes):
-        self.proc = ns.popen(sys.executable, "-c", HOLDER, COLLECTIONS_DIR, json.dumps(scopes),
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        assert line.strip() == "held", "the lock holder did not start: %s" % self.proc.stderr.read()
-
-    def release(self):
-        if self.proc.poll() is None:
-            self.proc.stdin.write("release\n")
-            self.proc.stdin.close()
-            self.proc.wait(timeout=10)
-
-
 @pytest.fixture
 def holders():
     started = []
 
     def hold(ns, *scopes):
-        holder = LockHolder(ns, *scopes)
+        holder = nh.LockHolder(ns, *scopes)
         started.append(holder)
         return holder
 
@@ -249,3 +224,21 @@ def test_namespaces_lock_apart_and_one_ovsdb_locks_all_its_users(netns_factory, 
     # lock files exist only while held: nothing of these namespaces is left in the lock directory
     leftovers = [name for name in os.listdir("/run/hypervisor-networking") if ns1.name in name or ns2.name in name]
     assert leftovers == []
+
+
+def test_one_sysfs_is_locked_for_every_namespace(netns_factory, holders, tmp_path):
+    """Hugepage pools and PCI drivers belong to the machine: a run in another namespace waits too
+    (the lock comes before sysfs is read, so an empty directory stands in for the tree)."""
+    ns1, ns2 = netns_factory("sf1"), netns_factory("sf2")
+    root = str(tmp_path / "sys")
+    os.makedirs(root)
+    holder = holders(ns1, ("sysfs", root))
+    pools = {"config": [{"size": "2M", "count": 1}], "sysfs_root": root, "lock_timeout": 1, "persist": False}
+    waited = in_process(ns2, "hugepages", pools)
+    assert waited["failed"] and "held the lock on sysfs at %s" % os.path.realpath(root) in waited["msg"], waited
+    bind = {"config": [{"address": "0000:01:00.0", "driver": "vfio-pci"}], "sysfs_root": root, "lock_timeout": 1, "persist": False}
+    assert "held the lock on sysfs at" in in_process(ns2, "pci_driver", bind).get("msg", "")
+    holder.release()
+    # free again: the run gets past the lock and fails on the empty tree, naming it
+    after = in_process(ns2, "hugepages", pools)
+    assert after["failed"] and "held the lock" not in after["msg"], after

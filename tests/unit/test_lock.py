@@ -17,6 +17,7 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.resource.int
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.ovs_bridge import OvsBridgeResource
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.ovs_global import OvsGlobalResource
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.ovs_port import OvsPortResource
+from ansible_collections.hypervisor.networking.plugins.module_utils.resource.sysfs import HugepagesResource, PciDriverResource
 
 
 def test_netns_scope_names_the_namespace_as_persistence_does():
@@ -41,10 +42,20 @@ def test_ovsdb_scope_is_one_per_database_however_spelled(tmp_path):
     assert "unix:%s/db.sock" % real in direct.label
 
 
+def test_sysfs_scope_is_the_machines_for_sys_and_one_per_other_tree(tmp_path):
+    assert lock.sysfs_scope(None) == lock.sysfs_scope("/sys") == lock.sysfs_scope("/sys/")
+    assert lock.sysfs_scope("/sys").file_name == "sysfs.lock" and lock.sysfs_scope("/sys").label == "sysfs at /sys"
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "tree")
+    emulated = lock.sysfs_scope(str(tmp_path / "tree"))
+    assert emulated == lock.sysfs_scope(str(tmp_path / "link")) and emulated != lock.sysfs_scope("/sys")
+
+
 def test_scopes_are_taken_in_one_order_whatever_the_order_asked():
-    scopes = [lock.ovsdb_scope("tcp:127.0.0.1:6640"), lock.netns_scope("b"), lock.netns_scope("a"), lock.netns_scope("a")]
+    scopes = [lock.sysfs_scope("/sys"), lock.ovsdb_scope("tcp:127.0.0.1:6640"), lock.netns_scope("b"), lock.netns_scope("a"),
+              lock.netns_scope("a")]
     ordered = lock.ScopeLock(scopes).scopes
-    assert [scope.kind for scope in ordered] == ["netns", "netns", "ovsdb"]
+    assert [scope.kind for scope in ordered] == ["netns", "netns", "ovsdb", "sysfs"]
     assert [scope.key for scope in ordered[:2]] == ["netns-a", "netns-b"]
 
 
@@ -53,6 +64,9 @@ def test_resources_lock_what_they_share(monkeypatch):
     for resource in (OvsPortResource(), OvsBridgeResource(), OvsGlobalResource()):  # every writer of an OVSDB
         ovs = resource.lock_scopes({"database": "tcp:127.0.0.1:6640"})
         assert ovs == [lock.netns_scope("hvt-x-000000"), lock.ovsdb_scope("tcp:127.0.0.1:6640")], resource.kind
+    # hugepage pools and PCI drivers belong to the machine: a run in any namespace locks the same sysfs
+    for resource in (HugepagesResource(), PciDriverResource()):
+        assert resource.lock_scopes({"sysfs_root": "/sys"}) == [lock.netns_scope("hvt-x-000000"), lock.sysfs_scope("/sys")]
     # vm_interface locks an OVSDB only when there is one to talk to
     missing = "unix:/nonexistent/hvnet-test/db.sock"
     assert InterfaceResource().lock_scopes({"database": missing}) == [lock.netns_scope("hvt-x-000000")]

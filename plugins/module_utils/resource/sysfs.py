@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend import sysfs
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HostError, HvnetError, ValidationError
+from ansible_collections.hypervisor.networking.plugins.module_utils.lock import sysfs_scope
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import sysfs as m
 from ansible_collections.hypervisor.networking.plugins.module_utils.plan import describe
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.base import Resource
@@ -25,6 +26,10 @@ class SysfsResource(Resource):
 
     def parse_running_config(self, text):
         raise ValidationError(["state: parsed is not supported by %s (sysfs has no text form to parse); use gathered" % self.kind])
+
+    def lock_scopes(self, params):
+        """Its namespace (saved state) and the sysfs tree, which runs in every namespace of the machine share."""
+        return super().lock_scopes(params) + [sysfs_scope(params.get("sysfs_root"))]
 
     def open_backend(self, params):
         return SysfsBackend(params.get("sysfs_root"), params.get("protected_interfaces"))
