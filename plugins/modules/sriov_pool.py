@@ -260,7 +260,13 @@ EXAMPLES = r"""
     state: gathered
   register: sriov
 
-- name: Remove the VFs of every PF this module configured
+- name: Remove the VFs of enp1s0f0, even those bound to vfio-pci
+  hypervisor.networking.sriov_pool:
+    state: deleted
+    config:
+      - {pf: enp1s0f0, allow_vf_reset: true}
+
+- name: Remove the VFs of every other PF this module configured (refused while a VF is in use)
   hypervisor.networking.sriov_pool:
     state: deleted
 """

@@ -170,7 +170,7 @@ def resolve(model, count=None):
     result = []
     for index in range(count or 0):
         values = {"driver": model.driver, "mac": None}
-        sources = {"driver": ".driver"}
+        sources = {"driver": ""}
         layers = [(".vf_defaults", model.vf_defaults)]
         layers += [(".vf_groups[%d]" % number, group) for number, group in enumerate(model.vf_groups or [])
                    if index in group.indexes]
@@ -210,13 +210,13 @@ def check_pool(problems, path, model):
         for index in indexes:
             owner.setdefault(index, number)
     reported = set()
-    for index, (values, sources) in enumerate(resolve(model)):
+    for values, sources in resolve(model):
         for problem in _vf_problems(values, sources):
             field, message = problem
             key = (path + sources[field] + "." + field, message)
             if key not in reported:  # one message per place in the config, not one per VF it reaches
                 reported.add(key)
-                problems.add(key[0], message + (" (VF %d)" % index if sources[field].startswith(".vf_") else ""))
+                problems.add(key[0], message)
 
 
 def _vf_problems(values, sources):
