@@ -15,7 +15,8 @@ the kernel's reaction to the writes the backend makes, installed over `Sysfs.wri
 * ``sriov_numvfs`` (a device given ``sriov``): ERANGE above ``sriov_totalvfs``, EBUSY for a change
   between two non-zero counts (the kernel's rule: through 0), 0 removes every VF; a new count
   creates VF devices (``virtfnN`` and ``physfn`` links, the address from ``sriov_offset`` and
-  ``sriov_stride``, bound to the VF driver when it is loaded, one netdev each) after
+  ``sriov_stride``, bound to the VF driver when it is loaded, with a netdev while a network driver
+  holds it - none under vfio-pci) after
   ``vf_delay`` seconds (a timer thread: a slow NIC);
 * the VF attributes the PF's driver keeps (``install_sriov``): an emulated pyroute2 ``IPRoute``
   whose ``link('set', vf=...)`` runs pyroute2's own request filter and ifinfmsg encoding, decodes
@@ -63,6 +64,7 @@ class SysfsEmulator:
         self.vf_table = {}  # PF netdev: [VF attributes as the kernel keeps them]
         self.ifindex = {}
         self.addresses = {}  # netdev: [addresses] (a VF in use)
+        self.vf_netdev = {}  # VF address: its netdev's name
         self.capacity = dict(capacity or {})
         self.kernel_driver = {}
         self.refuse = set(refuse)  # (address, driver) pairs a driver does not take
@@ -117,6 +119,20 @@ class SysfsEmulator:
             os.unlink(link)
         if driver:
             os.symlink("../../../bus/pci/drivers/" + driver, link)
+        if address in self.vf_netdev:
+            self._show_vf_netdev(address, driver not in (None, "vfio-pci"))
+
+    def _show_vf_netdev(self, vf, present):
+        """A VF has a netdev only while a network driver holds it (not unbound, not under vfio-pci)."""
+        netdev = self.vf_netdev[vf]
+        if present:
+            os.makedirs(self._path("bus/pci/devices/%s/net/%s" % (vf, netdev)), exist_ok=True)
+            os.makedirs(self._path("class/net/%s" % netdev), exist_ok=True)
+        elif os.path.isdir(self._path("class/net/%s" % netdev)):
+            os.rmdir(self._path("bus/pci/devices/%s/net/%s" % (vf, netdev)))
+            os.rmdir(self._path("bus/pci/devices/%s/net" % vf))
+            os.rmdir(self._path("class/net/%s" % netdev))
+            self.addresses.pop(netdev, None)
 
     def driver(self, address):
         link = self._path("bus/pci/devices/%s/driver" % address)
@@ -227,12 +243,11 @@ class SysfsEmulator:
                 self._put("bus/pci/devices/%s/driver_override" % vf, "(null)\n")
                 os.symlink("../" + address, self._path("bus/pci/devices/%s/physfn" % vf))
                 self.kernel_driver[vf] = spec["vf_driver"]
-                self._probe(vf)
                 if spec["netdev"]:
                     netdev = "%sv%d" % (spec["netdev"], index)
-                    os.makedirs(self._path("bus/pci/devices/%s/net/%s" % (vf, netdev)))
-                    os.makedirs(self._path("class/net/%s" % netdev), exist_ok=True)
+                    self.vf_netdev[vf] = netdev
                     self.ifindex.setdefault(netdev, len(self.ifindex) + 2)
+                self._probe(vf)
                 os.symlink("../" + vf, self._path("bus/pci/devices/%s/virtfn%d" % (address, index)))
             if spec["netdev"]:
                 self.vf_table[spec["netdev"]] = [dict(FRESH_VF) for _ in range(count)]
@@ -243,9 +258,9 @@ class SysfsEmulator:
         while os.path.islink(self._path("bus/pci/devices/%s/virtfn%d" % (address, index))):
             vf = os.path.basename(os.readlink(self._path("bus/pci/devices/%s/virtfn%d" % (address, index))))
             os.unlink(self._path("bus/pci/devices/%s/virtfn%d" % (address, index)))
-            for netdev in os.listdir(self._path("bus/pci/devices/%s/net" % vf)) if os.path.isdir(self._path("bus/pci/devices/%s/net" % vf)) else []:
-                os.rmdir(self._path("class/net/%s" % netdev))
-                self.addresses.pop(netdev, None)
+            if vf in self.vf_netdev:
+                self._show_vf_netdev(vf, False)
+                del self.vf_netdev[vf]
             _remove_tree(self._path("bus/pci/devices/%s" % vf))
             index += 1
         if spec["netdev"]:

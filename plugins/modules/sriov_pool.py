@@ -212,16 +212,19 @@ options:
             choices: [auto, enable, disable]
       allow_vf_reset:
         description:
-          - Allow a change that removes every VF of this PF (a non-zero count to another, an eswitch mode change with
-            VFs, O(state=deleted)) even when VFs are in use. Without it, such a change is refused, naming the VFs in
-            use. Not saved for the boot-time restore.
+          - Allow a change that removes every VF of this PF. Without it, a change from a non-zero count to another and
+            an eswitch mode change while VFs exist are always refused, and O(config[].num_vfs=0) and O(state=deleted)
+            are refused while a VF is in use; the message names the VFs in use.
+          - With O(state=deleted) it is the one field read besides O(config[].pf) and O(config[].pci_address).
+          - Not saved for the boot-time restore.
         type: bool
         default: false
       libvirt_network:
         description:
-          - The name of a libvirt network of C(forward mode='hostdev') to define over this PF's VFs (a VF pool that
-            libvirt hands out to guests with C(<interface type='network'>)), through the libvirt backend of
-            M(hypervisor.networking.vm_network). A name of 1 to 15 letters, digits, C(_), C(-), C(.).
+          - The name of a libvirt network of C(forward mode='hostdev') over this PF's VFs (a VF pool that libvirt hands
+            out to guests with C(<interface type='network'>)). A name of 1 to 15 letters, digits, C(_), C(-), C(.).
+          - Validated, not yet applied - defining it needs the libvirt backend of M(hypervisor.networking.vm_network),
+            which this version does not have; the module warns and defines nothing.
         type: str
 notes:
   - The VFs, their attributes and drivers are saved with O(persist=true) and restored at boot by the collection's
@@ -281,7 +284,10 @@ commands:
   returned: with a state that changes the host
   type: list
   elements: str
-  sample: ["0000:01:00.0 (enp1s0f0): sriov_numvfs 0 -> 4", "0000:01:00.0 VF 0: driver vfio-pci (driver_override vfio-pci; drivers_probe)"]
+  sample: ["0000:01:00.0 (enp1s0f0): sriov_numvfs 0 -> 2 (wait at most 60 s for the VFs)",
+           "0000:01:00.0 (enp1s0f0) VF 0 (0000:01:10.0): driver vfio-pci (driver_override vfio-pci; drivers_probe)",
+           "0000:01:00.0 (enp1s0f0) VF 0: mac 52:54:00:00:01:00",
+           "0000:01:00.0 (enp1s0f0) VF 1 (0000:01:10.1): driver vfio-pci (driver_override vfio-pci; drivers_probe)"]
 before:
   description: The PFs this module configured, before the call, as config items; their VFs as the host has them under C(host.vfs).
   returned: with a state that changes the host

@@ -15,6 +15,8 @@ saved state (under tmp). Nothing here writes the real /sys, links or /etc.
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import sys
 import time
 
@@ -223,7 +225,7 @@ def test_an_attribute_the_driver_ignores_fails_and_rolls_back(new_host):  # pyli
 
 
 @pytest.mark.parametrize("case", ["create", "change", "reset", "eswitch"])
-def test_a_failed_write_at_every_point_leaves_the_host_as_it_was(new_host, case):  # pylint: disable=redefined-outer-name
+def test_a_failed_write_at_every_point_leaves_the_host_as_it_was(new_host, store, case):  # pylint: disable=redefined-outer-name
     """Each write of the call (sysfs, netlink VF, devlink) fails in turn: the host ends as it was."""
     setup = {"create": [], "change": [POOL], "reset": [{"pf": "enp1s0f0", "num_vfs": 2}],
              "eswitch": [{"pf": "enp1s0f0", "num_vfs": 2}]}[case]
@@ -231,6 +233,7 @@ def test_a_failed_write_at_every_point_leaves_the_host_as_it_was(new_host, case)
                "change": [dict(POOL, vf_defaults={"vlan": 300, "link_state": "enable"}, driver="iavf")],
                "reset": [dict(POOL, allow_vf_reset=True)],
                "eswitch": [{"pf": "enp1s0f0", "num_vfs": 2, "eswitch_mode": "switchdev", "allow_vf_reset": True}]}[case]
+    shutil.rmtree(str(store), ignore_errors=True)
     probe = new_host()
     if setup:
         _run(probe, setup)
@@ -239,6 +242,7 @@ def test_a_failed_write_at_every_point_leaves_the_host_as_it_was(new_host, case)
     writes = len(probe.writes)
     assert writes >= 3
     for index in range(writes):
+        shutil.rmtree(str(store), ignore_errors=True)  # each host starts with no saved state, as the probe did
         host = new_host()  # pylint: disable=redefined-outer-name
         if setup:
             _run(host, setup)
@@ -260,6 +264,21 @@ def test_eswitch_mode_goes_through_zero_vfs(host):  # pylint: disable=redefined-
         "sriov_numvfs 2 -> 0 (removes every VF)", "devlink eswitch mode legacy -> switchdev",
         "sriov_numvfs 0 -> 2 (wait at most 5 s for the VFs)"]
     assert host.sriov[PF0]["eswitch"] == "switchdev" and host.numvfs(PF0) == 2
+
+
+def test_the_return_sample_is_what_the_module_runs(new_host):  # pylint: disable=redefined-outer-name
+    host = new_host(nm_running=False)  # pylint: disable=redefined-outer-name
+    sample = fu.yaml.safe_load(re.search(r'^RETURN = r"""\n(.*?)^"""', _module_source(), re.S | re.M).group(1))["commands"]["sample"]
+    result = _run(host, [{"pf": "enp1s0f0", "num_vfs": 2, "driver": "vfio-pci", "vfs": [{"index": 0, "mac": "52:54:00:00:01:00"}]}],
+                  timeout=60, persist=False)
+    assert result["commands"] == sample
+
+
+def test_check_mode_predicts_the_after_of_the_real_run(host):  # pylint: disable=redefined-outer-name
+    predicted = _run(host, [POOL], check=True)
+    real = _run(host, [POOL])
+    assert predicted["diff"]["after"] == real["diff"]["after"]
+    assert predicted["commands"] == real["commands"]
 
 
 def test_no_udev_rule_without_networkmanager(new_host):  # pylint: disable=redefined-outer-name
@@ -285,6 +304,11 @@ def test_saved_pools_come_back_at_boot_before_networks(new_host, monkeypatch):  
     assert rebooted.numvfs(PF0) == 4
     assert [rebooted.driver(vf) for vf in rebooted.vf_addresses(PF0)] == ["vfio-pci", "vfio-pci", "iavf", "iavf"]
     assert rebooted.vf_table["enp1s0f0"][0]["mac"] == "52:54:00:00:01:00" and rebooted.vf_table["enp1s0f0"][3]["qos"] == 5
+
+
+def _module_source():
+    with open(os.path.join(fu.REPO_ROOT, "plugins", "modules", "sriov_pool.py"), encoding="utf-8") as handle:
+        return handle.read()
 
 
 # ---- EXAMPLES, as written, against the emulated NICs ----------------------------------------------

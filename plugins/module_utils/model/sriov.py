@@ -16,6 +16,7 @@ import re
 from typing import List, Optional
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import fields as f
+from ansible_collections.hypervisor.networking.plugins.module_utils.model.base import overlay
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.sysfs import check_driver, check_pci_address
 
 MAX_VFS = 65535  # the PCI SR-IOV capability's NumVFs is 16 bits
@@ -76,8 +77,9 @@ class SriovPool:
     driver: Optional[str] = None
     eswitch_mode: Optional[str] = None
     vf_defaults: Optional[VfAttributes] = None
-    vf_groups: Optional[List[VfGroup]] = None
-    vfs: Optional[List[VfConfig]] = None
+    # merged adds the given groups and VFs to the pool's (coalesce() then joins entries of one range or index)
+    vf_groups: Optional[List[VfGroup]] = dataclasses.field(default=None, metadata={"merge": "union"})
+    vfs: Optional[List[VfConfig]] = dataclasses.field(default=None, metadata={"merge": "union"})
     allow_vf_reset: Optional[bool] = None  # a permission of this call, never saved
     libvirt_network: Optional[str] = None
 
@@ -161,6 +163,21 @@ def pool_from_config(item, path, problems):
 def pool_defaults(model):
     """Under replaced and for a new pool: the secure VF defaults and the VFs' own kernel driver."""
     return SriovPool(pf=model.pf, pci_address=model.pci_address, driver=KERNEL_DRIVER, vf_defaults=SECURE_DEFAULTS)
+
+
+def coalesce(model):
+    """One entry per VF index and per group range, the later entry's attributes winning (merged
+    appends the given entries to the pool's)."""
+    def joined(entries, key):
+        if entries is None:
+            return None
+        result = {}
+        for entry in entries:
+            name = getattr(entry, key)
+            result[name] = overlay(result[name], entry) if name in result else entry
+        return list(result.values())
+
+    return dataclasses.replace(model, vf_groups=joined(model.vf_groups, "range"), vfs=joined(model.vfs, "index"))
 
 
 def resolve(model, count=None):

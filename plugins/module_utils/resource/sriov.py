@@ -18,6 +18,7 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.backend impo
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HostError
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import sriov as m
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.base import to_config
+from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import Problems
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.sysfs import SysfsResource, self_undoing
 
 # What a VF has when the kernel creates it (drivers start VFs with spoof checking on, untrusted, no VLAN, no rates)
@@ -62,13 +63,22 @@ class SriovPoolResource(SysfsResource):
         return model
 
     def current(self, snapshot, saved, adopt=()):
+        """The pools this module manages: the saved configuration (each VF's real state is in
+        host_facts and is what plans compare with), with the count, names and eswitch mode of the host."""
         result = {}
         for address in set(saved) | set(adopt):
             device = snapshot["pci"].get(address)
-            if device and device["sriov"] is not None:
-                result[address] = m.SriovPool(pf=snapshot["sriov"][address]["netdev"], pci_address=address,
-                                              num_vfs=device["sriov"]["numvfs"], eswitch_mode=snapshot["sriov"][address]["eswitch_mode"])
+            if not device or device["sriov"] is None:
+                continue
+            pool = m.pool_from_config(saved[address], "saved", Problems()) if address in saved else m.SriovPool()
+            pf = snapshot["sriov"][address]
+            result[address] = dataclasses.replace(
+                pool, pf=pf["netdev"] if pool.pf or address not in saved else None, pci_address=address,
+                num_vfs=device["sriov"]["numvfs"], eswitch_mode=pf["eswitch_mode"] if pool.eswitch_mode else None)
         return result
+
+    def complete(self, model, snapshot):
+        return m.coalesce(model)
 
     def conflict(self, snapshot, model, adopt):
         device = snapshot["pci"].get(model.pci_address or "")
@@ -251,14 +261,18 @@ class SriovPoolResource(SysfsResource):
             state = dict(FRESH_VF) if recreate else dict(_vf_state(snapshot["sriov"][address], index))
             state.update(_wanted(values))
             entry = {"index": index, "pci_address": vf}
-            entry.update({key: state[key] for key in VF_KEYS if key in state})
+            entry.update({key: state[key] for key in VF_KEYS if key in state and state[key] != UNSET_MAC})
             vf_device = None if recreate else snapshot["pci"].get(vf)
             driver = values["driver"]
             if driver in (None, m.KERNEL_DRIVER):
                 driver = vf_device["driver"] if vf_device and not (driver and vf_device["driver_override"]) else driver
             entry["driver"] = "its own" if driver == m.KERNEL_DRIVER else driver
             vfs.append(entry)
-        return {"total_vfs": device["sriov"]["total"], "vfs": vfs}
+        facts = {"total_vfs": device["sriov"]["total"], "vfs": vfs}
+        mode = model.eswitch_mode or snapshot["sriov"][address]["eswitch_mode"]
+        if mode:
+            facts["eswitch_mode"] = mode
+        return facts
 
     def gather(self, snapshot, current):
         items = []
