@@ -8,7 +8,11 @@ side (which VF attributes it would report)."""
 
 from __future__ import annotations
 
+import os
+import re
+
 import pytest
+import yaml
 from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 from pyroute2.requests.link import LinkIPRouteFilter
 
@@ -20,6 +24,9 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.errors impor
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import sriov as m
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import Problems
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.sriov import SriovPoolResource
+
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _rendered(item):
@@ -106,6 +113,20 @@ def test_udev_rule_marks_each_vf_unmanaged():
     rule = backend_sriov.udev_rule("0000:01:00.0", ["0000:01:10.0", "0000:01:10.1"])
     assert rule.splitlines()[1:] == ['ACTION=="add|change", SUBSYSTEM=="net", KERNELS=="0000:01:10.0", ENV{NM_UNMANAGED}="1"',
                                      'ACTION=="add|change", SUBSYSTEM=="net", KERNELS=="0000:01:10.1", ENV{NM_UNMANAGED}="1"']
+
+
+def test_documented_ranges_are_the_checked_ones():
+    with open(os.path.join(REPO_ROOT, "plugins", "modules", "sriov_pool.py"), encoding="utf-8") as handle:
+        source = handle.read()
+    options = yaml.safe_load(re.search(r'^DOCUMENTATION = r"""\n(.*?)^"""', source, re.S | re.M).group(1))["options"]
+    attributes = options["config"]["suboptions"]["vf_defaults"]["suboptions"]
+    assert "0 to %d" % m.MAX_VLAN in attributes["vlan"]["description"]
+    assert "0 to %d" % m.MAX_QOS in attributes["qos"]["description"]
+    assert attributes["vlan_proto"]["choices"] == list(m.VLAN_PROTOS)
+    assert attributes["link_state"]["choices"] == list(m.LINK_STATES)
+    assert options["config"]["suboptions"]["eswitch_mode"]["choices"] == list(m.ESWITCH_MODES)
+    for group in ("vf_groups", "vfs"):
+        assert set(m.ATTRIBUTES) <= set(options["config"]["suboptions"][group]["suboptions"])
 
 
 def test_restored_before_networks():
