@@ -327,3 +327,11 @@ def test_every_example_runs_as_written(host):  # pylint: disable=redefined-outer
             assert {item["pci_address"] for item in result["gathered"]} == {PF0, PF1}
     assert host.numvfs(PF0) == 0 and host.numvfs(PF1) == 0, "the last example removes every pool"
     assert len(names) == 6
+
+
+def test_gathered_reads_the_real_sysfs_without_writing():
+    """The real /sys, read only: every device with sriov_totalvfs is reported (none on this machine)."""
+    real = sorted(address for address in os.listdir("/sys/bus/pci/devices")
+                  if os.path.exists("/sys/bus/pci/devices/%s/sriov_totalvfs" % address))
+    gathered = converge(SriovPoolResource(), {"state": "gathered", "config": []}, False)["gathered"]
+    assert [item["pci_address"] for item in gathered] == real
