@@ -34,6 +34,8 @@ description:
     drivers back; VFs in use are refused there too unless O(config[].allow_vf_reset=true).
   - O(state=gathered) returns every SR-IOV PF of the host, owned or not, with its VFs, their attributes and drivers;
     C(host.owned) tells which ones this module configured.
+  - A PF without a network interface (its own driver not bound) gets its VF count and drivers; VF attributes other
+    than what the kernel gives new VFs are refused there, as they are read and set through the PF's interface.
   - O(state=parsed) is not supported.
 author:
   - hypervisor.networking contributors (@hypervisor-networking)

@@ -335,3 +335,16 @@ def test_gathered_reads_the_real_sysfs_without_writing():
                   if os.path.exists("/sys/bus/pci/devices/%s/sriov_totalvfs" % address))
     gathered = converge(SriovPoolResource(), {"state": "gathered", "config": []}, False)["gathered"]
     assert [item["pci_address"] for item in gathered] == real
+
+
+def test_a_pf_without_interface_takes_a_count_not_attributes(tmp_path, monkeypatch, store):  # pylint: disable=redefined-outer-name,unused-argument
+    host = SysfsEmulator(tmp_path / "bare", devices={PF0: {"driver": "ice", "sriov": {"total": 8}}},  # pylint: disable=redefined-outer-name
+                         drivers=["ice", "iavf", "vfio-pci"]).install_sriov(monkeypatch)
+    before = _state(host)
+    with pytest.raises(ValidationError) as caught:
+        _run(host, [{"pci_address": PF0, "num_vfs": 2, "vfs": [{"index": 1, "vlan": 5}]}])
+    assert "config[0]: 0000:01:00.0 has no network interface, and the attributes of VF 1 are set through it" in str(caught.value)
+    assert _state(host) == before
+    _run(host, [{"pci_address": PF0, "num_vfs": 2, "driver": "vfio-pci"}])  # the secure defaults are what new VFs have
+    assert [host.driver(vf) for vf in host.vf_addresses(PF0)] == ["vfio-pci"] * 2
+    assert not _run(host, [{"pci_address": PF0, "num_vfs": 2, "driver": "vfio-pci"}])["changed"]

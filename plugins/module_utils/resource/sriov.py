@@ -119,9 +119,10 @@ class SriovPoolResource(SysfsResource):
             if model.eswitch_mode is not None and pf["eswitch_mode"] is None:
                 problems.add(path + ".eswitch_mode", "the eswitch mode of %s cannot be read (no devlink program, or the NIC has no "
                              "eswitch)" % _label(model.pci_address, snapshot))
-            if model.num_vfs and pf["netdev"] is None and any(_wanted(values) for values, _ in m.resolve(model)):
-                problems.add(path, "%s has no network interface, and VF attributes are set through it (is the PF bound to "
-                             "its own driver?)" % model.pci_address)
+            changing = sorted(index for index, (_, _, _, changes) in enumerate(_vf_changes(model, snapshot)) if changes)
+            if pf["netdev"] is None and changing:
+                problems.add(path, "%s has no network interface, and the attributes of VF %s are set through it (is the PF "
+                             "bound to its own driver?)" % (model.pci_address, ", ".join(str(index) for index in changing)))
             self._check_reset(problems, path, model, snapshot)
             if model.libvirt_network is not None:
                 warnings.append("%s.libvirt_network: the hostdev network %s was not defined: this build of the collection has "
@@ -185,14 +186,11 @@ class SriovPoolResource(SysfsResource):
             plan.add("%s: sriov_numvfs 0 -> %d (wait at most %d s for the VFs)" % (label, want, backend.timeout),
                      *self_undoing(lambda: backend.set_numvfs(address, want, backend.timeout),
                                    lambda: backend.set_numvfs(address, 0, backend.timeout)))
-        for index, (values, _sources) in enumerate(m.resolve(desired, want)):
+        for index, (values, wanted, host, changing) in enumerate(_vf_changes(desired, snapshot)):
             vf = vf_addresses[index] if index < len(vf_addresses) else None
             self._plan_vf_driver(plan, backend, label, index, vf, values["driver"], None if recreate else snapshot["pci"].get(vf))
-            host = FRESH_VF if recreate else _vf_state(pf, index)
-            wanted = _wanted(values)
-            changing = {key: value for key, value in wanted.items() if host.get(key) != value}
             if changing:
-                if pf["netdev"] is None:
+                if pf["netdev"] is None:  # check_host refuses this before any change; the verification re-plan gets here
                     raise HostError("%s has no network interface to set VF attributes through" % label)
                 self._plan_vf_attributes(plan, backend, label, pf["netdev"], index, changing, wanted, host, recreate)
 
@@ -341,6 +339,21 @@ def _recreates(model, snapshot):
     want = sriov["numvfs"] if model.num_vfs is None else model.num_vfs
     mode = snapshot["sriov"][model.pci_address]["eswitch_mode"]
     return want != sriov["numvfs"] or (model.eswitch_mode is not None and model.eswitch_mode != mode and sriov["numvfs"] > 0)
+
+
+def _vf_changes(model, snapshot):
+    """Per VF of the pool as `model` wants it: (resolved values, wanted attributes, what the VF has,
+    the attributes that change). A new VF has what the kernel gives it; so is taken a VF of a PF
+    without a network interface, whose VF attributes cannot be read (check_host refuses others)."""
+    recreate = _recreates(model, snapshot)
+    pf = snapshot["sriov"][model.pci_address]
+    count = snapshot["pci"][model.pci_address]["sriov"]["numvfs"] if model.num_vfs is None else model.num_vfs
+    result = []
+    for index, (values, _sources) in enumerate(m.resolve(model, count)):
+        host = FRESH_VF if recreate or pf["netdev"] is None else _vf_state(pf, index)
+        wanted = _wanted(values)
+        result.append((values, wanted, host, {key: value for key, value in wanted.items() if host.get(key) != value}))
+    return result
 
 
 def _new_vf_addresses(address, sriov, count):
