@@ -44,6 +44,10 @@ import json
 import os
 import threading
 
+from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
+from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+from pyroute2.requests.link import LinkIPRouteFilter
+
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend import sriov as backend_sriov
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend import sysfs, vf_netlink
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HostError
@@ -170,7 +174,7 @@ class SysfsEmulator:
         self.fail_index = index
         self.writes = []
 
-    def _count_write(self, what):
+    def count_write(self, what):
         index = len(self.writes)
         self.writes.append(what)
         if self.fail_index is not None and index == self.fail_index:
@@ -179,7 +183,7 @@ class SysfsEmulator:
     def write(self, relative, text):
         """What the kernel does for a write to `relative`; raises OSError as it would."""
         with self.lock:
-            self._count_write(relative)
+            self.count_write(relative)
             self._write(relative, text)
 
     def _write(self, relative, text):
@@ -277,7 +281,7 @@ class SysfsEmulator:
         if args[:3] == ["dev", "eswitch", "set"]:
             with self.lock:
                 address = args[3][len("pci/"):]
-                self._count_write("devlink " + " ".join(args))
+                self.count_write("devlink " + " ".join(args))
                 if self.numvfs(address):
                     raise HostError("devlink %s failed: Device or resource busy" % " ".join(args))
                 self.sriov[address]["eswitch"] = args[5]
@@ -354,8 +358,6 @@ class EmulatedIPRoute:
         return [self.emulator.ifindex[ifname]] if ifname in self.emulator.ifindex else []
 
     def link(self, command, index, ext_mask=None, vf=None):
-        from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg  # pylint: disable=import-outside-toplevel
-        from pyroute2.requests.link import LinkIPRouteFilter  # pylint: disable=import-outside-toplevel
         name = self._name(index)
         table = self.emulator.vf_table.get(name)
         if command == "get":
@@ -372,7 +374,7 @@ class EmulatedIPRoute:
         request["attrs"] = [("IFLA_VFINFO_LIST", LinkIPRouteFilter("set").set_vf({}, copy.deepcopy(vf))["IFLA_VFINFO_LIST"])]
         decoded = _through_the_wire(request)
         with self.emulator.lock:
-            self.emulator._count_write("netlink %s vf %s" % (name, vf))  # pylint: disable=protected-access
+            self.emulator.count_write("netlink %s vf %s" % (name, vf))
             for info in decoded.get_attr("IFLA_VFINFO_LIST").get_attrs("IFLA_VF_INFO"):
                 for attr, value in info["attrs"]:
                     if table is None or value["vf"] >= len(table):
@@ -390,7 +392,6 @@ class EmulatedIPRoute:
         return [decoded]
 
     def get_links(self):
-        from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg  # pylint: disable=import-outside-toplevel
         links = []
         for name, index in sorted(self.emulator.ifindex.items()):
             message = ifinfmsg()
@@ -400,7 +401,6 @@ class EmulatedIPRoute:
         return links
 
     def get_addr(self):
-        from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg  # pylint: disable=import-outside-toplevel
         result = []
         for name, addresses in sorted(self.emulator.addresses.items()):
             for address in addresses:
