@@ -229,7 +229,8 @@ options:
         type: str
 notes:
   - The VFs, their attributes and drivers are saved with O(persist=true) and restored at boot by the collection's
-    restore unit, before the networks of M(hypervisor.networking.vm_network).
+    restore unit, before the networks of M(hypervisor.networking.vm_network). That unit runs after
+    C(network-online.target) - the host's own network configuration cannot use the VFs at boot.
   - VF attributes that the NIC's driver does not support (C(trust), C(min_tx_rate) and C(vlan_proto) on some NICs) fail
     the task when they are asked for and differ from what the NIC reports.
 """
