@@ -348,3 +348,12 @@ def test_a_pf_without_interface_takes_a_count_not_attributes(tmp_path, monkeypat
     _run(host, [{"pci_address": PF0, "num_vfs": 2, "driver": "vfio-pci"}])  # the secure defaults are what new VFs have
     assert [host.driver(vf) for vf in host.vf_addresses(PF0)] == ["vfio-pci"] * 2
     assert not _run(host, [{"pci_address": PF0, "num_vfs": 2, "driver": "vfio-pci"}])["changed"]
+
+
+def test_overridden_removes_the_other_pools_it_manages(host):  # pylint: disable=redefined-outer-name
+    _run(host, [{"pf": "enp1s0f0", "num_vfs": 2}, {"pf": "enp1s0f1", "num_vfs": 3}])
+    result = _run(host, [{"pf": "enp1s0f1", "num_vfs": 3}], state="overridden")
+    assert result["commands"][:2] == ["0000:01:00.0 (enp1s0f0): remove udev rule %s" % os.path.join(
+        host.root, "etc/udev/rules.d/70-hypervisor-networking-sriov-0000:01:00.0.rules"), "0000:01:00.0 (enp1s0f0): sriov_numvfs 2 -> 0 (removes every VF)"]
+    assert host.numvfs(PF0) == 0 and host.numvfs(PF1) == 3 and host.udev_rule(PF0) is None
+    assert list(persist.Store().load("sriov_pool", "pci_address")) == [PF1]
