@@ -58,8 +58,9 @@ options:
     default: /sys
   timeout:
     description:
-      - Seconds to wait for the VF devices to appear after C(sriov_numvfs) is written; some NICs take 20 seconds and
-        more for 64 VFs. When they do not all appear in time, the call fails with the time waited and rolls back.
+      - Seconds (1 or more) to wait for the VF devices to appear after C(sriov_numvfs) is written; some NICs take
+        20 seconds and more for 64 VFs. When they do not all appear in time, the call fails with the time waited and
+        rolls back.
     type: int
     default: 60
   running_config:

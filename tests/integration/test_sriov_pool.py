@@ -185,6 +185,13 @@ def test_host_refusals_come_after_value_checks_all_in_one_message(host):  # pyli
     assert _state(host) == before
 
 
+def test_a_timeout_below_one_second_is_refused(host):  # pylint: disable=redefined-outer-name
+    with pytest.raises(ValidationError) as caught:
+        _run(host, [{"pf": "enp1s0f0", "num_vfs": 2}], timeout=0)
+    assert str(caught.value) == "timeout: must be a whole number of seconds, 1 or more (got 0)"
+    assert host.numvfs(PF0) == 0
+
+
 def test_vfs_made_outside_the_collection_need_adopt(host):  # pylint: disable=redefined-outer-name
     host.write("bus/pci/devices/%s/sriov_numvfs" % PF1, "2\n")
     with pytest.raises(ValidationError) as caught:

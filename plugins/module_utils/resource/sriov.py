@@ -15,7 +15,7 @@ import dataclasses
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend import sriov as backend_sriov
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend import sysfs
-from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HostError
+from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HostError, ValidationError
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import sriov as m
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.base import to_config
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import Problems
@@ -26,6 +26,7 @@ FRESH_VF = {"vlan": 0, "qos": 0, "vlan_proto": "802.1Q", "spoofchk": True, "trus
             "link_state": "auto"}
 VF_KEYS = m.ATTRIBUTES + ("mac",)
 VFIO = "vfio-pci"
+DEFAULT_TIMEOUT = 60  # seconds for the VFs to appear (the module's option timeout)
 UNSET_MAC = "00:00:00:00:00:00"  # a VF without a MAC of its own reports all zeros
 
 
@@ -44,7 +45,11 @@ class SriovPoolResource(SysfsResource):
                 "udev_rules": {}}
 
     def open_backend(self, params):
-        return backend_sriov.SriovBackend(params.get("sysfs_root"), timeout=params.get("timeout") or 60)
+        timeout = params.get("timeout")
+        timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+        if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
+            raise ValidationError(["timeout: must be a whole number of seconds, 1 or more (got %r)" % (timeout,)])
+        return backend_sriov.SriovBackend(params.get("sysfs_root"), timeout=timeout)
 
     def to_config(self, model):
         """The config item: allow_vf_reset is a permission of one call, and the kernel driver the default (neither saved)."""
