@@ -89,8 +89,8 @@ def _validate(resource, config, state, lock_timeout=DEFAULT_TIMEOUT):
             problems.add(path, "must be a dictionary")
             continue
         key = resource.name_field
-        if state == "deleted" and set(item) - {key}:
-            item = {key: item.get(key)}  # deleted needs only the names
+        if state == "deleted" and set(item) - set(resource.deleted_fields):
+            item = {name: item.get(name) for name in resource.deleted_fields if name in item}  # deleted needs only the names
         check_no_control_characters(problems, path, item)
         model = resource.from_config(item, path, problems)
         if model.name in seen:
@@ -109,11 +109,12 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
     store = persist.Store()
     saved = store.load(resource.kind, resource.name_field)
     snapshot = backend.read()
+    given = [resource.identify(model, snapshot) for model in given]
     # adopt only ever lets a call take over and change an object, never remove one.
     adopt = {model.name for model in given} if params.get("adopt") and state in ("merged", "replaced", "overridden") else set()
     current = resource.current(snapshot, saved, adopt)
     if state == "gathered":
-        return {"changed": False, "gathered": [resource.to_config(current[name]) for name in sorted(current)]}
+        return {"changed": False, "gathered": resource.gather(snapshot, current)}
 
     warnings = []
     problems = Problems()
@@ -139,6 +140,8 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
     paths = [(resource.item_path(i), m.name) for i, m in enumerate(given)]
     _check_desired(resource, [(path, desired[name]) for path, name in paths if name in desired])
     resource.check_host(desired, snapshot, problems, warnings, check_mode, paths)
+    listed = {model.name: (path, model) for (path, _), model in zip(paths, given)}
+    resource.check_removals([(listed.get(name, (None, None)), current[name]) for name in removals], snapshot, problems)
     problems.raise_if_any()
 
     plan = Plan()

@@ -16,6 +16,7 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.resource.net
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.ovs_bridge import OvsBridgeResource
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.ovs_global import OvsGlobalResource
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.ovs_port import OvsPortResource
+from ansible_collections.hypervisor.networking.plugins.module_utils.resource.sriov import SriovPoolResource
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.sysfs import HugepagesResource, PciDriverResource
 
 RESOURCES = {
@@ -26,6 +27,7 @@ RESOURCES = {
     "ovs_dpdk_bridge": OvsBridgeResource(),
     "hugepages": HugepagesResource(),
     "pci_driver": PciDriverResource(),
+    "sriov_pool": SriovPoolResource(),
 }
 
 

@@ -45,7 +45,7 @@ SYSTEM_PYTHONS = ("/usr/bin/python3", "/usr/libexec/platform-python")
 PACKAGE = "ansible_collections/hypervisor/networking/plugins/module_utils"
 # hugepages and driver bindings first (DPDK needs them), then networks, the Open_vSwitch keys,
 # netdev bridges, their ports, and the VMs' interfaces on them
-KINDS_IN_ORDER = ("hugepages", "pci_driver", "vm_network", "ovs_dpdk_global", "ovs_dpdk_bridge", "ovs_dpdk_port", "vm_interface")
+KINDS_IN_ORDER = ("hugepages", "pci_driver", "sriov_pool", "vm_network", "ovs_dpdk_global", "ovs_dpdk_bridge", "ovs_dpdk_port", "vm_interface")
 RECOVERY_DOC = "docs/state-and-recovery.md"
 
 RESTORE_PROGRAM = '''#!%(python)s

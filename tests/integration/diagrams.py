@@ -35,7 +35,7 @@ class Diagram:
                 dashed = any("stroke-dasharray" in (shape.attrib) for shape in group if shape.tag != SVG_NS + "text")
                 self.nodes[title.text] = (texts, dashed)
             elif group.get("class") == "edge":
-                source, _, target = title.text.partition("->")
+                source, target = title.text.split("->", 1)
                 self.edges.add((source, target))
 
     def text(self, node_id):

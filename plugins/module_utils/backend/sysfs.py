@@ -8,7 +8,10 @@ emulated tree). Shared by the hugepages and pci_driver modules and meant for SR-
 (``sriov_numvfs`` is one more attribute; driver binding of VFs is `bind`). A snapshot::
 
     {"hugepages": {size in kB: {"nr": int, "free": int}},
-     "pci": {address: {"driver": str or None, "driver_override": str or None, "netdevs": [names]}},
+     "pci": {address: {"driver": str or None, "driver_override": str or None, "netdevs": [names],
+                       "physfn": the PF's address for a VF, else None,
+                       "sriov": None, or for a PF {"total": int, "numvfs": int, "offset": int, "stride": int,
+                                                   "vfs": [VF addresses by index]}}},
      "drivers": [PCI driver names],
      "uppers": {netdev: [upper devices: bridge, bond, VLAN masters]}}
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HostError, HvnetError
 from ansible_collections.hypervisor.networking.plugins.module_utils.plan import describe
@@ -103,13 +107,35 @@ class Sysfs:
         devices = {}
         for address in self._listdir(PCI_DEVICES):
             override = self.read_text("%s/%s/driver_override" % (PCI_DEVICES, address))
+            physfn = self.path("%s/%s/physfn" % (PCI_DEVICES, address))
             devices[address] = {
                 "driver": self.driver_of(address),
                 # the kernel shows an empty override as "(null)"
                 "driver_override": override if override and override != "(null)" else None,
                 "netdevs": self._listdir("%s/%s/net" % (PCI_DEVICES, address)),
+                "physfn": os.path.basename(os.readlink(physfn)) if os.path.islink(physfn) else None,
+                "sriov": self.read_sriov(address),
             }
         return devices
+
+    def read_sriov(self, address):
+        """The SR-IOV attributes of a PF, or None for a device without SR-IOV."""
+        base = "%s/%s/" % (PCI_DEVICES, address)
+        total = _int(self.read_text(base + "sriov_totalvfs"))
+        if total is None:
+            return None
+        return {"total": total, "numvfs": _int(self.read_text(base + "sriov_numvfs")) or 0,
+                "offset": _int(self.read_text(base + "sriov_offset")), "stride": _int(self.read_text(base + "sriov_stride")),
+                "vfs": self.vf_addresses(address)}
+
+    def vf_addresses(self, address):
+        """The addresses of a PF's VFs in index order (its virtfnN links), up to the first missing one."""
+        found = []
+        while True:
+            link = self.path("%s/%s/virtfn%d" % (PCI_DEVICES, address, len(found)))
+            if not os.path.islink(link):
+                return found
+            found.append(os.path.basename(os.readlink(link)))
 
     def read_uppers(self):
         uppers = {}
@@ -125,6 +151,27 @@ class Sysfs:
         relative = "%s/hugepages-%dkB/nr_hugepages" % (HUGEPAGES_DIR, size_kb)
         self.write(relative, "%d\n" % count)
         return _int(self.read_text(relative))
+
+    def set_numvfs(self, address, count, timeout):
+        """sriov_numvfs := count, then wait (at most `timeout` s) until every VF device is there.
+
+        The kernel takes a change between two non-zero counts only through 0 (EBUSY); the caller
+        plans that. Drivers create VFs at their own pace: 64 VFs may take 20 s and more.
+        """
+        self.write("%s/%s/sriov_numvfs" % (PCI_DEVICES, address), "%d\n" % count)
+        started = time.monotonic()
+        pause = 0.05
+        while True:
+            found = self.vf_addresses(address)
+            present = [vf for vf in found if os.path.isdir(self.path("%s/%s" % (PCI_DEVICES, vf)))]
+            if len(found) == count and len(present) == count:
+                return found
+            waited = time.monotonic() - started
+            if waited >= timeout:
+                raise SysfsError("%s has %d of %d VFs after waiting %.1f s (option timeout: %d s); some NICs need more time "
+                                 "for many VFs, raise timeout" % (address, len(present), count, waited, timeout))
+            time.sleep(min(pause, max(timeout - waited, 0.01)))
+            pause = min(pause * 2, 1.0)
 
     def bind(self, address, override, driver):
         """driver_override := `override` (None clears it), then make the device end on `driver`.

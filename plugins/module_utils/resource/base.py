@@ -19,6 +19,11 @@ class Resource:
     conflict_field = "name"  # the config field a conflict() message is about
     name_field = "name"  # the config field that names an object (models expose it as .name)
 
+    @property
+    def deleted_fields(self):
+        """The fields state deleted reads of an item: its name (a resource may add what else identifies it)."""
+        return (self.name_field,)
+
     @staticmethod
     def item_path(index):
         """The path messages give the config item at `index` (`config[0]`; a module whose config is one dict says `config`)."""
@@ -38,6 +43,10 @@ class Resource:
 
     def to_config(self, model):
         return to_config(model)
+
+    def gather(self, snapshot, current):
+        """state gathered: config items of the objects on the host (by default the ones the collection owns)."""
+        return [self.to_config(current[name]) for name in sorted(current)]
 
     def host_facts(self, model, snapshot):
         """What the host has for this object beyond its config (read-only; shown as `host` in before/after).
@@ -67,6 +76,10 @@ class Resource:
         """A backend with read() -> snapshot and close(), plus the calls actions make."""
         raise NotImplementedError
 
+    def identify(self, model, snapshot):
+        """The listed object with the name the host knows it by (e.g. a PCI address for an interface name)."""
+        return model
+
     def current(self, snapshot, saved, adopt=()):
         """{name: model} of the objects this collection owns (plus adoptable ones named in adopt)."""
         raise NotImplementedError
@@ -85,6 +98,10 @@ class Resource:
 
     def check_host(self, desired, snapshot, problems, warnings, check_mode, paths):
         """Checks against the host, after every value check passed."""
+
+    def check_removals(self, removals, snapshot, problems):
+        """Checks against the host before anything is removed: `removals` is [((path, listed item) or
+        (None, None) when not listed, current object)]."""
 
     def plan_object(self, plan, backend, current, desired, snapshot):
         """Add the actions that turn `current` (None: absent) into `desired`; none when equal."""
