@@ -17,7 +17,7 @@ description:
     with whether the host still uses it - bound to a driver other than vfio-pci or pci-stub and, for a NIC, up, holding
     an address (link-local ones aside) or under a bridge, bond or VLAN; a PCI bridge is never counted. A group shared
     with a device in use is a problem in RV(iommu_problems).
-  - The module does not fail on what it finds; the role M(hypervisor.networking.passthrough) decides from
+  - The module does not fail on what it finds; the role P(hypervisor.networking.passthrough#role) decides from
     RV(iommu_problems) and RV(vfio_problems) whether to stop. It fails on input that is neither a PCI address nor an
     interface name, naming every such entry.
 author:
@@ -41,7 +41,7 @@ options:
     description:
       - The arguments wanted on the kernel command line; RV(missing_kernel_args) lists those the running kernel lacks.
         Omitted, those this CPU needs (RV(recommended_kernel_args)).
-      - Each is letters, digits and C(_.,:=+/-), as the role M(hypervisor.networking.passthrough) writes them into a
+      - Each is letters, digits and C(_.,:=+/-), as the role P(hypervisor.networking.passthrough#role) writes them into a
         GRUB file.
     type: list
     elements: str
