@@ -456,3 +456,41 @@ def test_a_missing_lxml_is_named(monkeypatch):
     with pytest.raises(Exception) as error:
         render.network_xml(m.VmNetwork(name="x"))
     assert "python3-lxml" in str(error.value)
+
+
+def _all_parsed_configs():
+    problems = Problems()
+    texts = [text for text in complete_examples() if "<name>net7</name>" not in text]
+    texts += [_as_network(text, index) for index, text in enumerate(fragments())] + [PORTGROUPS, EVERYTHING_ELSE, HOSTDEV]
+    configs = [parse.parse_network_xml(text, "x", problems) for text in texts]
+    assert not problems.items
+    return configs
+
+
+def test_what_parsed_returns_the_module_takes_back():
+    """Every field the parser returns is a documented module option (its argument spec)."""
+    from ansible_collections.hypervisor.networking.plugins.module_utils.argspec import check_params
+    from ansible_collections.hypervisor.networking.plugins.module_utils.engine import COMMON_ARGUMENT_SPEC
+    from ansible_collections.hypervisor.networking.plugins.modules import vm_network
+
+    spec = dict(COMMON_ARGUMENT_SPEC, backend={"type": "str"}, config={"type": "list", "elements": "dict", "options": vm_network.CONFIG_SPEC})
+    configs = _all_parsed_configs()
+    assert check_params(spec, {"backend": "libvirt", "state": "replaced", "config": configs}) == []
+    parsed = converge(_libvirt_resource(), {"state": "parsed", "running_config": "\n".join(
+        render.network_xml(m.from_config(config, "x", Problems())) for config in configs)}, check_mode=False)["parsed"]
+    assert check_params(spec, {"backend": "libvirt", "state": "replaced", "config": parsed}) == []
+
+
+def test_the_module_examples_with_backend_libvirt_render_valid_xml(tmp_path):
+    import yaml
+
+    source = open(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "plugins", "modules",
+                               "vm_network.py"), encoding="utf-8").read()
+    tasks = yaml.safe_load(re.search(r'^EXAMPLES = r"""\n(.*?)^"""', source, re.S | re.M).group(1))
+    rendered = [task["hypervisor.networking.vm_network"] for task in tasks
+                if task["hypervisor.networking.vm_network"].get("backend") == "libvirt"
+                and task["hypervisor.networking.vm_network"].get("state") == "rendered"]
+    assert len(rendered) == 2
+    for params in rendered:
+        for item in converge(_libvirt_resource(), params, check_mode=False)["rendered"]:
+            _validate(tmp_path, item["libvirt_xml"], item["name"])

@@ -44,9 +44,9 @@ class NetworkResource(LinkResource):
 
     from_config = staticmethod(m.from_config)
 
-    @staticmethod
-    def defaults(model):
-        if model.mode in m.BRIDGELESS_MODES:  # guests sit on NICs or PCI functions: no bridge to default
+    def defaults(self, model):
+        if model.mode in m.BRIDGELESS_MODES or (self.backend == "libvirt" and model.mode == "bridge"):
+            # guests sit on NICs, PCI functions or a bridge libvirt does not manage (it refuses stp and delay there)
             return m.VmNetwork(name=model.name, forward=m.Forward(mode="isolated"), ips=[])
         uplink = model.bridge.uplink if model.bridge else None
         # STP stays off on bridges with a physical uplink: top-of-rack ports with BPDU guard
@@ -133,8 +133,8 @@ class NetworkResource(LinkResource):
         return result
 
     def complete(self, model, snapshot):
-        if model.mode in m.BRIDGELESS_MODES:
-            return model  # refused in check_desired (needs backend: libvirt)
+        if model.mode in m.BRIDGELESS_MODES or self.backend != "kernel":
+            return model  # the kernel's bridge only (bridgeless modes are refused in check_desired: needs backend libvirt)
         model = dataclasses.replace(model, forward=dataclasses.replace(model.forward), bridge=dataclasses.replace(model.bridge))
         model.bridge.name = model.bridge_name
         if model.bridge.stp and model.bridge.delay < MIN_STP_DELAY:
