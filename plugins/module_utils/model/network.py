@@ -178,7 +178,8 @@ def from_config(item, path, problems):
     )
     if forward.mode is not None and forward.mode != "bridge" and bridge.uplink:
         problems.add(path + ".bridge.uplink", uplink_problem(forward.mode))
-    if isinstance(name, str) and bridge.name is None and forward.mode not in BRIDGELESS_MODES and _NAME_RE.fullmatch(name) and f.check_ifname(f.Problems(), "", name) is None:
+    if isinstance(name, str) and bridge.name is None and forward.mode not in BRIDGELESS_MODES and _NAME_RE.fullmatch(name) \
+            and f.check_ifname(f.Problems(), "", name) is None:
         problems.add(path + ".bridge.name", "is required: the network name '%s' is not a valid interface name" % name)
     return model
 
@@ -308,18 +309,18 @@ def _virtualport(problems, path, value):
     given = f.as_dict(problems, path + ".parameters", item.get("parameters"))
     parameters = {}
     for key in sorted(given):
-        value = given[key]
+        parameter = given[key]
         ppath = "%s.parameters.%s" % (path, key)
-        if value is None:
+        if parameter is None:
             continue
         if key not in allowed:
             problems.add(ppath, "is not a parameter of virtualport type %s; allowed: %s" % (port_type or "(none)", ", ".join(allowed)))
         elif key in ("interface_id", "instance_id"):
-            parameters[key] = _uuid(problems, ppath, value)
+            parameters[key] = _uuid(problems, ppath, parameter)
         elif key == "profile_id":
-            parameters[key] = _text(problems, ppath, value, _PROFILE_RE, "a profile id (1-39 printable ASCII characters)")
+            parameters[key] = _text(problems, ppath, parameter, _PROFILE_RE, "a profile id (1-39 printable ASCII characters)")
         else:
-            parameters[key] = f.check_int(problems, ppath, value, 0, 0xFFFFFF if key == "type_id" else 0xFF)
+            parameters[key] = f.check_int(problems, ppath, parameter, 0, 0xFFFFFF if key == "type_id" else 0xFF)
     result = svc._compact({"type": port_type, "parameters": svc._compact(parameters) or None})  # pylint: disable=protected-access
     if item.get("type") is None and not result:
         return {}
