@@ -356,6 +356,11 @@ def test_several_networks_or_a_wrapper():
      ["config[0].ips[0].local_ptr: 'yes' is not a boolean; use true or false",
       "config[0].ips[0].dhcp.ranges[0].lease.expiry: is required (0 means the lease never expires)",
       "config[0].ips[0].dhcp.ranges[0].lease.unit: 'days' is not one of: seconds, minutes, hours"]),
+    ({"bridge": {"name": "br0"}, "vlan": {"tags": [{"id": 1}]}, "portgroups": [{"name": "a", "vlan": {"tags": [{"id": 2}]}}]},
+     ["config[0].vlan: VLAN tags need forward.mode hostdev or passthrough (SR-IOV VFs), or forward.mode bridge with virtualport"
+      " type openvswitch; a Linux bridge or macvtap does not tag (not isolated)",
+      "config[0].portgroups[0].vlan: VLAN tags need forward.mode hostdev or passthrough (SR-IOV VFs), or forward.mode bridge with"
+      " virtualport type openvswitch; a Linux bridge or macvtap does not tag (not isolated)"]),
     ({"bridge": {"zone": "a zone"}, "connections": 1},
      ["config[0].bridge.zone: 'a zone' is not a firewalld zone name (1-17 letters, digits, '_', '-')",
       "config[0].connections: is read-only: libvirt reports how many guest interfaces use a running network; leave it out of config"]),

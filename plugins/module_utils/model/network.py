@@ -369,6 +369,15 @@ def check_desired(problems, path, model):
     bridge = model.bridge or Bridge()
     if model.mode in BRIDGELESS_MODES and any(value is not None for value in dataclasses.astuple(bridge)):
         problems.add(path + ".bridge", "a %s network has no bridge: guests use the NICs or PCI functions of forward" % model.mode)
+    # libvirt tags guest traffic only where the connection can: an SR-IOV VF (hostdev, passthrough)
+    # or an Open vSwitch port; a Linux bridge or macvtap cannot
+    network_ovs = (model.virtualport or {}).get("type") == "openvswitch"
+    for where, vlan, virtualport in [("vlan", model.vlan, None)] + [
+            ("portgroups[%d].vlan" % index, group.get("vlan"), group.get("virtualport")) for index, group in enumerate(model.portgroups or [])]:
+        ovs = network_ovs or (virtualport or {}).get("type") == "openvswitch"
+        if vlan and not (model.mode in ("hostdev", "passthrough") or (model.mode == "bridge" and ovs)):
+            problems.add("%s.%s" % (path, where), "VLAN tags need forward.mode hostdev or passthrough (SR-IOV VFs), or forward.mode bridge"
+                         " with virtualport type openvswitch; a Linux bridge or macvtap does not tag (not %s)" % model.mode)
     if bridge.zone is not None and model.mode not in svc.SERVICE_MODES:
         problems.add(path + ".bridge.zone", "a firewalld zone is for the bridge libvirt makes (forward.mode nat, route, open, isolated), not %s"
                      % model.mode)
@@ -408,7 +417,7 @@ def _field_values(model, field):
     forward = model.forward or Forward()
     bridge = model.bridge or Bridge()
     if field == "forward.mode":
-        return [(field, model.mode if model.mode not in FORWARD_MODES[:5] else None)]
+        return [(field, model.mode if model.mode in BRIDGELESS_MODES else None)]
     if field == "forward.dev":
         return [(field, forward.dev if model.mode in BRIDGELESS_MODES + ("bridge",) else None)]
     if field.startswith("forward."):
