@@ -782,8 +782,18 @@ EXAMPLES = r"""
   hypervisor.networking.vm_network:
     backend: libvirt
     state: parsed
-    running_config: "{{ lookup('ansible.builtin.file', 'default-network.xml') }}"
-  register: from_xml   # from_xml.parsed
+    running_config: |
+      <network>
+        <name>default</name>
+        <forward mode="nat"/>
+        <bridge name="virbr0"/>
+        <ip address="192.168.122.1" netmask="255.255.255.0">
+          <dhcp>
+            <range start="192.168.122.2" end="192.168.122.254"/>
+          </dhcp>
+        </ip>
+      </network>
+  register: from_xml   # from_xml.parsed[0].ips[0].dhcp.ranges
 
 - name: Remove one network; its uplink gets the host's addresses and routes back
   hypervisor.networking.vm_network:
