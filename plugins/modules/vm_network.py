@@ -40,7 +40,10 @@ options:
         V(vepa), V(passthrough) and V(hostdev) with their pools, O(config[].bridge.zone), O(config[].uuid),
         O(config[].ipv6), O(config[].trust_guest_rx_filters), O(config[].vlan), O(config[].virtualport),
         O(config[].portgroups), O(config[].autostart), O(config[].ips[].local_ptr) and the DHCP C(lease)s;
-        kernel-only are O(config[].bridge.uplink) and O(config[].port_forwards).
+        kernel-only are O(config[].bridge.uplink) and O(config[].port_forwards), and in O(config[].forward.mode=bridge)
+        also O(config[].mtu), O(config[].mac), O(config[].ips) and the bridge's STP and delay (libvirt puts guests on
+        an existing host bridge and leaves it alone). With V(libvirt), V(nat), V(route) and V(open) need
+        O(config[].ips).
       - With V(libvirt), O(state=rendered) returns RV(rendered[].libvirt_xml) and O(state=parsed) reads network XML
         from O(running_config); both work without libvirtd and need the Python package lxml (C(python3-lxml)).
     type: str

@@ -366,7 +366,7 @@ class NetworkResource(LinkResource):
         return self._current_links(snapshot, adopt)
 
     def render(self, model, params, path, problems):
-        if self.backend == "libvirt" or params.get("backend") == "libvirt":
+        if self.backend == "libvirt":
             return {"name": model.name, "config": self.to_config(model), "libvirt_xml": libvirt_render.network_xml(model)}
         plan = Plan()  # only its commands: rendered applies nothing
         self.plan_object(plan, None, None, model, self.empty_snapshot())
