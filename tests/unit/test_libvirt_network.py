@@ -305,6 +305,15 @@ def test_metadata_is_skipped_and_the_owner_mark_readable():
     assert parse.owner_metadata(text, "https://example.org/other") is None
 
 
+def test_live_xml_of_a_pf_pool_parses_as_its_definition():
+    live = """<network connections='1'><name>vfs</name><forward mode='passthrough'><pf dev='eth0'/>
+        <interface dev='eth0v0' connections='1'/><interface dev='eth0v1'/></forward></network>"""
+    problems = Problems()
+    assert parse.parse_network_xml(live, "p", problems) == {"name": "vfs", "connections": 1,
+                                                            "forward": {"mode": "passthrough", "pf": "eth0"}}
+    assert not problems.items
+
+
 def test_connections_is_read_only():
     problems = Problems()
     config = parse.parse_network_xml("<network connections='3'><name>x</name><bridge name='virbrx'/></network>", "p", problems)
