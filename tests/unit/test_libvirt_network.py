@@ -416,7 +416,7 @@ def test_libvirt_backend_refuses_kernel_only_fields():
             "port_forwards": [{"host_port": 80, "guest_ip": "198.51.100.5"}]}
     problems = Problems()
     model = m.from_config(item, "config[0]", problems)
-    assert [field for field, _ in m.unsupported_fields(model, "libvirt")] == ["bridge.uplink", "port_forwards"]
+    assert [problem[0] for problem in m.unsupported_fields(model, "libvirt")] == ["bridge.uplink", "port_forwards"]
     assert m.unsupported_fields(model, "kernel") == []
 
 
@@ -427,7 +427,7 @@ def test_libvirt_refuses_what_it_does_not_manage_and_needs_an_address_to_forward
                                 "config[0]", problems)
     nat = m.from_config({"name": "nat", "forward": {"mode": "nat"}}, "config[1]", problems)
     assert not problems.items
-    assert [field for field, _ in m.unsupported_fields(host_bridge, "libvirt")] == ["bridge.stp", "bridge.delay", "mtu", "mac", "ips"]
+    assert [problem[0] for problem in m.unsupported_fields(host_bridge, "libvirt")] == ["bridge.stp", "bridge.delay", "mtu", "mac", "ips"]
     assert m.unsupported_fields(host_bridge, "kernel") == []
     assert m.unsupported_fields(nat, "libvirt") == [("ips", "is required with backend libvirt for forward.mode nat, route and open"
                                                      " (libvirt forwards only for a network it has an address on)")]
