@@ -314,6 +314,17 @@ def test_live_xml_of_a_pf_pool_parses_as_its_definition():
     assert not problems.items
 
 
+def test_metadata_goes_where_libvirt_keeps_it_and_the_parser_skips_it():
+    model = m.from_config({"name": "x", "uuid": "3e3fce45-4f53-4fa7-bb32-11f34168b82b", "forward": {"mode": "isolated"},
+                           "bridge": {"name": "virbrx"}}, "c", Problems())
+    xml = render.network_xml(model, ['<hv:owner xmlns:hv="https://example.org/hvnet" module="vm_network"/>'])
+    assert [child.tag for child in _parse_xml(xml)] == ["name", "uuid", "metadata", "bridge"]
+    assert parse.owner_metadata(xml, "https://example.org/hvnet") == {"module": "vm_network"}
+    problems = Problems()
+    assert m.from_config(parse.parse_network_xml(xml, "p", problems), "p", problems) == model
+    assert not problems.items
+
+
 def test_connections_is_read_only():
     problems = Problems()
     config = parse.parse_network_xml("<network connections='3'><name>x</name><bridge name='virbrx'/></network>", "p", problems)
