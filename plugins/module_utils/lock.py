@@ -7,7 +7,8 @@ A run locks exactly what it reads and changes, so runs that share nothing run in
 - its network namespace (links, nftables, sysctls, dnsmasq and the saved state of that
   namespace): `netns_scope()`, named as persist.py names the namespace's state directory;
 - the Open vSwitch database it talks to, which every namespace of the machine shares:
-  `ovsdb_scope(database)`.
+  `ovsdb_scope(database)`;
+- the libvirtd it talks to (its networks, whatever namespace the run is in): `libvirt_scope(uri)`.
 Scopes are always taken in one order (SCOPE_ORDER), so two runs never wait for each other in a cycle.
 A lock file exists only while a run holds it, so namespaces that come and go leave none behind.
 """
@@ -29,7 +30,7 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.persist impo
 LOCK_DIR = "/run/hypervisor-networking"
 DEFAULT_TIMEOUT = 300
 POLL_INTERVAL = 0.1
-SCOPE_ORDER = ("netns", "ovsdb")
+SCOPE_ORDER = ("netns", "ovsdb", "libvirt")
 _SAFE_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
@@ -70,6 +71,12 @@ def ovsdb_scope(database):
     if database.startswith("unix:"):
         target = "unix:" + os.path.realpath(database[len("unix:"):])
     return LockScope("ovsdb", "ovsdb-" + _digest(target), "the Open vSwitch database %s" % database)
+
+
+def libvirt_scope(uri):
+    """One libvirtd, by the URI that reaches it (two spellings of one daemon are two scopes:
+    libvirtd itself serializes each call, this lock keeps a run's read-plan-apply whole)."""
+    return LockScope("libvirt", "libvirt-" + _digest(uri), "libvirt at %s" % uri)
 
 
 def _digest(text):

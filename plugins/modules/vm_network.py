@@ -33,10 +33,35 @@ attributes:
 options:
   backend:
     description:
-      - V(kernel) builds networks from kernel objects. The libvirt backend comes in a later release.
+      - V(kernel) builds networks from kernel objects (netlink, nftables, dnsmasq).
+      - V(libvirt) has libvirtd make them (C(virsh net-list) shows them, guests name them in C(<interface type='network'>)),
+        through libvirt's Python binding (Debian C(python3-libvirt), PyPI C(libvirt-python)), needed on the managed host
+        only for this backend. Definitions are persistent and autostarted; a network is this collection's when its
+        C(<metadata>) carries the collection's mark, so O(state=overridden) and O(state=deleted) never touch C(default)
+        or any network defined by hand (O(adopt=true) takes one over).
+      - The same config works with either backend. Backend V(libvirt) refuses O(config[].bridge.uplink) and
+        O(config[].port_forwards) (kernel backend only).
+      - A name belongs to one backend at a time; a network saved under one backend is refused under the other until it
+        is deleted there.
     type: str
-    choices: [kernel]
+    choices: [kernel, libvirt]
     default: kernel
+  uri:
+    description:
+      - With O(backend=libvirt), the libvirt connection URI.
+    type: str
+    default: qemu:///system
+  allow_restart:
+    description:
+      - With O(backend=libvirt), what libvirt changes on a running network without a restart is changed live and in
+        the persistent definition (C(virNetworkUpdate)), that is DHCP hosts and ranges, DNS hosts, TXT and SRV records,
+        portgroups, forward interfaces. Any other change of a running network (forward mode, bridge, addresses,
+        domain, MTU, MAC...) needs the network restarted, which briefly cuts running guests off; it is refused, with
+        the fields named, unless this is V(true).
+      - After an allowed restart, the taps that were on the network's bridge (running guests) are put back on it and
+        checked; libvirt itself does that only when libvirtd restarts.
+    type: bool
+    default: false
   config:
     description: The networks.
     type: list
@@ -702,7 +727,9 @@ CONFIG_SPEC = {
 def main():
     argument_spec = dict(
         COMMON_ARGUMENT_SPEC,
-        backend={"type": "str", "default": "kernel", "choices": ["kernel"]},
+        backend={"type": "str", "default": "kernel", "choices": ["kernel", "libvirt"]},
+        uri={"type": "str", "default": "qemu:///system"},
+        allow_restart={"type": "bool", "default": False},
         config={"type": "list", "elements": "dict", "options": CONFIG_SPEC},
     )
     module = checked_module(argument_spec, supports_check_mode=True)

@@ -36,6 +36,7 @@ MAX_ALIAS = 255  # IFALIASZ - 1
 
 class NetworkResource(LinkResource):
     kind = "vm_network"
+    backend = default_backend = "kernel"
     conflict_field = "bridge.name"
     adoptable_kinds = ("bridge",)
 

@@ -1,0 +1,381 @@
+# Copyright: Contributors to the hypervisor.networking collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""vm_network with backend libvirt, against a real libvirtd.
+
+libvirtd runs in the root namespace and makes its bridges and firewall rules there, so these
+tests touch only libvirt networks and bridges named hvtlv* on documentation subnets, remove
+them at the end even on failure, never touch `default`, and put back the forwarding sysctls
+libvirt turns on when it starts a NAT/route network. The engine is called in-process (one
+libvirt connection per call, ~0.1 s per network action); what the tests assert is read back
+through libvirt's binding, ip -j and libvirt's own files, never the module's word.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from netns import Netns  # noqa: E402  pylint: disable=wrong-import-position
+
+libvirt = pytest.importorskip("libvirt")
+
+# pylint: disable=wrong-import-position
+from ansible_collections.hypervisor.networking.plugins.module_utils.backend import libvirt as lvbackend  # noqa: E402
+from ansible_collections.hypervisor.networking.plugins.module_utils.engine import converge  # noqa: E402
+from ansible_collections.hypervisor.networking.plugins.module_utils.entry import resource_for  # noqa: E402
+from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HvnetError  # noqa: E402
+
+URI = "qemu:///system"
+PREFIX = "hvtlv"
+FORWARDING_SYSCTLS = ("net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding")
+SOCKET = "/run/libvirt/libvirt-sock"
+RESOURCE = resource_for("vm_network", "libvirt")
+
+
+def _ensure_libvirtd():
+    if not shutil.which("libvirtd"):
+        pytest.skip("libvirtd is not installed (scripts/bootstrap.sh installs libvirt-daemon)")
+    running = subprocess.run(["pgrep", "-x", "libvirtd"], capture_output=True, check=False).returncode == 0
+    if not running:
+        os.makedirs("/var/log/libvirt", exist_ok=True)
+        subprocess.run(["libvirtd", "-d"], check=True, timeout=30)
+    for _ in range(100):  # bounded: 10 s
+        if os.path.exists(SOCKET):
+            try:
+                libvirt.open(URI).close()
+                return
+            except libvirt.libvirtError:
+                pass
+        time.sleep(0.1)
+    pytest.fail("libvirtd did not answer on %s" % URI)
+
+
+def _read_sysctl(key):
+    with open("/proc/sys/" + key, encoding="ascii") as handle:
+        return handle.read().strip()
+
+
+def _test_networks(conn):
+    return [net for net in conn.listAllNetworks(0) if net.name().startswith(PREFIX)]
+
+
+def _remove_test_networks(conn):
+    for net in _test_networks(conn):
+        if net.isActive():
+            net.destroy()
+        if net.isPersistent():
+            net.undefine()
+
+
+@pytest.fixture(scope="module")
+def conn():
+    _ensure_libvirtd()
+    saved = {key: _read_sysctl(key) for key in FORWARDING_SYSCTLS}
+    connection = libvirt.open(URI)
+    _remove_test_networks(connection)  # a killed earlier run
+    try:
+        yield connection
+    finally:
+        _remove_test_networks(connection)
+        connection.close()
+        for key, value in saved.items():  # libvirt turns forwarding on for NAT/route networks
+            if _read_sysctl(key) != value:
+                with open("/proc/sys/" + key, "w", encoding="ascii") as handle:
+                    handle.write(value)
+
+
+@pytest.fixture
+def clean(conn):  # pylint: disable=redefined-outer-name
+    """Every test starts and ends without hvtlv* networks."""
+    _remove_test_networks(conn)
+    yield conn
+    _remove_test_networks(conn)
+
+
+def run(state, config, check=False, **params):
+    params = dict({"state": state, "config": config, "persist": False, "backend": "libvirt", "uri": URI}, **params)
+    return converge(RESOURCE, params, check)
+
+
+def dump(conn, name):  # pylint: disable=redefined-outer-name
+    """The persistent definition as libvirt has it (virsh net-dumpxml --inactive)."""
+    return conn.networkLookupByName(name).XMLDesc(libvirt.VIR_NETWORK_XML_INACTIVE)
+
+
+def canonical(element):
+    children = sorted(canonical(child) for child in element)
+    return repr((element.tag, sorted(element.attrib.items()), (element.text or "").strip(), children))
+
+
+def definition(xml):
+    """A definition without what libvirt adds (uuid) and our mark: compared with what the test expects."""
+    root = ET.fromstring(xml)
+    for tag in ("uuid", "metadata"):
+        for found in root.findall(tag):
+            root.remove(found)
+    return canonical(root)
+
+
+def is_marked(xml):
+    return ET.fromstring(xml).find("metadata/{https://hypervisor.networking/xmlns/owner/1}owner") is not None
+
+
+def link(name):
+    out = subprocess.run(["ip", "-j", "-d", "link", "show", "dev", name], capture_output=True, text=True, check=False)
+    return json.loads(out.stdout)[0] if out.returncode == 0 else None
+
+
+def dnsmasq_pid(name):
+    with open("/run/libvirt/network/%s.pid" % name, encoding="ascii") as handle:
+        return int(handle.read().strip())
+
+
+def names(conn):  # pylint: disable=redefined-outer-name
+    return sorted(net.name() for net in _test_networks(conn))
+
+
+def nat(name, bridge, third, **extra):
+    item = {"name": name, "forward": {"mode": "nat"}, "bridge": {"name": bridge},
+            "ips": [{"address": "198.51.100.%d" % (third * 16 + 1), "prefix": 28,
+                     "dhcp": {"ranges": [{"start": "198.51.100.%d" % (third * 16 + 2), "end": "198.51.100.%d" % (third * 16 + 8)}]}}]}
+    item.update(extra)
+    return item
+
+
+# ---- every forward mode the model has, defined, started and dumped back -------------------------
+
+def test_modes_defined_started_and_dumped_back(clean):  # pylint: disable=redefined-outer-name
+    conn = clean
+    config = [
+        {"name": "hvtlv-nat", "forward": {"mode": "nat"}, "bridge": {"name": "hvtlvnat", "stp": False},
+         "mac": "52:54:00:0a:00:01", "mtu": 1400, "domain": {"name": "lv.example", "local_only": True},
+         "ips": [{"address": "198.51.100.1", "prefix": 27, "dhcp": {
+             "ranges": [{"start": "198.51.100.2", "end": "198.51.100.9"}],
+             "hosts": [{"mac": "52:54:00:0a:00:99", "name": "guest1", "ip": "198.51.100.20"}]}},
+                 {"address": "2001:db8:a::1", "prefix": 64}]},
+        {"name": "hvtlv-route", "forward": {"mode": "route"}, "bridge": {"name": "hvtlvroute"}, "mac": "52:54:00:0a:00:02",
+         "ips": [{"address": "198.51.100.33", "prefix": 27}]},
+        {"name": "hvtlv-open", "forward": {"mode": "open"}, "bridge": {"name": "hvtlvopen"}, "mac": "52:54:00:0a:00:03",
+         "ips": [{"address": "198.51.100.65", "prefix": 27}]},
+        {"name": "hvtlv-iso", "forward": {"mode": "isolated"}, "bridge": {"name": "hvtlviso", "delay": 2}, "mac": "52:54:00:0a:00:04",
+         "ips": [{"address": "203.0.113.1", "prefix": 24}]},
+    ]
+    result = run("merged", config)
+    assert result["changed"]
+    expected = {
+        "hvtlv-nat": "<network><name>hvtlv-nat</name><forward mode='nat'/><bridge name='hvtlvnat' stp='off' delay='0'/>"
+                     "<mtu size='1400'/><mac address='52:54:00:0a:00:01'/><domain name='lv.example' localOnly='yes'/>"
+                     "<ip address='198.51.100.1' prefix='27'><dhcp><range start='198.51.100.2' end='198.51.100.9'/>"
+                     "<host mac='52:54:00:0a:00:99' name='guest1' ip='198.51.100.20'/></dhcp></ip>"
+                     "<ip family='ipv6' address='2001:db8:a::1' prefix='64'/></network>",
+        "hvtlv-route": "<network><name>hvtlv-route</name><forward mode='route'/><bridge name='hvtlvroute' stp='on' delay='0'/>"
+                       "<mac address='52:54:00:0a:00:02'/><ip address='198.51.100.33' prefix='27'/></network>",
+        "hvtlv-open": "<network><name>hvtlv-open</name><forward mode='open'/><bridge name='hvtlvopen' stp='on' delay='0'/>"
+                      "<mac address='52:54:00:0a:00:03'/><ip address='198.51.100.65' prefix='27'/></network>",
+        "hvtlv-iso": "<network><name>hvtlv-iso</name><bridge name='hvtlviso' stp='on' delay='2'/>"
+                     "<mac address='52:54:00:0a:00:04'/><ip address='203.0.113.1' prefix='24'/></network>",
+    }
+    for name, xml in expected.items():
+        net = conn.networkLookupByName(name)
+        assert definition(dump(conn, name)) == definition(xml), name
+        assert is_marked(dump(conn, name))
+        assert net.isActive() and net.autostart(), name
+    # the kernel shows libvirt's bridges as asked
+    bridge = link("hvtlvnat")
+    assert bridge["mtu"] == 1400 and bridge["address"] == "52:54:00:0a:00:01"
+    assert {a["local"] for a in bridge["addr_info"]} >= {"198.51.100.1", "2001:db8:a::1"} if "addr_info" in bridge else True
+    # bridge mode onto an existing host bridge (the isolated network's, made by libvirt)
+    result = run("merged", [{"name": "hvtlv-br", "forward": {"mode": "bridge"}, "bridge": {"name": "hvtlviso"}}])
+    assert definition(dump(conn, "hvtlv-br")) == definition(
+        "<network><name>hvtlv-br</name><forward mode='bridge'/><bridge name='hvtlviso'/></network>")
+    assert conn.networkLookupByName("hvtlv-br").isActive()
+    # gathered gives the same config back
+    gathered = {item["name"]: item for item in run("gathered", [])["gathered"]}
+    assert gathered["hvtlv-route"]["forward"]["mode"] == "route"
+    assert gathered["hvtlv-nat"]["ips"][0]["dhcp"]["hosts"][0]["ip"] == "198.51.100.20"
+    # idempotence: nothing redefined or restarted, the same UUIDs
+    uuids = {name: conn.networkLookupByName(name).UUIDString() for name in expected}
+    ifindex = link("hvtlvnat")["ifindex"]
+    pid = dnsmasq_pid("hvtlv-nat")
+    again = run("merged", config)
+    assert not again["changed"] and again["commands"] == []
+    assert not run("replaced", config)["changed"]
+    assert {name: conn.networkLookupByName(name).UUIDString() for name in expected} == uuids
+    assert link("hvtlvnat")["ifindex"] == ifindex and dnsmasq_pid("hvtlv-nat") == pid
+
+
+def test_check_mode_changes_nothing_for_every_state(clean):  # pylint: disable=redefined-outer-name
+    conn = clean
+    first, second = nat("hvtlv-a", "hvtlva", 0), nat("hvtlv-b", "hvtlvb", 1)
+    result = run("merged", [first], check=True)
+    assert result["changed"] and names(conn) == []
+    run("merged", [first, second])
+    before = {name: dump(conn, name) for name in names(conn)}
+    changed = dict(first, mtu=1300)
+    for state, config in (("merged", [dict(first, ips=first["ips"] + [{"address": "203.0.113.1", "prefix": 24}])]),
+                          ("replaced", [changed]), ("overridden", [first]), ("deleted", [first]), ("deleted", [])):
+        result = run(state, config, check=True, allow_restart=True)
+        assert result["changed"], state
+        assert {name: dump(conn, name) for name in names(conn)} == before, state
+        assert all(conn.networkLookupByName(name).isActive() for name in before), state
+
+
+def test_diff_shows_the_xml(clean):  # pylint: disable=redefined-outer-name
+    run("merged", [nat("hvtlv-d", "hvtlvd", 0)])
+    result = run("replaced", [nat("hvtlv-d", "hvtlvd", 0, mtu=1300)], allow_restart=True)
+    before, after = result["diff"]["before"]["hvtlv-d"], result["diff"]["after"]["hvtlv-d"]
+    assert "<mtu" not in before["host"]["xml"] and "<mtu size=\"1300\"" in after["host"]["xml"]
+    assert after["mtu"] == 1300
+
+
+def test_live_update_keeps_bridge_and_dnsmasq(clean):  # pylint: disable=redefined-outer-name
+    conn = clean
+    item = nat("hvtlv-live", "hvtlvlive", 0)
+    run("merged", [item])
+    uuid = conn.networkLookupByName("hvtlv-live").UUIDString()
+    ifindex, pid = link("hvtlvlive")["ifindex"], dnsmasq_pid("hvtlv-live")
+    dhcp = item["ips"][0]["dhcp"]
+    steps = [
+        [{"mac": "52:54:00:0b:00:01", "ip": "198.51.100.10"}],  # add
+        [{"mac": "52:54:00:0b:00:01", "ip": "198.51.100.11"}],  # modify
+        [],  # delete
+    ]
+    for hosts in steps:
+        dhcp["hosts"] = hosts
+        result = run("replaced", [item])
+        assert result["changed"] and all("net-update" in command for command in result["commands"]), result["commands"]
+        root = ET.fromstring(dump(conn, "hvtlv-live"))
+        assert [h.get("ip") for h in root.iter("host")] == [h["ip"] for h in hosts]
+        live = ET.fromstring(conn.networkLookupByName("hvtlv-live").XMLDesc(0))
+        assert [h.get("ip") for h in live.iter("host")] == [h["ip"] for h in hosts]
+        with open("/var/lib/libvirt/dnsmasq/hvtlv-live.hostsfile", encoding="ascii") as handle:
+            assert [line.split(",")[1] for line in handle.read().split()] == [h["ip"] for h in hosts]
+        assert not run("replaced", [item])["changed"]
+    assert link("hvtlvlive")["ifindex"] == ifindex and dnsmasq_pid("hvtlv-live") == pid
+    # a DHCP range is live too; libvirt itself restarts dnsmasq for it (its options are on dnsmasq's
+    # configuration, not in the hosts file it re-reads), the bridge stays
+    dhcp["ranges"] = [{"start": "198.51.100.2", "end": "198.51.100.6"}]
+    result = run("replaced", [item])
+    assert [command.split()[3] for command in result["commands"]] == ["modify"] or \
+        [command.split()[3] for command in result["commands"]] == ["delete", "add-last"]
+    live = ET.fromstring(conn.networkLookupByName("hvtlv-live").XMLDesc(0))
+    assert live.find("ip/dhcp/range").get("end") == "198.51.100.6"
+    assert link("hvtlvlive")["ifindex"] == ifindex
+    assert conn.networkLookupByName("hvtlv-live").UUIDString() == uuid
+
+
+def test_restart_refused_then_allowed_reattaches_the_guest_port(clean, netns_factory):  # pylint: disable=redefined-outer-name
+    conn = clean
+    run("merged", [nat("hvtlv-rs", "hvtlvrs", 0)])
+    # a running guest's port on the bridge: a veth whose other end is the guest's namespace
+    guest = netns_factory("lvguest")
+    subprocess.run(["ip", "link", "add", "hvtlvport0", "type", "veth", "peer", "name", "eth0", "netns", guest.name], check=True)
+    subprocess.run(["ip", "link", "set", "hvtlvport0", "master", "hvtlvrs", "up"], check=True)
+    before = dump(conn, "hvtlv-rs")
+    with pytest.raises(HvnetError) as refused:
+        run("replaced", [nat("hvtlv-rs", "hvtlvrs", 0, mtu=1300, domain={"name": "rs.example"})])
+    assert "config[0]: network hvtlv-rs is running and libvirt cannot change domain, mtu without restarting it" in str(refused.value)
+    assert "allow_restart" in str(refused.value)
+    assert dump(conn, "hvtlv-rs") == before
+    result = run("replaced", [nat("hvtlv-rs", "hvtlvrs", 0, mtu=1300, domain={"name": "rs.example"})], allow_restart=True)
+    assert result["changed"]
+    assert link("hvtlvport0").get("master") == "hvtlvrs"
+    assert link("hvtlvrs")["mtu"] == 1300
+    assert ET.fromstring(conn.networkLookupByName("hvtlv-rs").XMLDesc(0)).find("domain").get("name") == "rs.example"
+    assert not run("replaced", [nat("hvtlv-rs", "hvtlvrs", 0, mtu=1300, domain={"name": "rs.example"})])["changed"]
+    subprocess.run(["ip", "link", "del", "hvtlvport0"], check=True)
+
+
+def test_ownership_and_adopt(clean):  # pylint: disable=redefined-outer-name
+    conn = clean
+    hand = ("<network><name>hvtlv-hand</name><bridge name='hvtlvhand' stp='on' delay='0'/>"
+            "<mac address='52:54:00:0c:00:01'/><ip address='203.0.113.1' prefix='24'/></network>")
+    conn.networkDefineXML(hand)
+    run("merged", [nat("hvtlv-ours", "hvtlvours", 0)])
+    assert run("overridden", [nat("hvtlv-ours", "hvtlvours", 0)])["changed"] is False
+    assert run("deleted", [])["commands"] == ["virsh net-destroy hvtlv-ours", "virsh net-undefine hvtlv-ours"]
+    result = run("deleted", [{"name": "hvtlv-hand"}])
+    assert not result["changed"] and "not made by this collection" in result["warnings"][0]
+    assert names(conn) == ["hvtlv-hand"] and not is_marked(dump(conn, "hvtlv-hand"))
+    wanted = {"name": "hvtlv-hand", "bridge": {"name": "hvtlvhand"}, "mac": "52:54:00:0c:00:01",
+              "ips": [{"address": "203.0.113.1", "prefix": 24}]}
+    with pytest.raises(HvnetError, match=r"config\[0\]\.name: libvirt network hvtlv-hand exists and was not made by this collection"):
+        run("merged", [wanted])
+    uuid = conn.networkLookupByName("hvtlv-hand").UUIDString()
+    result = run("merged", [wanted], adopt=True)
+    assert result["changed"] and is_marked(dump(conn, "hvtlv-hand"))
+    assert conn.networkLookupByName("hvtlv-hand").UUIDString() == uuid
+    assert definition(dump(conn, "hvtlv-hand")) == definition(hand)
+    assert not run("merged", [wanted])["changed"]
+    run("deleted", [])
+    assert names(conn) == []
+
+
+def test_failure_after_define_rolls_back(clean, monkeypatch):  # pylint: disable=redefined-outer-name
+    conn = clean
+
+    def broken_start(self, name):
+        raise lvbackend.HostError("injected failure starting %s" % name)
+    monkeypatch.setattr(lvbackend.LibvirtHost, "start", broken_start)
+    with pytest.raises(HvnetError, match="injected failure.*rolled back 1 of 1"):
+        run("merged", [nat("hvtlv-rb", "hvtlvrb", 0)])
+    assert names(conn) == []
+    monkeypatch.undo()
+    run("merged", [nat("hvtlv-rb", "hvtlvrb", 0)])
+    before = dump(conn, "hvtlv-rb")
+
+    def broken_update(self, *args, **kwargs):
+        raise lvbackend.HostError("injected update failure")
+    item = nat("hvtlv-rb", "hvtlvrb", 0)
+    item["ips"][0]["dhcp"]["hosts"] = [{"mac": "52:54:00:0d:00:01", "ip": "198.51.100.12"},
+                                       {"mac": "52:54:00:0d:00:02", "ip": "198.51.100.13"}]
+    calls = []
+    real_update = lvbackend.LibvirtHost.update
+
+    def second_update_fails(self, *args, **kwargs):
+        calls.append(args)
+        if len(calls) == 2:
+            broken_update(self)
+        return real_update(self, *args, **kwargs)
+    monkeypatch.setattr(lvbackend.LibvirtHost, "update", second_update_fails)
+    with pytest.raises(HvnetError, match="rolled back 1 of 1"):
+        run("replaced", [item])
+    monkeypatch.undo()
+    assert dump(conn, "hvtlv-rb") == before
+    assert ET.fromstring(conn.networkLookupByName("hvtlv-rb").XMLDesc(0)).find("ip/dhcp/host") is None
+
+
+def test_saved_intent_carries_the_backend(clean, netns_factory):  # pylint: disable=redefined-outer-name
+    """Run in a namespace of its own (its own state directory); libvirtd's socket is a file, reachable from there."""
+    ns = netns_factory("lvstate")
+    code = (
+        "import json, sys\n"
+        "from ansible_collections.hypervisor.networking.plugins.module_utils.engine import converge\n"
+        "from ansible_collections.hypervisor.networking.plugins.module_utils.entry import resource_for, restore_main\n"
+        "from ansible_collections.hypervisor.networking.plugins.module_utils.persist import Layout\n"
+        "params = json.loads(sys.argv[1])\n"
+        "converge(resource_for('vm_network', 'libvirt'), params, False)\n"
+        "with open(Layout.current().intent('vm_network'), encoding='utf-8') as handle:\n"
+        "    print(handle.read())\n"
+        "sys.stdout.flush()\n"
+        "print('RESTORE', restore_main())\n"
+    )
+    params = {"state": "merged", "config": [nat("hvtlv-saved", "hvtlvsaved", 0)], "backend": "libvirt", "uri": URI}
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    out = subprocess.run(ns.argv(sys.executable, "-c", code, json.dumps(params)), capture_output=True, text=True, env=env,
+                         check=False, timeout=60)
+    assert out.returncode == 0, out.stderr
+    intent_text, _, restore = out.stdout.partition("RESTORE")
+    saved, _ = json.JSONDecoder().raw_decode(intent_text[intent_text.index("{"):])
+    assert [(item["name"], item["backend"]) for item in saved["config"]] == [("hvtlv-saved", "libvirt")]
+    assert "vm_network: 0 object(s), 0 change(s), 1 kept by their backend" in intent_text + restore
+    assert restore.strip().endswith("0")
+    assert names(clean) == ["hvtlv-saved"]
