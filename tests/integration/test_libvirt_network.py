@@ -379,3 +379,68 @@ def test_saved_intent_carries_the_backend(clean, netns_factory):  # pylint: disa
     assert "vm_network: 0 object(s), 0 change(s), 1 kept by their backend" in intent_text + restore
     assert restore.strip().endswith("0")
     assert names(clean) == ["hvtlv-saved"]
+
+
+def test_guest_namespace_gets_a_dhcp_lease(clean, netns_factory, tmp_path):  # pylint: disable=redefined-outer-name
+    """A 'VM' namespace on a libvirt NAT network: libvirt's dnsmasq leases it an address from the
+    range and the guest reaches the network's gateway. (Reaching beyond the host would route
+    through the root namespace's uplink: not done here.)"""
+    if not shutil.which("busybox"):
+        pytest.skip("busybox (udhcpc) is not installed")
+    conn = clean
+    run("merged", [nat("hvtlv-dhcp", "hvtlvdhcp", 0)])
+    guest = netns_factory("lvdhcp")
+    subprocess.run(["ip", "link", "add", "hvtlvport1", "type", "veth", "peer", "name", "eth0", "netns", guest.name], check=True)
+    try:
+        subprocess.run(["ip", "link", "set", "hvtlvport1", "master", "hvtlvdhcp", "up"], check=True)
+        guest.run("ip", "link", "set", "eth0", "address", "52:54:00:0e:00:01", "up")
+        script = tmp_path / "udhcpc.sh"
+        script.write_text('#!/bin/sh\ncase "$1" in bound|renew) ip addr add "$ip/$subnet" dev "$interface";; esac\n', encoding="ascii")
+        script.chmod(0o755)
+        out = guest.run("busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "10", "-T", "1", "-s", str(script), check=False, timeout=30)
+        assert out.returncode == 0, out.stdout + out.stderr
+        leased = [a["local"] for a in guest.ip_json("-4", "addr", "show", "dev", "eth0")[0]["addr_info"]]
+        assert len(leased) == 1 and leased[0].startswith("198.51.100.") and 2 <= int(leased[0].rsplit(".", 1)[1]) <= 8
+        leases = conn.networkLookupByName("hvtlv-dhcp").DHCPLeases()
+        assert [(lease["mac"], lease["ipaddr"]) for lease in leases] == [("52:54:00:0e:00:01", leased[0])]
+        assert guest.run("ping", "-c", "1", "-W", "2", "198.51.100.1", check=False).returncode == 0
+    finally:
+        subprocess.run(["ip", "link", "del", "hvtlvport1"], check=False)
+
+
+def test_through_ansible(clean, netns_factory, run_module):  # pylint: disable=redefined-outer-name
+    """The module itself (AnsiballZ ships the libvirt backend), run from a namespace of its own
+    (its saved state stays there; libvirtd's socket is a file, reachable from any namespace)."""
+    conn = clean
+    ns = netns_factory("lvmod")
+    args = {"backend": "libvirt", "config": [nat("hvtlv-mod", "hvtlvmod", 0)]}
+    checked = run_module(ns, "vm_network", args, check=True, diff=True)
+    assert checked["changed"] and names(conn) == []
+    assert "<forward mode=\"nat\" />" in checked["diff"]["after"]["hvtlv-mod"]["host"]["xml"]
+    result = run_module(ns, "vm_network", args)
+    assert result["changed"] and names(conn) == ["hvtlv-mod"], result
+    assert conn.networkLookupByName("hvtlv-mod").isActive()
+    assert run_module(ns, "vm_network", args)["changed"] is False
+    wrong = run_module(ns, "vm_network", dict(args, config=[{"name": "hvtlv-up", "forward": {"mode": "bridge"},
+                                                             "bridge": {"name": "hvtlvup", "uplink": "eth9"}}]))
+    assert wrong["failed"] and "config[0].bridge.uplink: is for backend kernel" in wrong["msg"]
+    assert run_module(ns, "vm_network", {"backend": "libvirt", "state": "deleted", "config": []})["changed"]
+    assert names(conn) == []
+
+
+def test_second_run_over_twenty_networks_redefines_nothing(clean):  # pylint: disable=redefined-outer-name
+    conn = clean
+    config = [nat("hvtlv-n%02d" % index, "hvtlvn%02d" % index, index % 16,
+                  ips=[{"address": "203.0.113.%d" % (index * 8 + 1) if index < 16 else "2001:db8:%x::1" % index,
+                        "prefix": 29 if index < 16 else 64}]) for index in range(20)]
+    started = time.monotonic()
+    assert run("merged", config)["changed"]
+    first = time.monotonic() - started
+    uuids = {net.name(): net.UUIDString() for net in _test_networks(conn)}
+    started = time.monotonic()
+    again = run("merged", config)
+    second = time.monotonic() - started
+    assert not again["changed"] and again["commands"] == []
+    assert {net.name(): net.UUIDString() for net in _test_networks(conn)} == uuids and len(uuids) == 20
+    sys.stderr.write("20 libvirt networks: first run %.2f s, second run %.2f s\n" % (first, second))
+    assert second < 5.0
