@@ -31,6 +31,9 @@ APT_PACKAGES=(
     librte-net-virtio23 librte-bus-vdev23 librte-mempool-ring23
     # the consumers of vm_interface's renderings (tests/integration/test_nic_render.py)
     qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libxml2-utils iptables
+    # vm_network backend libvirt (tests/integration/test_libvirt_network.py): the system Python's
+    # binding (the restore program's Python), and what pip needs to build libvirt-python in .venv
+    python3-libvirt libvirt-dev pkg-config gcc
 )
 
 LOG="$(mktemp -t hv-bootstrap.XXXXXX)"

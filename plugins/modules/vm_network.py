@@ -537,6 +537,29 @@ EXAMPLES = r"""
     state: deleted
     config:
       - name: lan
+
+- name: A NAT network made by libvirtd (backend libvirt), with a reserved address; guests name it in <interface type='network'>
+  hypervisor.networking.vm_network:
+    backend: libvirt
+    config:
+      - name: lab
+        forward: {mode: nat}
+        bridge: {name: virbr-lab}
+        ips:
+          - address: 198.51.100.1
+            prefix: 24
+            dhcp:
+              ranges: [{start: 198.51.100.100, end: 198.51.100.199}]
+              hosts: [{mac: "52:54:00:00:00:10", name: build1, ip: 198.51.100.10}]
+
+- name: A change libvirt cannot make live (the MTU) restarts the running libvirt network, only when allowed
+  hypervisor.networking.vm_network:
+    backend: libvirt
+    allow_restart: true
+    state: merged
+    config:
+      - name: lab
+        mtu: 9000
 """
 
 RETURN = r"""

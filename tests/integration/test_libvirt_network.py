@@ -444,3 +444,33 @@ def test_second_run_over_twenty_networks_redefines_nothing(clean):  # pylint: di
     assert {net.name(): net.UUIDString() for net in _test_networks(conn)} == uuids and len(uuids) == 20
     sys.stderr.write("20 libvirt networks: first run %.2f s, second run %.2f s\n" % (first, second))
     assert second < 5.0
+
+
+def _documented(item):
+    """A documented network, renamed into the tests' prefix (libvirtd here is the root namespace's)."""
+    renamed = json.loads(json.dumps(item).replace('"lab"', '"hvtlv-lab"').replace('"virbr-lab"', '"hvtlvlab"'))
+    return dict(renamed, persist=False, uri=URI)
+
+
+def test_documented_examples(clean):  # pylint: disable=redefined-outer-name
+    """The module's EXAMPLES and the README's example of backend libvirt, as written but for the names."""
+    import firstuse as fu  # pylint: disable=import-outside-toplevel
+    conn = clean
+    examples = [task for task in fu.module_examples("vm_network") if (task["hypervisor.networking.vm_network"].get("backend") == "libvirt")]
+    assert len(examples) == 2 and "made by libvirtd" in examples[0]["name"] and "restarts the running libvirt network" in examples[1]["name"]
+    with open(os.path.join(fu.REPO_ROOT, "README.md"), encoding="utf-8") as handle:
+        readme = handle.read()
+    block = readme[readme.index("- name: A NAT network made by libvirtd, with a reserved address"):]
+    readme_task = __import__("yaml").safe_load(block[:block.index("```")])[0]
+    for task in (readme_task, examples[0]):
+        clean_args = _documented(task["hypervisor.networking.vm_network"])
+        result = converge(RESOURCE, dict(clean_args, state="merged"), False)
+        root = ET.fromstring(dump(conn, "hvtlv-lab"))
+        assert root.find("bridge").get("name") == "hvtlvlab" and root.find("ip/dhcp/host").get("ip") == "198.51.100.10"
+        assert conn.networkLookupByName("hvtlv-lab").isActive()
+        assert not converge(RESOURCE, dict(clean_args, state="merged"), False)["changed"]
+        _remove_test_networks(conn)
+        assert result["changed"]
+    converge(RESOURCE, dict(_documented(examples[0]["hypervisor.networking.vm_network"]), state="merged"), False)
+    result = converge(RESOURCE, _documented(examples[1]["hypervisor.networking.vm_network"]), False)
+    assert result["changed"] and link("hvtlvlab")["mtu"] == 9000
