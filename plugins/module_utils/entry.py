@@ -32,6 +32,8 @@ ALL_RESOURCES = (
     HugepagesResource(),
     PciDriverResource(),
 )
+# a tap's defaults follow the network that owns its bridge, whichever backend made it
+InterfaceResource.bridge_owners = tuple(resource for resource in ALL_RESOURCES if resource.kind == "vm_network")
 # each module's default resource, by module name
 RESOURCES = {resource.kind: resource for resource in ALL_RESOURCES if resource.backend == resource.default_backend}
 

@@ -474,3 +474,44 @@ def test_documented_examples(clean):  # pylint: disable=redefined-outer-name
     converge(RESOURCE, dict(_documented(examples[0]["hypervisor.networking.vm_network"]), state="merged"), False)
     result = converge(RESOURCE, _documented(examples[1]["hypervisor.networking.vm_network"]), False)
     assert result["changed"] and link("hvtlvlab")["mtu"] == 9000
+
+
+def test_vm_interface_puts_a_tap_on_a_libvirt_bridge(clean):  # pylint: disable=redefined-outer-name
+    """vm_interface asks the network that owns the bridge how its ports behave: a libvirt bridge
+    has no alias of ours, its network's definition says it (here macTableManager kernel: the
+    port learns, as on libvirt's own taps)."""
+    run("merged", [nat("hvtlv-if", "hvtlvif", 0)])
+    interface = resource_for("vm_interface")
+    params = {"state": "merged", "persist": False, "config": [{"name": "hvtlvtap0", "kind": "tap", "bridge": "hvtlvif"}]}
+    try:
+        result = converge(interface, params, False)
+        assert result["changed"]
+        tap = link("hvtlvtap0")
+        assert tap["master"] == "hvtlvif" and tap["linkinfo"]["info_slave_data"]["learning"] is True
+        assert not converge(interface, params, False)["changed"]
+    finally:
+        converge(interface, dict(params, state="deleted"), False)
+    assert link("hvtlvtap0") is None
+
+
+def test_nat_role_builds_the_same_profile_through_libvirt(clean, netns_factory, run_playbook, tmp_path):  # pylint: disable=redefined-outer-name
+    """The nat role with nat_backend libvirt: the same nat_networks, made by libvirtd."""
+    conn = clean
+    playbook = tmp_path / "nat.yml"
+    playbook.write_text("- hosts: all\n  gather_facts: false\n  roles:\n    - role: hypervisor.networking.nat\n", encoding="utf-8")
+    networks = [nat("hvtlv-role", "hvtlvrole", 0), {"name": "hvtlv-role6", "forward": {"mode": "route"}, "bridge": {"name": "hvtlvrole6"},
+                                                    "ips": [{"address": "2001:db8:6::1", "prefix": 64}]}]
+    extra = {"nat_backend": "libvirt", "nat_networks": networks, "nat_persist": False}
+    ns = netns_factory("lvrole")
+    rc, out = run_playbook(ns, playbook, extra)
+    assert rc == 0, out
+    assert names(conn) == ["hvtlv-role", "hvtlv-role6"]
+    assert all(conn.networkLookupByName(name).isActive() and is_marked(dump(conn, name)) for name in names(conn))
+    assert ET.fromstring(dump(conn, "hvtlv-role")).find("ip/dhcp/range").get("start") == "198.51.100.2"
+    rc, out = run_playbook(ns, playbook, extra)
+    assert rc == 0 and "changed=0" in out, out
+    rc, out = run_playbook(ns, playbook, dict(extra, nat_networks=[dict(networks[0], mtu=1300)]))
+    assert rc != 0 and "nat_networks[0]: network hvtlv-role is running and libvirt cannot change mtu" in out
+    rc, out = run_playbook(ns, playbook, dict(extra, nat_state="deleted", nat_networks=[]))
+    assert rc == 0, out
+    assert names(conn) == []

@@ -109,3 +109,33 @@ def test_libvirt_backend_refuses_kernel_only_fields():
     model = resource.from_config({"name": "n", "forward": {"mode": "bridge"}, "bridge": {"name": "br0", "uplink": "eth0"}}, "config[0]", problems)
     resource.check_desired(problems, "config[0]", resource.complete(model, resource.empty_snapshot()))
     assert any(item.startswith("config[0].bridge.uplink: is for backend kernel") for item in problems.items)
+
+
+def test_a_tap_follows_the_network_that_owns_its_bridge_whatever_the_backend(monkeypatch):
+    from ansible_collections.hypervisor.networking.plugins.module_utils.entry import resource_for as rf
+    from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import Problems as P
+    interface = rf("vm_interface")
+    assert [owner.backend for owner in interface.bridge_owners] == ["kernel", "libvirt"]
+    asked = []
+
+    def libvirt_says(uri, bridge):
+        asked.append((uri, bridge))
+        return {"name": bridge, "macTableManager": "libvirt"} if bridge == "virbr7" else None
+    monkeypatch.setattr(lv, "active_bridge_settings", libvirt_says)
+    monkeypatch.setattr(lv, "current_netns_name", lambda: "")
+    links = {"virbr7": {"name": "virbr7", "kind": "bridge", "mtu": 1500},
+             "br0": {"name": "br0", "kind": "bridge", "mtu": 1500,
+                     "alias": "hypervisor.networking/vm_network name=br0 mac_table_manager=libvirt"},
+             "br1": {"name": "br1", "kind": "bridge", "mtu": 1500}}
+    snapshot = {"links": links, "addresses": {}, "routes": []}
+
+    def learning(bridge):
+        model = interface.from_config({"name": "t0", "kind": "tap", "bridge": bridge}, "config[0]", P())
+        return interface.complete(model, snapshot).learning
+    assert learning("virbr7") is False and learning("br0") is False and learning("br1") is True
+    learning("virbr7")
+    # libvirt is asked once per bridge and call, and never about a bridge with the kernel backend's mark
+    assert asked == [("qemu:///system", "virbr7"), ("qemu:///system", "br1")]
+    # inside a namespace, a local libvirtd's bridges are not there: libvirt is not asked
+    monkeypatch.setattr(lv, "current_netns_name", lambda: "hvt-x")
+    assert LibvirtNetworkResource.bridge_settings("virbr7", links) is None

@@ -33,6 +33,7 @@ AFFECT_LIVE = 1
 AFFECT_CONFIG = 2
 XML_INACTIVE = 1
 ERR_NO_NETWORK = 43  # VIR_ERR_NO_NETWORK
+ACTIVE_NETWORKS = 2  # VIR_CONNECT_LIST_NETWORKS_ACTIVE
 
 
 def load_binding():
@@ -41,17 +42,19 @@ def load_binding():
     except ImportError:
         raise HostError("backend libvirt needs libvirt's Python binding on the managed host: the Debian/Ubuntu package "
                         "python3-libvirt, or libvirt-python from PyPI")
+    # errors come back as exceptions whose messages the module words itself; not also on stderr
+    libvirt.registerErrorHandler(lambda _context, _error: None, None)
     return libvirt
 
 
 class LibvirtHost:
     """One connection to one libvirtd (its `uri`)."""
 
-    def __init__(self, uri=DEFAULT_URI, netlink_factory=None):
+    def __init__(self, uri=DEFAULT_URI, netlink_factory=None, read_only=False):
         self.libvirt = load_binding()
         self.uri = uri or DEFAULT_URI
         try:
-            self.conn = self.libvirt.open(self.uri)
+            self.conn = (self.libvirt.openReadOnly if read_only else self.libvirt.open)(self.uri)
         except self.libvirt.libvirtError as exc:
             raise HostError("cannot connect to libvirt at %s: %s" % (self.uri, _message(exc)))
         self._netlink_factory = netlink_factory
@@ -157,6 +160,27 @@ def owned(xml):
         return None
     mark = root.find("metadata/{%s}owner" % LIBVIRT_MARK_NAMESPACE)
     return dict(mark.attrib) if mark is not None else None
+
+
+def active_bridge_settings(uri, bridge):
+    """The <bridge> attributes of the running network whose bridge libvirt made as `bridge`, or
+    None (no binding, no libvirtd, no such network). Read-only: callers only ask."""
+    try:
+        host = LibvirtHost(uri, read_only=True)
+    except HostError:
+        return None
+    try:
+        for net in host.conn.listAllNetworks(ACTIVE_NETWORKS):
+            root = ET.fromstring(net.XMLDesc(0))
+            found = root.find("bridge")
+            forward = root.find("forward")
+            if found is not None and found.get("name") == bridge and (forward is None or forward.get("mode") != "bridge"):
+                return dict(found.attrib)
+        return None
+    except host.libvirt.libvirtError:
+        return None
+    finally:
+        host.close()
 
 
 def _bridge_name(xml):

@@ -19,12 +19,13 @@ import dataclasses
 import hashlib
 import xml.etree.ElementTree as ET
 
-from ansible_collections.hypervisor.networking.plugins.module_utils.backend.libvirt import DEFAULT_URI, LibvirtHost
+from ansible_collections.hypervisor.networking.plugins.module_utils.backend.libvirt import DEFAULT_URI, LibvirtHost, active_bridge_settings
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HvnetError
 from ansible_collections.hypervisor.networking.plugins.module_utils.lock import libvirt_scope, netns_scope
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import network as m
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import Problems
-from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import LIBVIRT_MARK_NAMESPACE, LIBVIRT_MARK_PREFIX
+from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import LIBVIRT_MARK_NAMESPACE, LIBVIRT_MARK_PREFIX, parse_mark
+from ansible_collections.hypervisor.networking.plugins.module_utils.persist import current_netns_name
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.network import NetworkResource
 
 # What virNetworkUpdate changes live, as (section, path of the element under <network>).
@@ -53,6 +54,21 @@ class LibvirtNetworkResource(NetworkResource):
     # libvirtd keeps its definitions and starts autostart networks at boot: the saved intent is
     # a record, the boot-time restore leaves these to libvirt (docs/state-and-recovery.md)
     restored_at_boot = False
+
+    @staticmethod
+    def bridge_settings(bridge, links):
+        """How the running libvirt network on `bridge` treats its ports ({mac_table_manager}), or None.
+
+        Only asked for a bridge of the host's namespace without a kernel mark: a local libvirtd
+        makes its bridges in its own namespace, the host's (libvirt's bridges carry no mark of
+        ours; their network's definition says it). The local default URI is asked, read-only."""
+        link = (links or {}).get(bridge)
+        if link is None or parse_mark(link.get("alias")) or current_netns_name():
+            return None
+        found = active_bridge_settings(DEFAULT_URI, bridge)
+        if found is None:
+            return None
+        return {"mac_table_manager": found.get("macTableManager", "kernel")}
 
     # ---- host --------------------------------------------------------------------------
     def lock_scopes(self, params):

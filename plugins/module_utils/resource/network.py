@@ -22,7 +22,7 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.errors impor
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import network as m
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import network_services as svc
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.base import to_config
-from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import make_mark
+from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import make_mark, parse_mark
 from ansible_collections.hypervisor.networking.plugins.module_utils.plan import Plan
 from ansible_collections.hypervisor.networking.plugins.module_utils.render import nftables as nft_render
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource import network_services as services
@@ -54,6 +54,15 @@ class NetworkResource(LinkResource):
 
     def link_name(self, model):
         return model.bridge_name
+
+    @staticmethod
+    def bridge_settings(bridge, links):
+        """How the network on `bridge` treats its ports ({mac_table_manager}), when this backend
+        made it (its mark in the alias); None for any other bridge. vm_interface asks every backend."""
+        mark = parse_mark(((links or {}).get(bridge) or {}).get("alias"))
+        if not mark or mark[0] != "vm_network":
+            return None
+        return {"mac_table_manager": mark[1].get("mac_table_manager", "kernel")}
 
     def to_config(self, model):
         config = to_config(dataclasses.replace(model, ips=None, ip_options=None))
