@@ -39,10 +39,16 @@ options:
         only for this backend. Definitions are persistent and autostarted; a network is this collection's when its
         C(<metadata>) carries the collection's mark, so O(state=overridden) and O(state=deleted) never touch C(default)
         or any network defined by hand (O(adopt=true) takes one over).
-      - The same config works with either backend. Backend V(libvirt) refuses O(config[].bridge.uplink) and
-        O(config[].port_forwards) (kernel backend only).
+      - The same config items serve both backends; a field only one backend can make is refused by the other, and the
+        message names the field and the backend that can make it. Libvirt-only are the forward modes V(private),
+        V(vepa), V(passthrough) and V(hostdev) with their pools, O(config[].bridge.zone), O(config[].uuid),
+        O(config[].ipv6), O(config[].trust_guest_rx_filters), O(config[].vlan), O(config[].virtualport),
+        O(config[].portgroups), O(config[].autostart), O(config[].ips[].local_ptr) and the DHCP C(lease)s;
+        kernel-only are O(config[].bridge.uplink) and O(config[].port_forwards).
       - A name belongs to one backend at a time; a network saved under one backend is refused under the other until it
         is deleted there.
+      - With V(libvirt), O(state=rendered) returns RV(rendered[].libvirt_xml) and O(state=parsed) reads network XML
+        from O(running_config); both work without libvirtd and need the Python package lxml (C(python3-lxml)).
     type: str
     choices: [kernel, libvirt]
     default: kernel
@@ -88,16 +94,49 @@ options:
               - V(route) forwards without NAT in both directions (only via O(config[].forward.dev) when set); the
                 upstream router needs a route to the subnets.
               - V(open) forwards with no firewall rules at all.
+              - V(private), V(vepa) and V(passthrough) (libvirt only) give each guest a macvtap in that mode on one NIC of
+                the pool O(config[].forward.interfaces) (or the VFs of O(config[].forward.pf)); V(bridge) with such a
+                pool is macvtap's bridge mode.
+              - V(hostdev) (libvirt only) passes an SR-IOV VF of the pool O(config[].forward.addresses) (or of
+                O(config[].forward.pf)) through to the guest.
               - V(isolated) networks with addresses get a table that rejects forwarding in and out of the bridge.
               - V(nat), V(route) and V(open) turn on C(net.ipv4.ip_forward) / C(net.ipv6.conf.all.forwarding) for
                 the families of their addresses (per network namespace); when no network needs them any more they
                 go back to the value found before.
             type: str
-            choices: [isolated, bridge, nat, route, open]
+            choices: [isolated, bridge, nat, route, open, private, vepa, passthrough, hostdev]
           dev:
             description:
               - With V(nat) or V(route), restrict forwarding to this host device (libvirt's C(dev)). Not with V(open).
+              - With a macvtap pool (libvirt only), the first of O(config[].forward.interfaces), as libvirt writes it; alone,
+                a pool of this one NIC.
             type: str
+          interfaces:
+            description:
+              - The pool of host NICs of a macvtap network (V(bridge), V(private), V(vepa), V(passthrough); libvirt's
+                C(<interface dev>)); libvirt only.
+            type: list
+            elements: str
+          pf:
+            description:
+              - An SR-IOV physical function whose VFs are the pool (libvirt's C(<pf dev>)), for a macvtap or V(hostdev)
+                network; instead of O(config[].forward.interfaces) or O(config[].forward.addresses). libvirt only.
+            type: str
+          addresses:
+            description:
+              - The pool of a V(hostdev) network, PCI functions written C(domain:bus:slot.function) in hex, such as
+                C(0000:04:00.1) (the domain may be left out; libvirt's C(<address type='pci'>)). libvirt only.
+            type: list
+            elements: str
+          driver:
+            description: How a V(hostdev) network assigns the device (libvirt's C(<driver name>)); libvirt only.
+            type: str
+            choices: [vfio, kvm]
+          managed:
+            description:
+              - V(true) lets libvirt bind each VF of a V(hostdev) network to the passthrough driver itself (libvirt's
+                C(managed)); libvirt only.
+            type: bool
           nat:
             description: NAT settings, only with O(config[].forward.mode=nat) (libvirt's C(<nat>)).
             type: dict
@@ -153,7 +192,11 @@ options:
           uplink:
             description:
               - A NIC (or bond, or veth) to enslave to the bridge, only with O(config[].forward.mode=bridge).
-                Its addresses and routes move to the bridge.
+                Its addresses and routes move to the bridge. Kernel backend only.
+            type: str
+          zone:
+            description:
+              - The firewalld zone of the bridge libvirt makes (V(nat), V(route), V(open), V(isolated)); libvirt only.
             type: str
       mtu:
         description: Bridge MTU (libvirt's C(<mtu size>)), also applied to the uplink. Unset leaves it to the kernel.
@@ -190,6 +233,10 @@ options:
               - Serve this directory by TFTP (libvirt's C(<tftp root>)); IPv4, one address per network.
               - An absolute path of at most 255 bytes without C(,).
             type: str
+          local_ptr:
+            description:
+              - Answer reverse DNS of this subnet locally, never upstream (libvirt's C(localPtr)); libvirt only.
+            type: bool
           dhcp:
             description:
               - DHCP on this address's subnet (libvirt's C(<dhcp>)), served by the network's own dnsmasq; one IPv4
@@ -211,6 +258,18 @@ options:
                     description: Last address.
                     type: str
                     required: true
+                  lease:
+                    description: Lease time of the range (libvirt's C(<lease>)); libvirt only.
+                    type: dict
+                    suboptions:
+                      expiry:
+                        description: Lease time; V(0) never expires.
+                        type: int
+                        required: true
+                      unit:
+                        description: Unit of O(config[].ips[].dhcp.ranges[].lease.expiry); libvirt's default is minutes.
+                        type: str
+                        choices: [seconds, minutes, hours]
               hosts:
                 description:
                   - Reservations. IPv4 hosts are identified by O(config[].ips[].dhcp.hosts[].mac) (or id or name),
@@ -230,6 +289,18 @@ options:
                   id:
                     description: Client id or DUID as hex octets separated by colons.
                     type: str
+                  lease:
+                    description: Lease time of the reservation (libvirt's C(<lease>)); libvirt only.
+                    type: dict
+                    suboptions:
+                      expiry:
+                        description: Lease time; V(0) never expires.
+                        type: int
+                        required: true
+                      unit:
+                        description: Unit of O(config[].ips[].dhcp.hosts[].lease.expiry); libvirt's default is minutes.
+                        type: str
+                        choices: [seconds, minutes, hours]
               bootp:
                 description: BOOTP/PXE boot file (IPv4 only).
                 type: dict
@@ -398,9 +469,182 @@ options:
               burst:
                 description: Burst size in KiB.
                 type: int
+      uuid:
+        description: The libvirt network's UUID (libvirt's C(<uuid>)); libvirt makes one up when it is not given. libvirt only.
+        type: str
+      ipv6:
+        description:
+          - V(true) lets guests talk IPv6 to each other on a network without IPv6 addresses (libvirt's C(ipv6='yes'));
+            libvirt only.
+        type: bool
+      trust_guest_rx_filters:
+        description:
+          - Default of the guest interfaces' C(trustGuestRxFilters) (libvirt's attribute of the same name); libvirt only.
+        type: bool
+      vlan:
+        description:
+          - VLAN tags for the guests' traffic (libvirt's C(<vlan>)), where the connection can tag (Open vSwitch bridges,
+            V(hostdev) and V(passthrough) VFs); libvirt only.
+        type: dict
+        suboptions:
+          trunk:
+            description: V(true) trunks even a single tag; several tags are always a trunk.
+            type: bool
+          tags:
+            description: The tags.
+            type: list
+            elements: dict
+            required: true
+            suboptions:
+              id:
+                description: VLAN id, 0 to 4095.
+                type: int
+                required: true
+              native_mode:
+                description: This tag is the native VLAN, sent V(tagged) or V(untagged); one tag at most.
+                type: str
+                choices: [tagged, untagged]
+      virtualport:
+        description: The virtual port profile of the guests' connections (libvirt's C(<virtualport>)); libvirt only.
+        type: dict
+        suboptions:
+          type:
+            description: V(openvswitch) for an Open vSwitch bridge, V(802.1Qbg) / V(802.1Qbh) for switches that manage ports.
+            type: str
+            choices: [openvswitch, 802.1Qbg, 802.1Qbh, midonet]
+          parameters:
+            description: The parameters of the type (libvirt's C(<parameters>) attributes, in snake_case).
+            type: dict
+            suboptions:
+              interface_id:
+                description: UUID of the port (V(openvswitch), V(midonet)).
+                type: str
+              profile_id:
+                description: Port profile name, at most 39 characters (V(openvswitch), V(802.1Qbh)).
+                type: str
+              manager_id:
+                description: VSI manager id, 0 to 255 (V(802.1Qbg)).
+                type: int
+              type_id:
+                description: VSI type id, 0 to 16777215 (V(802.1Qbg)).
+                type: int
+              type_id_version:
+                description: VSI type version, 0 to 255 (V(802.1Qbg)).
+                type: int
+              instance_id:
+                description: VSI instance UUID (V(802.1Qbg)).
+                type: str
+      portgroups:
+        description:
+          - Classes of guest connections (libvirt's C(<portgroup>)), chosen by the guest interface's C(portgroup);
+            libvirt only.
+        type: list
+        elements: dict
+        suboptions:
+          name:
+            description: Port group name, 1-64 letters, digits, C(_ . -).
+            type: str
+            required: true
+          default:
+            description: The port group of guest interfaces that name none; one port group at most.
+            type: bool
+          trust_guest_rx_filters:
+            description: C(trustGuestRxFilters) of the port group's guest interfaces.
+            type: bool
+          vlan:
+            description:
+              - VLAN tags for the guests' traffic (libvirt's C(<vlan>)), where the connection can tag (Open vSwitch bridges,
+                V(hostdev) and V(passthrough) VFs); libvirt only. The port group's own, instead of the network's.
+            type: dict
+            suboptions:
+              trunk:
+                description: V(true) trunks even a single tag; several tags are always a trunk.
+                type: bool
+              tags:
+                description: The tags.
+                type: list
+                elements: dict
+                required: true
+                suboptions:
+                  id:
+                    description: VLAN id, 0 to 4095.
+                    type: int
+                    required: true
+                  native_mode:
+                    description: This tag is the native VLAN, sent V(tagged) or V(untagged); one tag at most.
+                    type: str
+                    choices: [tagged, untagged]
+          bandwidth:
+            description: Bandwidth of each guest interface of the port group, in KiB/s (libvirt's C(<bandwidth>)).
+            type: dict
+            suboptions:
+              inbound:
+                description: Traffic towards the guest.
+                type: dict
+                suboptions:
+                  average:
+                    description: Average rate in KiB/s.
+                    type: int
+                  peak:
+                    description: Peak rate in KiB/s.
+                    type: int
+                  burst:
+                    description: Burst size in KiB.
+                    type: int
+                  floor:
+                    description: Guaranteed rate in KiB/s.
+                    type: int
+              outbound:
+                description: Traffic from the guest.
+                type: dict
+                suboptions:
+                  average:
+                    description: Average rate in KiB/s.
+                    type: int
+                  peak:
+                    description: Peak rate in KiB/s.
+                    type: int
+                  burst:
+                    description: Burst size in KiB.
+                    type: int
+          virtualport:
+            description: The virtual port profile of the guests' connections (libvirt's C(<virtualport>)); libvirt only.
+            type: dict
+            suboptions:
+              type:
+                description: V(openvswitch) for an Open vSwitch bridge, V(802.1Qbg) / V(802.1Qbh) for switches that manage ports.
+                type: str
+                choices: [openvswitch, 802.1Qbg, 802.1Qbh, midonet]
+              parameters:
+                description: The parameters of the type (libvirt's C(<parameters>) attributes, in snake_case).
+                type: dict
+                suboptions:
+                  interface_id:
+                    description: UUID of the port (V(openvswitch), V(midonet)).
+                    type: str
+                  profile_id:
+                    description: Port profile name, at most 39 characters (V(openvswitch), V(802.1Qbh)).
+                    type: str
+                  manager_id:
+                    description: VSI manager id, 0 to 255 (V(802.1Qbg)).
+                    type: int
+                  type_id:
+                    description: VSI type id, 0 to 16777215 (V(802.1Qbg)).
+                    type: int
+                  type_id_version:
+                    description: VSI type version, 0 to 255 (V(802.1Qbg)).
+                    type: int
+                  instance_id:
+                    description: VSI instance UUID (V(802.1Qbg)).
+                    type: str
+      autostart:
+        description:
+          - Start the network when libvirtd starts (C(virsh net-autostart)); libvirt only (the kernel backend restores
+            the networks it saved at boot, see O(persist)).
+        type: bool
       port_forwards:
         description:
-          - Inbound DNAT to a guest, like KubeVirt's masquerade C(ports). Only with O(config[].forward.mode=nat) or
+          - Inbound DNAT to a guest, like KubeVirt's masquerade C(ports). Kernel backend only. Only with O(config[].forward.mode=nat) or
             V(route). Connections to the host (any local address, or O(config[].port_forwards[].host_address)) on
             O(config[].port_forwards[].host_port) go to the guest; guests reach the forward too (hairpin).
         type: list
@@ -532,6 +776,37 @@ EXAMPLES = r"""
         forward: {mode: nat}
         ips: [{address: 192.168.122.1, prefix: 24, dhcp: {ranges: [{start: 192.168.122.2, end: 192.168.122.254}]}}]
 
+- name: An Open vSwitch bridge with VLANs, as a libvirt network definition (offline, no libvirtd)
+  hypervisor.networking.vm_network:
+    backend: libvirt
+    state: rendered
+    config:
+      - name: ovs-net
+        forward: {mode: bridge}
+        bridge: {name: ovsbr0}
+        virtualport: {type: openvswitch}
+        vlan:
+          trunk: true
+          tags: [{id: 42, native_mode: untagged}, {id: 47}]
+        portgroups:
+          - {name: dontpanic, vlan: {tags: [{id: 42}]}}
+  register: ovs_net   # ovs_net.rendered[0].libvirt_xml
+
+- name: A pool of SR-IOV VFs for PCI passthrough, rendered
+  hypervisor.networking.vm_network:
+    backend: libvirt
+    state: rendered
+    config:
+      - name: vf-pool
+        forward: {mode: hostdev, managed: true, driver: vfio, addresses: ["0000:04:00.1", "0000:04:00.2"]}
+
+- name: libvirt network XML (virsh net-dumpxml output) as config items
+  hypervisor.networking.vm_network:
+    backend: libvirt
+    state: parsed
+    running_config: "{{ lookup('ansible.builtin.file', 'default-network.xml') }}"
+  register: from_xml   # from_xml.parsed
+
 - name: Remove one network; its uplink gets the host's addresses and routes back
   hypervisor.networking.vm_network:
     state: deleted
@@ -657,11 +932,20 @@ rendered:
       description: The forwarding sysctls the network needs.
       type: list
       elements: str
+    libvirt_xml:
+      description:
+        - With O(backend=libvirt), instead of the kernel backend's renderings, the network's C(<network>) element as
+          C(virsh net-define) takes it (without the collection's C(<metadata>) mark).
+      type: str
 parsed:
   description:
     - The networks found in O(running_config) that carry this collection's mark, as config items.
     - Only what C(ip) shows, the bridge and its addresses; the services (DHCP, DNS, routes, port forwards) live in the
       saved state, not in that output.
+    - With libvirt network XML in O(running_config) (one or more C(<network>) elements, as C(virsh net-dumpxml) writes
+      them, or inside one C(<networks>) element), every network with every field. An element or attribute without a
+      config field is an error that names it; C(<metadata>) (applications' own data) is skipped. A running network's
+      C(connections) count is returned as the read-only field C(connections), which config does not take.
   returned: when O(state=parsed)
   type: list
   elements: dict
@@ -674,11 +958,33 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.argspec impo
 from ansible_collections.hypervisor.networking.plugins.module_utils.engine import COMMON_ARGUMENT_SPEC
 from ansible_collections.hypervisor.networking.plugins.module_utils.entry import run
 
+LEASE_SPEC = {"type": "dict", "options": {"expiry": {"type": "int", "required": True},
+                                          "unit": {"type": "str", "choices": ["seconds", "minutes", "hours"]}}}
+BANDWIDTH_SPEC = {"type": "dict", "options": {
+    "inbound": {"type": "dict", "options": {"average": {"type": "int"}, "peak": {"type": "int"}, "burst": {"type": "int"}, "floor": {"type": "int"}}},
+    "outbound": {"type": "dict", "options": {"average": {"type": "int"}, "peak": {"type": "int"}, "burst": {"type": "int"}}},
+}}
+VLAN_SPEC = {"type": "dict", "options": {
+    "trunk": {"type": "bool"},
+    "tags": {"type": "list", "elements": "dict", "required": True, "options": {
+        "id": {"type": "int", "required": True}, "native_mode": {"type": "str", "choices": ["tagged", "untagged"]}}},
+}}
+VIRTUALPORT_SPEC = {"type": "dict", "options": {
+    "type": {"type": "str", "choices": ["openvswitch", "802.1Qbg", "802.1Qbh", "midonet"]},
+    "parameters": {"type": "dict", "options": {
+        "interface_id": {"type": "str"}, "profile_id": {"type": "str"}, "manager_id": {"type": "int"},
+        "type_id": {"type": "int"}, "type_id_version": {"type": "int"}, "instance_id": {"type": "str"}}},
+}}
 CONFIG_SPEC = {
     "name": {"type": "str", "required": True},
     "forward": {"type": "dict", "options": {
-        "mode": {"type": "str", "choices": ["isolated", "bridge", "nat", "route", "open"]},
+        "mode": {"type": "str", "choices": ["isolated", "bridge", "nat", "route", "open", "private", "vepa", "passthrough", "hostdev"]},
         "dev": {"type": "str"},
+        "interfaces": {"type": "list", "elements": "str"},
+        "pf": {"type": "str"},
+        "addresses": {"type": "list", "elements": "str"},
+        "driver": {"type": "str", "choices": ["vfio", "kvm"]},
+        "managed": {"type": "bool"},
         "nat": {"type": "dict", "options": {
             "addresses": {"type": "dict", "options": {"start": {"type": "str", "required": True}, "end": {"type": "str"}}},
             "ports": {"type": "dict", "options": {"start": {"type": "int", "required": True}, "end": {"type": "int"}}},
@@ -691,6 +997,7 @@ CONFIG_SPEC = {
         "delay": {"type": "int"},
         "mac_table_manager": {"type": "str", "choices": ["kernel", "libvirt"]},
         "uplink": {"type": "str"},
+        "zone": {"type": "str"},
     }},
     "mtu": {"type": "int"},
     "mac": {"type": "str"},
@@ -700,11 +1007,12 @@ CONFIG_SPEC = {
         "netmask": {"type": "str"},
         "family": {"type": "str", "choices": ["ipv4", "ipv6"]},
         "tftp_root": {"type": "str"},
+        "local_ptr": {"type": "bool"},
         "dhcp": {"type": "dict", "options": {
             "ranges": {"type": "list", "elements": "dict", "options": {
-                "start": {"type": "str", "required": True}, "end": {"type": "str", "required": True}}},
+                "start": {"type": "str", "required": True}, "end": {"type": "str", "required": True}, "lease": LEASE_SPEC}},
             "hosts": {"type": "list", "elements": "dict", "options": {
-                "mac": {"type": "str"}, "name": {"type": "str"}, "ip": {"type": "str"}, "id": {"type": "str"}}},
+                "mac": {"type": "str"}, "name": {"type": "str"}, "ip": {"type": "str"}, "id": {"type": "str"}, "lease": LEASE_SPEC}},
             "bootp": {"type": "dict", "options": {"file": {"type": "str", "required": True}, "server": {"type": "str"}}},
         }},
     }},
@@ -733,10 +1041,7 @@ CONFIG_SPEC = {
         }},
         "txt": {"type": "list", "elements": "dict", "options": {"name": {"type": "str", "required": True}, "value": {"type": "str", "required": True}}},
     }},
-    "bandwidth": {"type": "dict", "options": {
-        "inbound": {"type": "dict", "options": {"average": {"type": "int"}, "peak": {"type": "int"}, "burst": {"type": "int"}, "floor": {"type": "int"}}},
-        "outbound": {"type": "dict", "options": {"average": {"type": "int"}, "peak": {"type": "int"}, "burst": {"type": "int"}}},
-    }},
+    "bandwidth": BANDWIDTH_SPEC,
     "port_forwards": {"type": "list", "elements": "dict", "options": {
         "protocol": {"type": "str", "choices": ["tcp", "udp"], "default": "tcp"},
         "host_port": {"type": "int", "required": True},
@@ -744,6 +1049,20 @@ CONFIG_SPEC = {
         "guest_port": {"type": "int"},
         "host_address": {"type": "str"},
     }},
+    "uuid": {"type": "str"},
+    "ipv6": {"type": "bool"},
+    "trust_guest_rx_filters": {"type": "bool"},
+    "vlan": VLAN_SPEC,
+    "virtualport": VIRTUALPORT_SPEC,
+    "portgroups": {"type": "list", "elements": "dict", "options": {
+        "name": {"type": "str", "required": True},
+        "default": {"type": "bool"},
+        "trust_guest_rx_filters": {"type": "bool"},
+        "vlan": VLAN_SPEC,
+        "bandwidth": BANDWIDTH_SPEC,
+        "virtualport": VIRTUALPORT_SPEC,
+    }},
+    "autostart": {"type": "bool"},
 }
 
 
@@ -756,7 +1075,8 @@ def main():
         config={"type": "list", "elements": "dict", "options": CONFIG_SPEC},
     )
     module = checked_module(argument_spec, supports_check_mode=True)
-    if not HAS_PYROUTE2 and module.params["state"] not in ("rendered", "parsed"):
+    offline = module.params["state"] in ("rendered", "parsed")
+    if not HAS_PYROUTE2 and not offline and module.params["backend"] == "kernel":
         module.fail_json(msg=missing_required_lib("pyroute2"))
     run(module, "vm_network")
 

@@ -108,7 +108,7 @@ def test_libvirt_backend_refuses_kernel_only_fields():
     problems = Problems()
     model = resource.from_config({"name": "n", "forward": {"mode": "bridge"}, "bridge": {"name": "br0", "uplink": "eth0"}}, "config[0]", problems)
     resource.check_desired(problems, "config[0]", resource.complete(model, resource.empty_snapshot()))
-    assert any(item.startswith("config[0].bridge.uplink: is for backend kernel") for item in problems.items)
+    assert any(item.startswith("config[0].bridge.uplink: needs backend: kernel") for item in problems.items)
 
 
 def test_a_tap_follows_the_network_that_owns_its_bridge_whatever_the_backend(monkeypatch):

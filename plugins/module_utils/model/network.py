@@ -1,7 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to hypervisor.networking
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A virtual network for VMs, with field names from libvirt's network XML."""
+"""A virtual network for VMs, with field names from libvirt's network XML.
+
+One model for every backend: a config moves between backends by changing the word
+`backend`. Fields only one backend can make are listed in BACKEND_FIELDS, and
+unsupported_fields() is what each backend's resource refuses with.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,31 @@ from typing import Dict, List, Optional
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import fields as f
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import network_services as svc
 
-FORWARD_MODES = ("isolated", "bridge", "nat", "route", "open")
+FORWARD_MODES = ("isolated", "bridge", "nat", "route", "open", "private", "vepa", "passthrough", "hostdev")
+MACVTAP_MODES = ("bridge", "private", "vepa", "passthrough")  # a pool of host NICs, each guest a macvtap on one
+POOL_MODES = MACVTAP_MODES + ("hostdev",)
+# libvirt has no <bridge> element for these: guests sit on a NIC (macvtap) or get a PCI function
+BRIDGELESS_MODES = ("private", "vepa", "passthrough", "hostdev")
+HOSTDEV_DRIVERS = ("vfio", "kvm")
 MAC_TABLE_MANAGERS = ("kernel", "libvirt")
+NATIVE_MODES = ("tagged", "untagged")
+VIRTUALPORT_TYPES = ("openvswitch", "802.1Qbg", "802.1Qbh", "midonet")
+# parameters of each virtualport type, snake_case of libvirt's attributes (see VIRTUALPORT_ATTRIBUTES)
+VIRTUALPORT_PARAMETERS = {
+    None: ("interface_id", "profile_id", "manager_id", "type_id", "type_id_version", "instance_id"),
+    "openvswitch": ("interface_id", "profile_id"),
+    "802.1Qbg": ("manager_id", "type_id", "type_id_version", "instance_id"),
+    "802.1Qbh": ("profile_id",),
+    "midonet": ("interface_id",),
+}
+VIRTUALPORT_ATTRIBUTES = {"interface_id": "interfaceid", "profile_id": "profileid", "manager_id": "managerid",
+                          "type_id": "typeid", "type_id_version": "typeidversion", "instance_id": "instanceid"}
+MAX_VLAN_ID = 4095
+_UUID_RE = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}")
+_PCI_RE = re.compile(r"(?:([0-9a-f]{1,4}):)?([0-9a-f]{1,2}):([0-9a-f]{1,2})\.([0-7])")
+_ZONE_RE = re.compile(r"[A-Za-z0-9_-]{1,17}")  # firewalld zone names: at most 17 characters
+_PROFILE_RE = re.compile(r"[ -~]{1,39}")  # libvirt's profileid: at most 39 printable characters
+_PORTGROUP_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 FAMILIES = ("ipv4", "ipv6")
 # Not '-' or '.' first: the name reaches file names and command lines (no '.', '..' or options)
 _NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
@@ -24,8 +52,13 @@ MAX_FORWARD_DELAY = 30  # seconds, the kernel's ceiling with STP on
 @dataclasses.dataclass
 class Forward:
     mode: Optional[str] = None
-    dev: Optional[str] = None  # nat/route: restrict egress to this device
+    dev: Optional[str] = None  # nat/route: restrict egress to this device; macvtap pools: the first interface
     nat: Optional[dict] = None  # nat: {addresses: {start, end}, ports: {start, end}, ipv6}; see network_services
+    interfaces: Optional[List[str]] = None  # macvtap pool: host NICs
+    pf: Optional[str] = None  # macvtap or hostdev pool: the VFs of this physical function
+    addresses: Optional[List[str]] = None  # hostdev pool: PCI functions as "dddd:bb:ss.f"
+    driver: Optional[str] = None  # hostdev: vfio or kvm
+    managed: Optional[bool] = None  # hostdev: libvirt binds the VF to the driver itself
 
 
 @dataclasses.dataclass
@@ -35,6 +68,7 @@ class Bridge:
     delay: Optional[int] = None
     mac_table_manager: Optional[str] = None
     uplink: Optional[str] = None
+    zone: Optional[str] = None  # firewalld zone (libvirt)
 
 
 @dataclasses.dataclass
@@ -54,6 +88,15 @@ class VmNetwork:
     dns: Optional[dict] = None
     bandwidth: Optional[dict] = None
     port_forwards: Optional[List[dict]] = None
+    # libvirt's network attributes and elements without a kernel-backend counterpart
+    uuid: Optional[str] = None
+    ipv6: Optional[bool] = None  # guest-to-guest IPv6 without any IPv6 address on the bridge
+    trust_guest_rx_filters: Optional[bool] = None
+    vlan: Optional[dict] = None  # {trunk, tags: [{id, native_mode}]}
+    virtualport: Optional[dict] = None  # {type, parameters: {...}}
+    portgroups: Optional[List[dict]] = None  # [{name, default, trust_guest_rx_filters, vlan, bandwidth, virtualport}]
+    autostart: Optional[bool] = None
+    connections: Optional[int] = None  # read-only: guest interfaces on the running network (parsed, gathered)
 
     @property
     def mode(self):
@@ -82,13 +125,19 @@ def from_config(item, path, problems):
     forward = Forward(mode=f.check_choice(problems, path + ".forward.mode", forward_item.get("mode"), FORWARD_MODES))
     forward.dev = svc.forward_dev(problems, path, forward_item, forward.mode)
     forward.nat = svc.forward_nat(problems, path, forward_item, forward.mode)
+    _forward_pool(problems, path + ".forward", forward_item, forward)
     bridge = Bridge(
         name=f.check_ifname(problems, path + ".bridge.name", bridge_item.get("name")),
         stp=f.check_bool(problems, path + ".bridge.stp", bridge_item.get("stp")),
         delay=f.check_int(problems, path + ".bridge.delay", bridge_item.get("delay"), 0, MAX_FORWARD_DELAY),
         mac_table_manager=f.check_choice(problems, path + ".bridge.mac_table_manager", bridge_item.get("mac_table_manager"), MAC_TABLE_MANAGERS),
         uplink=f.check_ifname(problems, path + ".bridge.uplink", bridge_item.get("uplink")),
+        zone=_text(problems, path + ".bridge.zone", bridge_item.get("zone"), _ZONE_RE,
+                   "a firewalld zone name (1-17 letters, digits, '_', '-')"),
     )
+    if item.get("connections") is not None:
+        problems.add(path + ".connections", "is read-only: libvirt reports how many guest interfaces use a running network;"
+                     " leave it out of config")
     ips = None
     ip_options = {}
     if item.get("ips") is not None:
@@ -119,12 +168,280 @@ def from_config(item, path, problems):
         dns=svc.dns(problems, path, item.get("dns")),
         bandwidth=svc.bandwidth(problems, path, item.get("bandwidth")),
         port_forwards=svc.port_forwards(problems, path, item.get("port_forwards"), networks, forward.mode),
+        uuid=_uuid(problems, path + ".uuid", item.get("uuid")),
+        ipv6=f.check_bool(problems, path + ".ipv6", item.get("ipv6")),
+        trust_guest_rx_filters=f.check_bool(problems, path + ".trust_guest_rx_filters", item.get("trust_guest_rx_filters")),
+        vlan=_vlan(problems, path + ".vlan", item.get("vlan")),
+        virtualport=_virtualport(problems, path + ".virtualport", item.get("virtualport")),
+        portgroups=_portgroups(problems, path + ".portgroups", item.get("portgroups")),
+        autostart=f.check_bool(problems, path + ".autostart", item.get("autostart")),
     )
     if forward.mode is not None and forward.mode != "bridge" and bridge.uplink:
         problems.add(path + ".bridge.uplink", uplink_problem(forward.mode))
-    if isinstance(name, str) and bridge.name is None and _NAME_RE.fullmatch(name) and f.check_ifname(f.Problems(), "", name) is None:
+    if isinstance(name, str) and bridge.name is None and forward.mode not in BRIDGELESS_MODES and _NAME_RE.fullmatch(name) and f.check_ifname(f.Problems(), "", name) is None:
         problems.add(path + ".bridge.name", "is required: the network name '%s' is not a valid interface name" % name)
     return model
+
+
+# ---- libvirt's pools, VLANs, virtual ports and port groups ------------------------------------
+def _text(problems, path, value, pattern, what):
+    if value is None:
+        return None
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        problems.add(path, "%s is not %s" % (f.quoted(value), what))
+        return None
+    return value
+
+
+def _uuid(problems, path, value):
+    """RFC 4122 text, normalised to lower case with dashes (libvirt also reads it without them)."""
+    if value is None:
+        return None
+    text = str(value).strip().lower() if isinstance(value, str) else ""
+    if not _UUID_RE.fullmatch(text):
+        problems.add(path, "%s is not a UUID; expected 32 hex digits such as 3e3fce45-4f53-4fa7-bb32-11f34168b82b" % f.quoted(value))
+        return None
+    digits = text.replace("-", "")
+    return "%s-%s-%s-%s-%s" % (digits[:8], digits[8:12], digits[12:16], digits[16:20], digits[20:])
+
+
+def pci_address(problems, path, value):
+    """A PCI function as "dddd:bb:ss.f" (domain optional, hex), normalised to 0000:04:00.1."""
+    match = _PCI_RE.fullmatch(value.strip().lower()) if isinstance(value, str) else None
+    if not match or int(match.group(3), 16) > 0x1f:
+        problems.add(path, "%s is not a PCI function; write domain:bus:slot.function in hex, such as 0000:04:00.1"
+                     " (slot 00-1f, function 0-7)" % f.quoted(value))
+        return None
+    domain, bus, slot, function = (int(group or "0", 16) for group in match.groups())
+    return "%04x:%02x:%02x.%x" % (domain, bus, slot, function)
+
+
+def _forward_pool(problems, path, item, forward):
+    """forward.interfaces, pf, addresses, driver and managed: the pools of macvtap and hostdev networks."""
+    mode = forward.mode
+    if item.get("interfaces") is not None:
+        names = []
+        for index, name in enumerate(f.as_list(problems, path + ".interfaces", item["interfaces"])):
+            name = f.check_ifname(problems, "%s.interfaces[%d]" % (path, index), name)
+            if name in names:
+                problems.add("%s.interfaces[%d]" % (path, index), "%s is listed twice" % name)
+            elif name is not None:
+                names.append(name)
+        forward.interfaces = names
+    forward.pf = f.check_ifname(problems, path + ".pf", item.get("pf"))
+    if item.get("addresses") is not None:
+        functions = []
+        for index, value in enumerate(f.as_list(problems, path + ".addresses", item["addresses"])):
+            function = pci_address(problems, "%s.addresses[%d]" % (path, index), value)
+            if function in functions:
+                problems.add("%s.addresses[%d]" % (path, index), "%s is listed twice" % function)
+            elif function is not None:
+                functions.append(function)
+        forward.addresses = functions
+    forward.driver = f.check_choice(problems, path + ".driver", item.get("driver"), HOSTDEV_DRIVERS)
+    forward.managed = f.check_bool(problems, path + ".managed", item.get("managed"))
+    if mode is not None:  # else check_desired() decides, with the mode from the host
+        for problem in forward_pool_problems(forward):
+            problems.add(path + problem[0], problem[1])
+
+
+def forward_pool_problems(forward):
+    """libvirt's rules of the pools, as [(suffix under forward, message)]."""
+    mode = forward.mode or "isolated"
+    found = []
+    if forward.interfaces and mode not in MACVTAP_MODES:
+        found.append((".interfaces", "a pool of host NICs is for forward.mode bridge, private, vepa or passthrough (macvtap), not %s" % mode))
+    if forward.pf and mode not in POOL_MODES:
+        found.append((".pf", "a physical function's VFs are a pool of forward.mode bridge, private, vepa, passthrough or hostdev, not %s" % mode))
+    if forward.pf and (forward.interfaces or forward.addresses):
+        found.append((".pf", "give the pool once: pf, or forward.interfaces / forward.addresses (libvirt lists the VFs of pf itself)"))
+    if forward.addresses and mode != "hostdev":
+        found.append((".addresses", "PCI functions are the pool of forward.mode hostdev, not %s" % mode))
+    for field in ("driver", "managed"):
+        if getattr(forward, field) is not None and mode != "hostdev":
+            found.append(("." + field, "only applies to forward.mode hostdev, not %s" % mode))
+    if forward.dev and mode in MACVTAP_MODES and forward.interfaces and forward.dev != forward.interfaces[0]:
+        found.append((".dev", "%s must be the first of forward.interfaces (%s), as libvirt has it" % (forward.dev, forward.interfaces[0])))
+    if mode in BRIDGELESS_MODES and not (forward.interfaces or forward.pf or forward.addresses or forward.dev):
+        found.append(("", "forward.mode %s needs its pool: %s" % (mode, "forward.addresses or forward.pf" if mode == "hostdev"
+                                                                    else "forward.interfaces, forward.pf or forward.dev")))
+    return found
+
+
+def _vlan(problems, path, value):
+    if value is None:
+        return None
+    item = f.as_dict(problems, path, value)
+    tags = []
+    native = None
+    for index, tag_item in enumerate(f.as_list(problems, path + ".tags", item.get("tags"))):
+        tpath = "%s.tags[%d]" % (path, index)
+        tag_item = f.as_dict(problems, tpath, tag_item)
+        tag_id = f.check_int(problems, tpath + ".id", tag_item.get("id"), 0, MAX_VLAN_ID)
+        if tag_item.get("id") is None:
+            problems.add(tpath + ".id", "is required (0..%d)" % MAX_VLAN_ID)
+        native_mode = f.check_choice(problems, tpath + ".native_mode", tag_item.get("native_mode"), NATIVE_MODES)
+        if native_mode is not None:
+            if native is not None:
+                problems.add(tpath + ".native_mode", "tags[%d] is already the native VLAN; one tag may have native_mode" % native)
+            native = index if native is None else native
+        if tag_id is not None and tag_id in [tag["id"] for tag in tags]:
+            problems.add(tpath + ".id", "%d is listed twice" % tag_id)
+        elif tag_id is not None:
+            tags.append(svc._compact({"id": tag_id, "native_mode": native_mode}))  # pylint: disable=protected-access
+    if not tags and not item.get("tags"):
+        problems.add(path + ".tags", "is required (at least one tag)")
+    trunk = f.check_bool(problems, path + ".trunk", item.get("trunk"))
+    if trunk is False and len(tags) > 1:
+        problems.add(path + ".trunk", "several tags are a trunk; trunk false allows one tag")
+    if not tags:
+        return None
+    return svc._compact({"trunk": trunk, "tags": tags})  # pylint: disable=protected-access
+
+
+def _virtualport(problems, path, value):
+    if value is None:
+        return None
+    item = f.as_dict(problems, path, value)
+    port_type = f.check_choice(problems, path + ".type", item.get("type"), VIRTUALPORT_TYPES)
+    allowed = VIRTUALPORT_PARAMETERS[port_type]
+    given = f.as_dict(problems, path + ".parameters", item.get("parameters"))
+    parameters = {}
+    for key in sorted(given):
+        value = given[key]
+        ppath = "%s.parameters.%s" % (path, key)
+        if value is None:
+            continue
+        if key not in allowed:
+            problems.add(ppath, "is not a parameter of virtualport type %s; allowed: %s" % (port_type or "(none)", ", ".join(allowed)))
+        elif key in ("interface_id", "instance_id"):
+            parameters[key] = _uuid(problems, ppath, value)
+        elif key == "profile_id":
+            parameters[key] = _text(problems, ppath, value, _PROFILE_RE, "a profile id (1-39 printable ASCII characters)")
+        else:
+            parameters[key] = f.check_int(problems, ppath, value, 0, 0xFFFFFF if key == "type_id" else 0xFF)
+    result = svc._compact({"type": port_type, "parameters": svc._compact(parameters) or None})  # pylint: disable=protected-access
+    if item.get("type") is None and not result:
+        return {}
+    return result
+
+
+def _portgroups(problems, path, value):
+    if value is None:
+        return None
+    groups = []
+    seen = {}
+    default = None
+    for index, item in enumerate(f.as_list(problems, path, value)):
+        gpath = "%s[%d]" % (path, index)
+        item = f.as_dict(problems, gpath, item)
+        name = _text(problems, gpath + ".name", item.get("name"), _PORTGROUP_RE, "a port group name (1-64 letters, digits, '_', '.', '-')")
+        if item.get("name") is None:
+            problems.add(gpath + ".name", "is required")
+        elif name in seen:
+            problems.add(gpath + ".name", "'%s' is also portgroups[%d]" % (name, seen[name]))
+        if name is not None:
+            seen.setdefault(name, index)
+        is_default = f.check_bool(problems, gpath + ".default", item.get("default"))
+        if is_default:
+            if default is not None:
+                problems.add(gpath + ".default", "portgroups[%d] is already the default; one port group may be" % default)
+            default = index if default is None else default
+        group = svc._compact({  # pylint: disable=protected-access
+            "name": name,
+            "default": is_default,
+            "trust_guest_rx_filters": f.check_bool(problems, gpath + ".trust_guest_rx_filters", item.get("trust_guest_rx_filters")),
+            "vlan": _vlan(problems, gpath + ".vlan", item.get("vlan")),
+            "bandwidth": svc.bandwidth(problems, gpath, item.get("bandwidth")),
+            "virtualport": _virtualport(problems, gpath + ".virtualport", item.get("virtualport")),
+        })
+        if name is not None:
+            groups.append(group)
+    return groups
+
+
+def check_desired(problems, path, model):
+    """libvirt's rules that need the whole model (under merged, the mode may come from the host)."""
+    forward = model.forward or Forward()
+    for suffix, message in forward_pool_problems(dataclasses.replace(forward, mode=model.mode)):
+        problems.add(path + ".forward" + suffix, message)
+    bridge = model.bridge or Bridge()
+    if model.mode in BRIDGELESS_MODES and any(value is not None for value in dataclasses.astuple(bridge)):
+        problems.add(path + ".bridge", "a %s network has no bridge: guests use the NICs or PCI functions of forward" % model.mode)
+    if bridge.zone is not None and model.mode not in svc.SERVICE_MODES:
+        problems.add(path + ".bridge.zone", "a firewalld zone is for the bridge libvirt makes (forward.mode nat, route, open, isolated), not %s"
+                     % model.mode)
+
+
+# ---- which backend can make which field ------------------------------------------------------
+BACKENDS = ("kernel", "libvirt")
+LIBVIRT_ONLY = "needs backend: libvirt"
+# (field path under the item, backends that can make it, why not elsewhere); the value getter is in _field_values
+BACKEND_FIELDS = (
+    ("forward.mode", ("libvirt",), LIBVIRT_ONLY + " (macvtap and PCI passthrough pools)"),
+    ("forward.dev", ("libvirt",), LIBVIRT_ONLY + " (the first NIC of a macvtap pool)"),
+    ("forward.interfaces", ("libvirt",), LIBVIRT_ONLY),
+    ("forward.pf", ("libvirt",), LIBVIRT_ONLY),
+    ("forward.addresses", ("libvirt",), LIBVIRT_ONLY),
+    ("forward.driver", ("libvirt",), LIBVIRT_ONLY),
+    ("forward.managed", ("libvirt",), LIBVIRT_ONLY),
+    ("bridge.zone", ("libvirt",), LIBVIRT_ONLY + " (firewalld zones)"),
+    ("bridge.uplink", ("kernel",), "needs backend: kernel; with backend libvirt, forward.mode bridge puts guests on an existing"
+                                   " host bridge (bridge.name), whose ports are the host's business"),
+    ("port_forwards", ("kernel",), "needs backend: kernel; libvirt networks have no port forwarding"),
+    ("uuid", ("libvirt",), LIBVIRT_ONLY),
+    ("ipv6", ("libvirt",), LIBVIRT_ONLY),
+    ("trust_guest_rx_filters", ("libvirt",), LIBVIRT_ONLY),
+    ("vlan", ("libvirt",), LIBVIRT_ONLY),
+    ("virtualport", ("libvirt",), LIBVIRT_ONLY),
+    ("portgroups", ("libvirt",), LIBVIRT_ONLY),
+    ("autostart", ("libvirt",), LIBVIRT_ONLY + " (the kernel backend restores every network it saved at boot; see persist)"),
+    ("ips[].local_ptr", ("libvirt",), LIBVIRT_ONLY),
+    ("ips[].dhcp.ranges[].lease", ("libvirt",), LIBVIRT_ONLY),
+    ("ips[].dhcp.hosts[].lease", ("libvirt",), LIBVIRT_ONLY),
+)
+
+
+def _field_values(model, field):
+    """[(path suffix with indexes, value)] of a BACKEND_FIELDS path in the model."""
+    forward = model.forward or Forward()
+    bridge = model.bridge or Bridge()
+    if field == "forward.mode":
+        return [(field, model.mode if model.mode not in FORWARD_MODES[:5] else None)]
+    if field == "forward.dev":
+        return [(field, forward.dev if model.mode in BRIDGELESS_MODES + ("bridge",) else None)]
+    if field.startswith("forward."):
+        return [(field, getattr(forward, field.split(".")[1]))]
+    if field.startswith("bridge."):
+        return [(field, getattr(bridge, field.split(".")[1]))]
+    if field.startswith("ips[]."):
+        found = []
+        for index, ip in enumerate(model.ips or []):
+            options = (model.ip_options or {}).get(ip) or {}
+            if field == "ips[].local_ptr":
+                found.append(("ips[%d].local_ptr" % index, options.get("local_ptr")))
+                continue
+            kind = field.split(".")[2].split("[")[0]  # ranges or hosts
+            for entry_index, entry in enumerate((options.get("dhcp") or {}).get(kind) or []):
+                found.append(("ips[%d].dhcp.%s[%d].lease" % (index, kind, entry_index), entry.get("lease")))
+        return found
+    return [(field, getattr(model, field))]
+
+
+def unsupported_fields(model, backend):
+    """[(field path suffix, reason)] of the fields set in `model` that `backend` cannot make.
+
+    The one table of what differs between backends: each backend's resource refuses these in
+    check_desired, before anything is read or changed.
+    """
+    found = []
+    for field, backends, reason in BACKEND_FIELDS:
+        if backend in backends:
+            continue
+        for suffix, value in _field_values(model, field):
+            if value not in (None, [], {}):
+                found.append((suffix, reason))
+    return found
 
 
 def uplink_problem(mode):

@@ -22,8 +22,13 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.model import
 SERVICE_MODES = ("nat", "route", "open", "isolated")
 FORWARDING_MODES = ("nat", "route", "open")
 PORT_FORWARD_MODES = ("nat", "route")
+# forward.dev: the egress device of nat/route, or the first NIC of a macvtap pool (libvirt writes it so)
+DEV_MODES = ("nat", "route", "bridge", "private", "vepa", "passthrough")
+DEV_PROBLEM = ("only applies to forward.mode nat or route (the one egress device; open installs no firewall rules to restrict it)"
+               " or to a macvtap pool (bridge, private, vepa, passthrough: the first of forward.interfaces), not %s")
 PROTOCOLS = ("tcp", "udp")
 FAMILIES = ("ipv4", "ipv6")
+LEASE_UNITS = ("seconds", "minutes", "hours")
 MAX_U32 = 4294967295
 _DNS_NAME_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$")
 _DUID_RE = re.compile(r"^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){1,129}$")  # RFC 8415: at most 130 octets
@@ -131,8 +136,8 @@ def _address_range(problems, path, item, version=None, subnet=None):
 def forward_dev(problems, path, forward_item, mode):
     dev = f.check_ifname(problems, path + ".forward.dev", forward_item.get("dev"))
     # without a mode in the item (a partial merged update) check_desired() decides
-    if dev is not None and mode is not None and mode not in ("nat", "route"):
-        problems.add(path + ".forward.dev", "only applies to forward.mode nat or route (open installs no firewall rules to restrict it)")
+    if dev is not None and mode is not None and mode not in DEV_MODES:
+        problems.add(path + ".forward.dev", DEV_PROBLEM % mode)
         return None
     return dev
 
@@ -157,8 +162,11 @@ def forward_nat(problems, path, forward_item, mode):
 
 # ---- ips[] ----------------------------------------------------------------------------------
 def ip_options(problems, ip_path, ip_item, iface, mode):
-    """Return {"dhcp": {...}, "tftp_root": str} (unset keys left out) or None."""
+    """Return {"dhcp": {...}, "tftp_root": str, "local_ptr": bool} (unset keys left out) or None."""
     result = {}
+    local_ptr = f.check_bool(problems, ip_path + ".local_ptr", ip_item.get("local_ptr"))
+    if local_ptr is not None:
+        result["local_ptr"] = local_ptr
     dhcp_item = ip_item.get("dhcp")
     tftp_root = ip_item.get("tftp_root")
     if (dhcp_item is not None or tftp_root is not None) and mode is not None and mode not in SERVICE_MODES:
@@ -190,6 +198,9 @@ def _dhcp(problems, path, item, iface):
             continue
         if iface is not None and ipaddress.ip_address(found["start"]) <= iface.ip <= ipaddress.ip_address(found["end"]):
             problems.add(rpath, "contains the network's own address %s" % iface.ip)
+        lease = _lease(problems, rpath + ".lease", range_item.get("lease") if isinstance(range_item, dict) else None)
+        if lease is not None:
+            found["lease"] = lease
         ranges.append(found)
     for i, first in enumerate(ranges):
         for j, second in enumerate(ranges[i + 1:], i + 1):
@@ -205,6 +216,7 @@ def _dhcp(problems, path, item, iface):
             "mac": f.normalize_mac(problems, hpath + ".mac", host_item.get("mac")),
             "name": _str(problems, hpath + ".name", host_item.get("name"), pattern=_DNS_NAME_RE, what="a host name"),
             "id": _str(problems, hpath + ".id", host_item.get("id"), pattern=_DUID_RE, what="a client id or DUID (2 to 130 hex octets separated by ':')"),
+            "lease": _lease(problems, hpath + ".lease", host_item.get("lease")),
         }
         ip = _ip(problems, hpath + ".ip", host_item.get("ip"), version)
         if ip is not None:
@@ -239,6 +251,20 @@ def _dhcp(problems, path, item, iface):
             if file_name is not None:
                 result["bootp"] = _compact({"file": file_name, "server": server})
     return _compact(result)
+
+
+def _lease(problems, path, value):
+    """libvirt's <lease expiry unit>: how long a DHCP lease lasts; expiry 0 is forever."""
+    if value is None:
+        return None
+    item = f.as_dict(problems, path, value)
+    expiry = f.check_int(problems, path + ".expiry", item.get("expiry"), 0, MAX_U32)
+    if item.get("expiry") is None:
+        problems.add(path + ".expiry", "is required (0 means the lease never expires)")
+    unit = f.check_choice(problems, path + ".unit", item.get("unit"), LEASE_UNITS)
+    if expiry is None:
+        return None
+    return _compact({"expiry": expiry, "unit": unit})
 
 
 # ---- routes, domain, dns, bandwidth, port forwards ------------------------------------------
@@ -485,15 +511,15 @@ def check_desired(problems, path, model):
     mode = model.mode
     networks = [ipaddress.ip_interface(ip).network for ip in model.ips or []]
     forward = model.forward
-    if forward is not None and forward.dev and mode not in ("nat", "route"):
-        problems.add(path + ".forward.dev", "only applies to forward.mode nat or route (not %s)" % mode)
+    if forward is not None and forward.dev and mode not in DEV_MODES:
+        problems.add(path + ".forward.dev", DEV_PROBLEM % mode)
     if forward is not None and forward.nat and mode != "nat":
         problems.add(path + ".forward.nat", "only applies to forward.mode nat (not %s)" % mode)
     if mode not in SERVICE_MODES:
         for field in TOP_FIELDS:
             if getattr(model, field):
                 problems.add("%s.%s" % (path, field), "needs forward.mode nat, route, open or isolated (not %s)" % mode)
-        if any(model.ip_options.values() if model.ip_options else ()):
+        if any(opts.get("dhcp") or opts.get("tftp_root") for opts in (model.ip_options or {}).values()):
             problems.add(path + ".ips", "DHCP and TFTP need forward.mode nat, route, open or isolated (not %s)" % mode)
         return
     if model.port_forwards and mode not in PORT_FORWARD_MODES:

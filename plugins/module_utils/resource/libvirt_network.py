@@ -23,9 +23,12 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.backend.libv
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HvnetError
 from ansible_collections.hypervisor.networking.plugins.module_utils.lock import libvirt_scope, netns_scope
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import network as m
+from ansible_collections.hypervisor.networking.plugins.module_utils.model.base import overlay
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import Problems
 from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import LIBVIRT_MARK_NAMESPACE, LIBVIRT_MARK_PREFIX, parse_mark
 from ansible_collections.hypervisor.networking.plugins.module_utils.persist import current_netns_name
+from ansible_collections.hypervisor.networking.plugins.module_utils.parse import libvirt_network as libvirt_parse
+from ansible_collections.hypervisor.networking.plugins.module_utils.render import libvirt_network as libvirt_render
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.network import NetworkResource
 
 # What virNetworkUpdate changes live, as (section, path of the element under <network>).
@@ -84,9 +87,6 @@ class LibvirtNetworkResource(NetworkResource):
     def empty_snapshot():
         return {"networks": {}}
 
-    def parse_running_config(self, text):
-        raise HvnetError("state parsed with backend libvirt takes network XML; it arrives with the libvirt model")
-
     def current(self, snapshot, saved, adopt=()):
         result = {}
         for name, net in snapshot["networks"].items():
@@ -111,28 +111,21 @@ class LibvirtNetworkResource(NetworkResource):
     def complete(self, model, snapshot):
         """What libvirt would otherwise choose itself (bridge name, MAC, STP and delay), chosen here,
         so that the definition read back equals the desired one."""
-        model = dataclasses.replace(model, forward=dataclasses.replace(model.forward or m.Forward(mode="isolated")),
-                                    bridge=dataclasses.replace(model.bridge or m.Bridge()))
-        model.bridge.name = model.bridge_name
-        if model.mode == "bridge":
-            # an existing host bridge: libvirt neither makes it nor sets its STP, delay or MAC
-            model.bridge.stp = model.bridge.delay = model.bridge.mac_table_manager = None
-            model.mac = None
+        if model.mode in m.BRIDGELESS_MODES or model.mode == "bridge":
+            # guests on NICs, PCI functions or an existing host bridge: libvirt makes no bridge, chooses nothing
             return model
+        model = dataclasses.replace(model, bridge=dataclasses.replace(model.bridge or m.Bridge()))
+        model.bridge.name = model.bridge_name
+        if model.bridge.stp is None:
+            model.bridge.stp = True
+        if model.bridge.delay is None:
+            model.bridge.delay = 0
         if model.bridge.mac_table_manager is None:
-            model.bridge.mac_table_manager = "kernel"
+            model.bridge.mac_table_manager = "kernel"  # libvirt's default, which it leaves out of the definition
         if model.mac is None:
             digest = hashlib.sha256(model.name.encode()).hexdigest()
             model.mac = "52:54:00:%s:%s:%s" % (digest[0:2], digest[2:4], digest[4:6])
         return model
-
-    def check_desired(self, problems, path, model):
-        if model.bridge and model.bridge.uplink:
-            problems.add(path + ".bridge.uplink", "is for backend kernel; with backend libvirt, forward.mode bridge puts guests on"
-                         " an existing host bridge (bridge.name), whose ports are the host's business")
-        if model.port_forwards:
-            problems.add(path + ".port_forwards", "are for backend kernel; libvirt networks have no port forwarding")
-        super().check_desired(problems, path, model)
 
     def check_host(self, desired, snapshot, problems, warnings, check_mode, paths):
         path_of = {name: path for path, name in paths}
@@ -146,7 +139,7 @@ class LibvirtNetworkResource(NetworkResource):
             net = snapshot["networks"].get(name)
             if net is None or not net["active"] or snapshot.get("allow_restart"):
                 continue
-            fields = restart_fields(net["xml"], network_xml(model), snapshot.get("live_updates", True))
+            fields = restart_fields(self._normalized(net, name), network_xml(model), snapshot.get("live_updates", True))
             if fields:
                 problems.add(path, "network %s is running and libvirt cannot change %s without restarting it (running guests "
                              "lose their connection for a moment); set allow_restart: true to restart it"
@@ -157,20 +150,22 @@ class LibvirtNetworkResource(NetworkResource):
         name = desired.name
         net = snapshot["networks"].get(name)
         new_xml = network_xml(desired, uuid=_uuid(net["xml"]) if net else None)
-        autostart = True
+        autostart = desired.autostart is not False  # networks start with the host unless asked otherwise
         if net is None:
             plan.add("virsh net-define %s.xml" % name, lambda: backend.define(new_xml), lambda: backend.undefine(name))
             plan.add("virsh net-start %s" % name, lambda: backend.start(name), lambda: backend.stop(name))
-            plan.add("virsh net-autostart %s" % name, lambda: backend.set_autostart(name, True), lambda: backend.set_autostart(name, False))
+            if autostart:
+                plan.add("virsh net-autostart %s" % name, lambda: backend.set_autostart(name, True), lambda: backend.set_autostart(name, False))
             return
-        old_xml = net["xml"]
+        old_xml = net["xml"]  # as libvirt has it: what an undo puts back
+        normalized = self._normalized(net, name)  # compared: what libvirt leaves implicit made explicit
         live = snapshot.get("live_updates", True)
-        if not same_definition(old_xml, new_xml):
-            if net["active"] and not restart_fields(old_xml, new_xml, live):
+        if not same_definition(normalized, new_xml) or net["owned"] is None:
+            if net["active"] and not restart_fields(normalized, new_xml, live):
                 if net["owned"] is None:  # adopt: the mark first, in the persistent definition only
                     marked = _with_mark(old_xml)
                     plan.add("virsh net-define %s.xml" % name, lambda: backend.define(marked), lambda: backend.define(old_xml))
-                self._plan_live_updates(plan, backend, name, old_xml, new_xml)
+                self._plan_live_updates(plan, backend, name, normalized, new_xml)
             elif net["active"]:
                 ports = snapshot.get("ports", {}).get(net["bridge"], [])
                 # one action: its undo must put the old definition back before restarting
@@ -183,8 +178,15 @@ class LibvirtNetworkResource(NetworkResource):
         if not net["active"]:
             plan.add("virsh net-start %s" % name, lambda: backend.start(name), lambda: backend.stop(name))
         if net["autostart"] != autostart:
-            plan.add("virsh net-autostart %s" % name, lambda: backend.set_autostart(name, autostart),
+            plan.add("virsh net-autostart %s%s" % (name, "" if autostart else " --disable"), lambda: backend.set_autostart(name, autostart),
                      lambda: backend.set_autostart(name, net["autostart"]))
+
+    def _normalized(self, net, name):
+        """The definition libvirt has, read into the model and written back with every default this
+        collection makes explicit (STP on, delay 0, the MAC table manager, netmask or prefix...): a
+        hand-written definition that means the same as the desired one compares equal to it."""
+        model = model_of_xml(net["xml"], name)
+        return network_xml(self.complete(overlay(self.defaults(model), model), {}), uuid=_uuid(net["xml"]))
 
     @staticmethod
     def _plan_live_updates(plan, backend, name, old_xml, new_xml):
@@ -209,9 +211,6 @@ class LibvirtNetworkResource(NetworkResource):
 
     def finish_plan(self, plan, backend, snapshot):
         """Nothing is batched; the libvirt backend has no services of its own beside libvirt's."""
-
-    def render(self, model, params, path, problems):
-        return {"name": model.name, "config": self.to_config(model), "xml": network_xml(model)}
 
 
 def _update(backend, name, command, section, xml, parent):
@@ -247,101 +246,34 @@ def _reattach_words(ports, bridge):
 
 
 # ---- the definition as XML ----------------------------------------------------------------
-# INTERIM: a renderer/parser for the fields the model has today. The libvirt model (branch
-# h-lvmodel: render/libvirt_network.py, parse/libvirt_network.py) replaces both.
 
 def network_xml(model, uuid=None):
-    """The network's definition with our mark (and libvirt's uuid when known, so a redefinition keeps it)."""
-    root = ET.Element("network")
-    ET.SubElement(root, "name").text = model.name
-    if uuid:
-        ET.SubElement(root, "uuid").text = uuid
-    metadata = ET.SubElement(root, "metadata")
-    ET.SubElement(metadata, "{%s}owner" % LIBVIRT_MARK_NAMESPACE, {"module": "vm_network"})
-    mode = model.mode
-    forward = model.forward or m.Forward()
-    if mode != "isolated":
-        forward_el = ET.SubElement(root, "forward", {"mode": mode})
-        if forward.dev:
-            forward_el.set("dev", forward.dev)
-    bridge = model.bridge or m.Bridge()
-    bridge_attrs = {"name": model.bridge_name}
-    if bridge.stp is not None:
-        bridge_attrs["stp"] = "on" if bridge.stp else "off"
-    if bridge.delay is not None:
-        bridge_attrs["delay"] = str(bridge.delay)
-    if bridge.mac_table_manager not in (None, "kernel"):
-        bridge_attrs["macTableManager"] = bridge.mac_table_manager
-    ET.SubElement(root, "bridge", bridge_attrs)
-    if model.mtu:
-        ET.SubElement(root, "mtu", {"size": str(model.mtu)})
-    if model.mac:
-        ET.SubElement(root, "mac", {"address": model.mac})
-    if model.domain:
-        domain = ET.SubElement(root, "domain", {"name": model.domain["name"]})
-        if model.domain.get("local_only") is not None:
-            domain.set("localOnly", "yes" if model.domain["local_only"] else "no")
-    for ip in model.ips or []:
-        address, prefix = ip.split("/")
-        ip_el = ET.SubElement(root, "ip", {"address": address, "prefix": prefix})
-        if ":" in address:
-            ip_el.set("family", "ipv6")
-        dhcp = ((model.ip_options or {}).get(ip) or {}).get("dhcp") or {}
-        if dhcp.get("ranges") or dhcp.get("hosts"):
-            dhcp_el = ET.SubElement(ip_el, "dhcp")
-            for item in dhcp.get("ranges") or []:
-                ET.SubElement(dhcp_el, "range", {"start": item["start"], "end": item["end"]})
-            for host in dhcp.get("hosts") or []:
-                ET.SubElement(dhcp_el, "host", {key: str(host[key]) for key in ("mac", "id", "name", "ip") if host.get(key)})
-    ET.register_namespace(LIBVIRT_MARK_PREFIX, LIBVIRT_MARK_NAMESPACE)
-    return ET.tostring(root, encoding="unicode")
+    """The network's definition (render/libvirt_network) with our mark in <metadata>, and libvirt's
+    uuid when known and not given, so that a redefinition keeps it."""
+    et = libvirt_render.etree()
+    root = libvirt_render.network_element(model)
+    position = 1
+    if uuid and not model.uuid:
+        uuid_element = et.Element("uuid")
+        uuid_element.text = uuid
+        root.insert(position, uuid_element)
+        position += 1
+    elif model.uuid:
+        position += 1
+    metadata = et.Element("metadata")
+    et.SubElement(metadata, "{%s}owner" % LIBVIRT_MARK_NAMESPACE, nsmap={LIBVIRT_MARK_PREFIX: LIBVIRT_MARK_NAMESPACE}, module="vm_network")
+    root.insert(position, metadata)
+    return et.tostring(root, encoding="unicode")
 
 
 def model_of_xml(xml, name):
-    """The model of a network definition (interim parser: the fields network_xml writes)."""
-    root = ET.fromstring(xml)
-    config = {"name": name}
-    forward = root.find("forward")
-    mode = forward.get("mode", "nat") if forward is not None else "isolated"
-    config["forward"] = {"mode": mode if mode in m.FORWARD_MODES else mode}
-    if forward is not None and forward.get("dev"):
-        config["forward"]["dev"] = forward.get("dev")
-    bridge = root.find("bridge")
-    if bridge is not None:
-        config["bridge"] = {"name": bridge.get("name")}
-        if bridge.get("stp") is not None:
-            config["bridge"]["stp"] = bridge.get("stp") != "off"
-        if bridge.get("delay") is not None:
-            config["bridge"]["delay"] = int(bridge.get("delay"))
-        if mode != "bridge":
-            config["bridge"]["mac_table_manager"] = bridge.get("macTableManager", "kernel")
-    mtu = root.find("mtu")
-    if mtu is not None:
-        config["mtu"] = int(mtu.get("size"))
-    mac = root.find("mac")
-    if mac is not None:
-        config["mac"] = mac.get("address")
-    domain = root.find("domain")
-    if domain is not None:
-        config["domain"] = {"name": domain.get("name")}
-        if domain.get("localOnly") is not None:
-            config["domain"]["local_only"] = domain.get("localOnly") == "yes"
-    ips = []
-    for ip_el in root.findall("ip"):
-        item = {"address": ip_el.get("address"), "family": ip_el.get("family", "ipv4")}
-        if ip_el.get("prefix") is not None:
-            item["prefix"] = int(ip_el.get("prefix"))
-        elif ip_el.get("netmask") is not None:
-            item["netmask"] = ip_el.get("netmask")
-        dhcp = ip_el.find("dhcp")
-        if dhcp is not None:
-            item["dhcp"] = {"ranges": [{"start": r.get("start"), "end": r.get("end")} for r in dhcp.findall("range")],
-                            "hosts": [{key: h.get(key) for key in ("mac", "id", "name", "ip") if h.get(key)} for h in dhcp.findall("host")]}
-        ips.append(item)
-    if ips or mode != "bridge":
-        config["ips"] = ips
+    """The model of a network definition as libvirt has it (parse/libvirt_network)."""
     problems = Problems()
-    model = m.from_config(config, "libvirt network %s" % name, problems)
+    path = "libvirt network %s" % name
+    config = libvirt_parse.parse_network_xml(xml, path, problems) or {"name": name}
+    connections = config.pop("connections", None)
+    model = m.from_config(config, path, problems)
+    model.connections = connections
     return model
 
 

@@ -22,8 +22,10 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.errors impor
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import network as m
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import network_services as svc
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.base import to_config
+from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import Problems
 from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import make_mark, parse_mark
 from ansible_collections.hypervisor.networking.plugins.module_utils.plan import Plan
+from ansible_collections.hypervisor.networking.plugins.module_utils.render import libvirt_network as libvirt_render
 from ansible_collections.hypervisor.networking.plugins.module_utils.render import nftables as nft_render
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource import network_services as services
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.common import LinkResource, ip_link_set_command
@@ -36,14 +38,16 @@ MAX_ALIAS = 255  # IFALIASZ - 1
 
 class NetworkResource(LinkResource):
     kind = "vm_network"
-    backend = default_backend = "kernel"
+    backend = default_backend = "kernel"  # the word of the module's `backend` option this resource implements
     conflict_field = "bridge.name"
     adoptable_kinds = ("bridge",)
 
     from_config = staticmethod(m.from_config)
 
-    @staticmethod
-    def defaults(model):
+    def defaults(self, model):
+        if model.mode in m.BRIDGELESS_MODES or (self.backend == "libvirt" and model.mode == "bridge"):
+            # guests sit on NICs, PCI functions or a bridge libvirt does not manage (it refuses stp and delay there)
+            return m.VmNetwork(name=model.name, forward=m.Forward(mode="isolated"), ips=[])
         uplink = model.bridge.uplink if model.bridge else None
         # STP stays off on bridges with a physical uplink: top-of-rack ports with BPDU guard
         # shut down when a hypervisor starts sending BPDUs.
@@ -115,7 +119,7 @@ class NetworkResource(LinkResource):
         services.check_config(models, problems)
 
     # ---- reading ---------------------------------------------------------------------
-    def current(self, snapshot, saved, adopt=()):
+    def _current_links(self, snapshot, adopt):
         result = {}
         for link_name, link, attrs in self.owned_links(snapshot, adopt):
             if link.get("kind") != "bridge":
@@ -138,6 +142,8 @@ class NetworkResource(LinkResource):
         return result
 
     def complete(self, model, snapshot):
+        if model.mode in m.BRIDGELESS_MODES or self.backend != "kernel":
+            return model  # the kernel's bridge only (bridgeless modes are refused in check_desired: needs backend libvirt)
         model = dataclasses.replace(model, forward=dataclasses.replace(model.forward), bridge=dataclasses.replace(model.bridge))
         model.bridge.name = model.bridge_name
         if model.bridge.stp and model.bridge.delay < MIN_STP_DELAY:
@@ -153,8 +159,11 @@ class NetworkResource(LinkResource):
         return model
 
     def check_desired(self, problems, path, model):
-        if model.bridge.uplink and model.mode != "bridge":  # the mode may come from the host under merged
+        for suffix, reason in m.unsupported_fields(model, self.backend):
+            problems.add("%s.%s" % (path, suffix), reason)
+        if model.bridge and model.bridge.uplink and model.mode != "bridge":  # the mode may come from the host under merged
             problems.add(path + ".bridge.uplink", m.uplink_problem(model.mode))
+        m.check_desired(problems, path, model)
         svc.check_desired(problems, path, model)
 
     def check_host(self, desired, snapshot, problems, warnings, check_mode, paths):
@@ -354,11 +363,42 @@ class NetworkResource(LinkResource):
     def finish_plan(self, plan, backend, snapshot):
         services.finish(plan, backend, snapshot)
 
+    def parse_running_config(self, text):
+        """`ip -d -j addr show` output, or libvirt network XML (one or more <network> elements)."""
+        if text.lstrip().startswith("<"):
+            return _libvirt_snapshot(text)
+        return super().parse_running_config(text)
+
+    def current(self, snapshot, saved, adopt=()):
+        if "libvirt_networks" in snapshot:  # state parsed with network XML
+            return dict(snapshot["libvirt_networks"])
+        return self._current_links(snapshot, adopt)
+
     def render(self, model, params, path, problems):
+        if self.backend == "libvirt" or params.get("backend") == "libvirt":
+            return {"name": model.name, "config": self.to_config(model), "libvirt_xml": libvirt_render.network_xml(model)}
         plan = Plan()  # only its commands: rendered applies nothing
         self.plan_object(plan, None, None, model, self.empty_snapshot())
         self.finish_plan(plan, None, self.empty_snapshot())
         return dict({"name": model.name, "config": self.to_config(model), "commands": plan.commands}, **services.rendered(model))
+
+
+def _libvirt_snapshot(text):
+    """A snapshot of the networks in libvirt network XML (state parsed); problems name running_config[i]."""
+    from ansible_collections.hypervisor.networking.plugins.module_utils.parse import libvirt_network as libvirt_parse
+
+    problems = Problems()
+    models = {}
+    for index, config in enumerate(libvirt_parse.parse_networks(text, "running_config", problems)):
+        path = "running_config[%d]" % index
+        connections = config.pop("connections", None)  # read-only: refused as input, returned when read
+        model = m.from_config(config, path, problems)
+        model.connections = connections
+        if model.name in models:
+            problems.add(path + ".name", "'%s' is given twice" % model.name)
+        models[model.name] = model
+    problems.raise_if_any()
+    return dict(NetworkResource.empty_snapshot(), libvirt_networks=models)
 
 
 def _call(nl, method, *args):
