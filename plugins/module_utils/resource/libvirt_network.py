@@ -133,7 +133,7 @@ class LibvirtNetworkResource(NetworkResource):
         bridges = {net["bridge"]: name for name, net in snapshot["networks"].items() if net["bridge"] and _forward_mode(net["xml"]) != "bridge"}
         for name, model in desired.items():
             path = path_of.get(name, name)
-            user = bridges.get(model.bridge.name)
+            user = bridges.get(model.bridge.name) if model.bridge else None
             if model.mode != "bridge" and user not in (None, name):
                 problems.add(path + ".bridge.name", "%s is the bridge of libvirt network %s" % (model.bridge.name, user))
             net = snapshot["networks"].get(name)
@@ -168,10 +168,11 @@ class LibvirtNetworkResource(NetworkResource):
                 self._plan_live_updates(plan, backend, name, normalized, new_xml)
             elif net["active"]:
                 ports = snapshot.get("ports", {}).get(net["bridge"], [])
+                new_bridge = desired.bridge.name if desired.bridge else None
                 # one action: its undo must put the old definition back before restarting
                 plan.add("virsh net-define %s.xml; virsh net-destroy %s; virsh net-start %s%s"
-                         % (name, name, name, _reattach_words(ports, desired.bridge.name)),
-                         lambda: _redefine_and_restart(backend, name, new_xml, ports, desired.bridge.name),
+                         % (name, name, name, _reattach_words(ports, new_bridge)),
+                         lambda: _redefine_and_restart(backend, name, new_xml, ports, new_bridge),
                          lambda: _redefine_and_restart(backend, name, old_xml, ports, net["bridge"]), partial=True)
             else:
                 plan.add("virsh net-define %s.xml" % name, lambda: backend.define(new_xml), lambda: backend.define(old_xml))
@@ -272,6 +273,9 @@ def model_of_xml(xml, name):
     path = "libvirt network %s" % name
     config = libvirt_parse.parse_network_xml(xml, path, problems) or {"name": name}
     connections = config.pop("connections", None)
+    forward = config.get("forward") or {}
+    if forward.get("dev") and forward.get("interfaces") == [forward["dev"]]:
+        del forward["interfaces"]  # libvirt's own copy of forward dev (see _definition)
     model = m.from_config(config, path, problems)
     model.connections = connections
     return model
@@ -317,6 +321,14 @@ def _definition(xml):
         for found in root.findall(tag):
             root.remove(found)
     root.attrib.pop("connections", None)
+    forward = root.find("forward")
+    interfaces = forward.findall("interface") if forward is not None else []
+    # libvirt writes forward dev as the first <interface>, and the first <interface> as forward dev
+    if interfaces and forward.get("dev") == interfaces[0].get("dev"):
+        if len(interfaces) == 1 and len(interfaces[0].attrib) == 1:
+            forward.remove(interfaces[0])
+        else:
+            del forward.attrib["dev"]
     return root
 
 
