@@ -22,6 +22,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # firstuse (the documented examples)
 libvirt = pytest.importorskip("libvirt")
 
 # pylint: disable=wrong-import-position
