@@ -139,3 +139,24 @@ def test_a_tap_follows_the_network_that_owns_its_bridge_whatever_the_backend(mon
     # inside a namespace, a local libvirtd's bridges are not there: libvirt is not asked
     monkeypatch.setattr(lv, "current_netns_name", lambda: "hvt-x")
     assert LibvirtNetworkResource.bridge_settings("virbr7", links) is None
+
+
+def test_a_name_saved_under_the_other_backend_is_refused(monkeypatch):
+    import contextlib
+
+    class FakeStore:
+        def load(self, kind, key="name"):
+            return {"lan": {"name": "lan"}}  # saved by the kernel backend (no backend key)
+
+    class FakeLibvirt:
+        def read(self):
+            return {"networks": {}, "ports": {}, "live_updates": True, "allow_restart": False}
+
+        def close(self):
+            pass
+    monkeypatch.setattr(persist, "Store", FakeStore)
+    monkeypatch.setattr(engine, "ScopeLock", lambda scopes, timeout=None: contextlib.nullcontext())
+    monkeypatch.setattr(LibvirtNetworkResource, "open_backend", lambda self, params: FakeLibvirt())
+    params = {"state": "merged", "config": [{"name": "lan", "forward": {"mode": "nat"}}], "backend": "libvirt"}
+    with pytest.raises(HvnetError, match=r"config\[0\]\.name: lan is saved as an object of backend kernel; remove it there first"):
+        engine.converge(resource_for("vm_network", "libvirt"), params, check_mode=True)
