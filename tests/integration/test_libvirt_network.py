@@ -599,3 +599,27 @@ def test_pools_this_machine_cannot_run_fail_cleanly(clean):  # pylint: disable=r
     with pytest.raises(HvnetError, match="virsh net-start hvtlv-pf' failed: .*rolled back 1 of 1.*undone: virsh net-define hvtlv-pf.xml"):
         run("merged", [{"name": "hvtlv-pf", "forward": {"mode": "passthrough", "pf": "hvtlvnopf0"}}])
     assert names(conn) == []
+
+
+def test_bridge_role_puts_its_taps_on_libvirt_networks(clean, tmp_path):  # pylint: disable=redefined-outer-name
+    """The bridge role with bridge_backend libvirt: libvirtd makes the networks, the role's taps go on
+    their bridges. Run in the root namespace (libvirt's bridges are there), with persist false."""
+    conn = clean
+    playbook = tmp_path / "bridge.yml"
+    playbook.write_text("- hosts: all\n  gather_facts: false\n  roles:\n    - role: hypervisor.networking.bridge\n", encoding="utf-8")
+    extra = {"bridge_backend": "libvirt", "bridge_persist": False,
+             "bridge_networks": [{"name": "hvtlv-brr", "mode": "isolated", "bridge": "hvtlvbrr", "addresses": ["203.0.113.1/24"]}],
+             "bridge_vm_interfaces": [{"name": "hvtlvtap1", "bridge": "hvtlvbrr"}]}
+    (tmp_path / "vars.json").write_text(json.dumps(extra), encoding="utf-8")
+    argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", "-c", "local",
+            "-e", "ansible_python_interpreter=%s" % sys.executable, "-e", "@%s" % (tmp_path / "vars.json"), str(playbook)]
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=300)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert names(conn) == ["hvtlv-brr"] and conn.networkLookupByName("hvtlv-brr").isActive()
+        assert link("hvtlvtap1")["master"] == "hvtlvbrr"
+        again = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=300)
+        assert again.returncode == 0 and "changed=0" in again.stdout, again.stdout
+    finally:
+        if link("hvtlvtap1") is not None:
+            subprocess.run(["ip", "link", "del", "hvtlvtap1"], check=False)

@@ -41,7 +41,7 @@ def load_binding():
         import libvirt  # pylint: disable=import-outside-toplevel
     except ImportError:
         raise HostError("backend libvirt needs libvirt's Python binding on the managed host: the Debian/Ubuntu package "
-                        "python3-libvirt, or libvirt-python from PyPI")
+                        "python3-libvirt, or libvirt-python from PyPI") from None
     # errors come back as exceptions whose messages the module words itself; not also on stderr
     libvirt.registerErrorHandler(lambda _context, _error: None, None)
     return libvirt
@@ -56,7 +56,7 @@ class LibvirtHost:
         try:
             self.conn = (self.libvirt.openReadOnly if read_only else self.libvirt.open)(self.uri)
         except self.libvirt.libvirtError as exc:
-            raise HostError("cannot connect to libvirt at %s: %s" % (self.uri, _message(exc)))
+            raise HostError("cannot connect to libvirt at %s: %s" % (self.uri, _message(exc))) from None
         self._netlink_factory = netlink_factory
         self._netlink = None
         self.allow_restart = False  # the module option: a change that needs a restart is refused unless set
@@ -96,7 +96,7 @@ class LibvirtHost:
             except self.libvirt.libvirtError as exc:
                 if exc.get_error_code() == ERR_NO_NETWORK:
                     continue  # undefined by someone else while we read
-                raise HostError("reading libvirt networks failed: %s" % _message(exc))
+                raise HostError("reading libvirt networks failed: %s" % _message(exc)) from None
         bridges = [net["bridge"] for net in networks.values() if net["active"] and net["bridge"]]
         links = self.netlink().read()["links"] if bridges else {}
         ports = {bridge: sorted(name for name, link in links.items() if link.get("master") == bridge) for bridge in bridges}
@@ -123,7 +123,7 @@ class LibvirtHost:
         try:
             return function(*args)
         except self.libvirt.libvirtError as exc:
-            raise HostError(_message(exc))
+            raise HostError(_message(exc)) from None
 
     def define(self, xml):
         self._call(self.conn.networkDefineXML, xml)

@@ -19,7 +19,7 @@ import dataclasses
 import hashlib
 import xml.etree.ElementTree as ET
 
-from ansible_collections.hypervisor.networking.plugins.module_utils.backend.libvirt import DEFAULT_URI, LibvirtHost, active_bridge_settings
+from ansible_collections.hypervisor.networking.plugins.module_utils.backend.libvirt import DEFAULT_URI, LibvirtHost, active_bridge_settings, owned
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HvnetError
 from ansible_collections.hypervisor.networking.plugins.module_utils.lock import libvirt_scope, netns_scope
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import network as m
@@ -333,7 +333,6 @@ def _definition(xml):
 
 
 def owned_mark_equal(old_xml, new_xml):
-    from ansible_collections.hypervisor.networking.plugins.module_utils.backend.libvirt import owned
     return owned(old_xml) == owned(new_xml)
 
 
