@@ -44,7 +44,10 @@ options:
         V(vepa), V(passthrough) and V(hostdev) with their pools, O(config[].bridge.zone), O(config[].uuid),
         O(config[].ipv6), O(config[].trust_guest_rx_filters), O(config[].vlan), O(config[].virtualport),
         O(config[].portgroups), O(config[].autostart), O(config[].ips[].local_ptr) and the DHCP C(lease)s;
-        kernel-only are O(config[].bridge.uplink) and O(config[].port_forwards).
+        kernel-only are O(config[].bridge.uplink) and O(config[].port_forwards), and in O(config[].forward.mode=bridge)
+        also O(config[].mtu), O(config[].mac), O(config[].ips) and the bridge's STP and delay (libvirt puts guests on
+        an existing host bridge and leaves it alone). With V(libvirt), V(nat), V(route) and V(open) need
+        O(config[].ips).
       - A name belongs to one backend at a time; a network saved under one backend is refused under the other until it
         is deleted there.
       - With V(libvirt), O(state=rendered) returns RV(rendered[].libvirt_xml) and O(state=parsed) reads network XML
@@ -804,8 +807,18 @@ EXAMPLES = r"""
   hypervisor.networking.vm_network:
     backend: libvirt
     state: parsed
-    running_config: "{{ lookup('ansible.builtin.file', 'default-network.xml') }}"
-  register: from_xml   # from_xml.parsed
+    running_config: |
+      <network>
+        <name>default</name>
+        <forward mode="nat"/>
+        <bridge name="virbr0"/>
+        <ip address="192.168.122.1" netmask="255.255.255.0">
+          <dhcp>
+            <range start="192.168.122.2" end="192.168.122.254"/>
+          </dhcp>
+        </ip>
+      </network>
+  register: from_xml   # from_xml.parsed[0].ips[0].dhcp.ranges
 
 - name: Remove one network; its uplink gets the host's addresses and routes back
   hypervisor.networking.vm_network:

@@ -153,6 +153,9 @@ def test_every_complete_example_round_trips(text, tmp_path):
     xml = render.network_xml(model)
     assert canonical(_parse_xml(xml)) == canonical(_parse_xml(text))
     _validate(tmp_path, xml, name)
+    # the whole offline path of the module (defaults, backend table, libvirt's rules) takes it too
+    config = parse.parse_network_xml(text, "x", Problems())
+    assert converge(_libvirt_resource(), {"state": "rendered", "config": [config]}, check_mode=False)["rendered"][0]["libvirt_xml"]
 
 
 @pytest.mark.parametrize("index", range(len(fragments())))
@@ -302,6 +305,15 @@ def test_metadata_is_skipped_and_the_owner_mark_readable():
     assert parse.owner_metadata(text, "https://example.org/other") is None
 
 
+def test_live_xml_of_a_pf_pool_parses_as_its_definition():
+    live = """<network connections='1'><name>vfs</name><forward mode='passthrough'><pf dev='eth0'/>
+        <interface dev='eth0v0' connections='1'/><interface dev='eth0v1'/></forward></network>"""
+    problems = Problems()
+    assert parse.parse_network_xml(live, "p", problems) == {"name": "vfs", "connections": 1,
+                                                            "forward": {"mode": "passthrough", "pf": "eth0"}}
+    assert not problems.items
+
+
 def test_connections_is_read_only():
     problems = Problems()
     config = parse.parse_network_xml("<network connections='3'><name>x</name><bridge name='virbrx'/></network>", "p", problems)
@@ -356,6 +368,11 @@ def test_several_networks_or_a_wrapper():
      ["config[0].ips[0].local_ptr: 'yes' is not a boolean; use true or false",
       "config[0].ips[0].dhcp.ranges[0].lease.expiry: is required (0 means the lease never expires)",
       "config[0].ips[0].dhcp.ranges[0].lease.unit: 'days' is not one of: seconds, minutes, hours"]),
+    ({"bridge": {"name": "br0"}, "vlan": {"tags": [{"id": 1}]}, "portgroups": [{"name": "a", "vlan": {"tags": [{"id": 2}]}}]},
+     ["config[0].vlan: VLAN tags need forward.mode hostdev or passthrough (SR-IOV VFs), or forward.mode bridge with virtualport"
+      " type openvswitch; a Linux bridge or macvtap does not tag (not isolated)",
+      "config[0].portgroups[0].vlan: VLAN tags need forward.mode hostdev or passthrough (SR-IOV VFs), or forward.mode bridge with"
+      " virtualport type openvswitch; a Linux bridge or macvtap does not tag (not isolated)"]),
     ({"bridge": {"zone": "a zone"}, "connections": 1},
      ["config[0].bridge.zone: 'a zone' is not a firewalld zone name (1-17 letters, digits, '_', '-')",
       "config[0].connections: is read-only: libvirt reports how many guest interfaces use a running network; leave it out of config"]),
@@ -403,6 +420,39 @@ def test_libvirt_backend_refuses_kernel_only_fields():
     assert m.unsupported_fields(model, "kernel") == []
 
 
+def test_libvirt_refuses_what_it_does_not_manage_and_needs_an_address_to_forward():
+    problems = Problems()
+    host_bridge = m.from_config({"name": "lan", "forward": {"mode": "bridge"}, "bridge": {"name": "br0", "stp": False, "delay": 0},
+                                 "mtu": 9000, "mac": "52:54:00:00:00:01", "ips": [{"address": "198.51.100.1", "prefix": 24}]},
+                                "config[0]", problems)
+    nat = m.from_config({"name": "nat", "forward": {"mode": "nat"}}, "config[1]", problems)
+    assert not problems.items
+    assert [field for field, _ in m.unsupported_fields(host_bridge, "libvirt")] == ["bridge.stp", "bridge.delay", "mtu", "mac", "ips"]
+    assert m.unsupported_fields(host_bridge, "kernel") == []
+    assert m.unsupported_fields(nat, "libvirt") == [("ips", "is required with backend libvirt for forward.mode nat, route and open"
+                                                     " (libvirt forwards only for a network it has an address on)")]
+    assert m.unsupported_fields(nat, "kernel") == []
+
+
+@pytest.mark.parametrize("item, expected", [
+    # libvirt's rule: the default port group's own virtualport decides, so the network's vlan is fine
+    ({"forward": {"mode": "bridge"}, "bridge": {"name": "br0"}, "vlan": {"tags": [{"id": 1}]},
+      "portgroups": [{"name": "ovs", "default": True, "virtualport": {"type": "openvswitch"}}]}, []),
+    ({"forward": {"mode": "bridge"}, "bridge": {"name": "br0"}, "vlan": {"tags": [{"id": 1}]},
+      "portgroups": [{"name": "qbh", "default": True, "virtualport": {"type": "802.1Qbh"}}]},
+     ["config[0].portgroups[0]: VLAN tags need forward.mode hostdev or passthrough (SR-IOV VFs), or forward.mode bridge with"
+      " virtualport type openvswitch; a Linux bridge or macvtap does not tag (not bridge)"]),
+    ({"forward": {"mode": "hostdev", "pf": "eth0"}, "portgroups": [{"name": "a", "bandwidth": {"inbound": {"average": 10}}}]},
+     ["config[0].portgroups[0].bandwidth: needs forward.mode nat, route, open, isolated or bridge with bridge.name (not hostdev)"]),
+])
+def test_libvirt_rules_of_vlans_and_port_group_bandwidth(item, expected):
+    problems = Problems()
+    model = m.from_config(dict({"name": "n"}, **item), "config[0]", problems)
+    assert not problems.items
+    m.check_desired(problems, "config[0]", model)
+    assert problems.items == expected
+
+
 def test_rendered_with_backend_libvirt_returns_the_xml(tmp_path):
     item = {"name": "ovs-net", "forward": {"mode": "bridge"}, "bridge": {"name": "ovsbr0"},
             "virtualport": {"type": "openvswitch"}, "vlan": {"tags": [{"id": 42}]}}
@@ -423,7 +473,7 @@ def test_rendered_kernel_keeps_its_output_and_backend_libvirt_its_own():
     item = {"name": "default", "bridge": {"name": "virbr0"}, "forward": {"mode": "nat"}, "ips": [{"address": "198.51.100.1", "prefix": 24}]}
     kernel = converge(NetworkResource(), {"state": "rendered", "config": [item]}, check_mode=False)["rendered"][0]
     assert "commands" in kernel and "libvirt_xml" not in kernel
-    libvirt = converge(NetworkResource(), {"state": "rendered", "backend": "libvirt", "config": [item]}, check_mode=False)["rendered"][0]
+    libvirt = converge(_libvirt_resource(), {"state": "rendered", "backend": "libvirt", "config": [item]}, check_mode=False)["rendered"][0]
     assert set(libvirt) == {"name", "config", "libvirt_xml"}
     assert '<forward mode="nat"/>' in libvirt["libvirt_xml"]
 

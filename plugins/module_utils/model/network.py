@@ -178,7 +178,8 @@ def from_config(item, path, problems):
     )
     if forward.mode is not None and forward.mode != "bridge" and bridge.uplink:
         problems.add(path + ".bridge.uplink", uplink_problem(forward.mode))
-    if isinstance(name, str) and bridge.name is None and forward.mode not in BRIDGELESS_MODES and _NAME_RE.fullmatch(name) and f.check_ifname(f.Problems(), "", name) is None:
+    if isinstance(name, str) and bridge.name is None and forward.mode not in BRIDGELESS_MODES and _NAME_RE.fullmatch(name) \
+            and f.check_ifname(f.Problems(), "", name) is None:
         problems.add(path + ".bridge.name", "is required: the network name '%s' is not a valid interface name" % name)
     return model
 
@@ -308,18 +309,18 @@ def _virtualport(problems, path, value):
     given = f.as_dict(problems, path + ".parameters", item.get("parameters"))
     parameters = {}
     for key in sorted(given):
-        value = given[key]
+        parameter = given[key]
         ppath = "%s.parameters.%s" % (path, key)
-        if value is None:
+        if parameter is None:
             continue
         if key not in allowed:
             problems.add(ppath, "is not a parameter of virtualport type %s; allowed: %s" % (port_type or "(none)", ", ".join(allowed)))
         elif key in ("interface_id", "instance_id"):
-            parameters[key] = _uuid(problems, ppath, value)
+            parameters[key] = _uuid(problems, ppath, parameter)
         elif key == "profile_id":
-            parameters[key] = _text(problems, ppath, value, _PROFILE_RE, "a profile id (1-39 printable ASCII characters)")
+            parameters[key] = _text(problems, ppath, parameter, _PROFILE_RE, "a profile id (1-39 printable ASCII characters)")
         else:
-            parameters[key] = f.check_int(problems, ppath, value, 0, 0xFFFFFF if key == "type_id" else 0xFF)
+            parameters[key] = f.check_int(problems, ppath, parameter, 0, 0xFFFFFF if key == "type_id" else 0xFF)
     result = svc._compact({"type": port_type, "parameters": svc._compact(parameters) or None})  # pylint: disable=protected-access
     if item.get("type") is None and not result:
         return {}
@@ -368,37 +369,81 @@ def check_desired(problems, path, model):
     bridge = model.bridge or Bridge()
     if model.mode in BRIDGELESS_MODES and any(value is not None for value in dataclasses.astuple(bridge)):
         problems.add(path + ".bridge", "a %s network has no bridge: guests use the NICs or PCI functions of forward" % model.mode)
+    _check_vlans(problems, path, model)
+    # per-guest bandwidth needs the traffic to pass a bridge: libvirt's own, or a named host bridge
+    bandwidth_allowed = model.mode in svc.SERVICE_MODES or (model.mode == "bridge" and bridge.name is not None and not forward.interfaces
+                                                             and not forward.pf)
+    for index, group in enumerate(model.portgroups or []):
+        if group.get("bandwidth") and not bandwidth_allowed:
+            problems.add("%s.portgroups[%d].bandwidth" % (path, index), "needs forward.mode nat, route, open, isolated or bridge with"
+                         " bridge.name (not %s)" % model.mode)
     if bridge.zone is not None and model.mode not in svc.SERVICE_MODES:
         problems.add(path + ".bridge.zone", "a firewalld zone is for the bridge libvirt makes (forward.mode nat, route, open, isolated), not %s"
                      % model.mode)
+
+
+def _check_vlans(problems, path, model):
+    """libvirt tags guest traffic only where the connection can: an SR-IOV VF (hostdev, passthrough)
+    or an Open vSwitch port; a Linux bridge or macvtap cannot. A port group with its own virtualport
+    decides for its guests, one without inherits the network's."""
+    why = ("VLAN tags need forward.mode hostdev or passthrough (SR-IOV VFs), or forward.mode bridge with virtualport type"
+           " openvswitch; a Linux bridge or macvtap does not tag (not %s)" % model.mode)
+    network_ovs = (model.virtualport or {}).get("type") == "openvswitch"
+    allowed = model.mode in ("hostdev", "passthrough") or (model.mode == "bridge" and network_ovs)
+    has_default = False
+    for index, group in enumerate(model.portgroups or []):
+        has_default = has_default or bool(group.get("default"))
+        if not (model.vlan or group.get("vlan")):
+            continue
+        virtualport = group.get("virtualport")
+        group_allowed = (model.mode == "bridge" and virtualport.get("type") == "openvswitch") if virtualport else allowed
+        if not group_allowed:
+            problems.add("%s.portgroups[%d]%s" % (path, index, ".vlan" if group.get("vlan") else ""), why)
+    if model.vlan and not allowed and not has_default:
+        problems.add(path + ".vlan", why)
 
 
 # ---- which backend can make which field ------------------------------------------------------
 BACKENDS = ("kernel", "libvirt")
 LIBVIRT_ONLY = "needs backend: libvirt"
 # (field path under the item, backends that can make it, why not elsewhere); the value getter is in _field_values
+# libvirt neither makes nor addresses the bridge of forward.mode bridge (an existing host bridge) or
+# the NICs and VFs of a pool; the kernel backend builds its bridge-mode bridge itself
+LIBVIRT_UNMANAGED = ("needs backend: kernel in forward.mode bridge, private, vepa, passthrough and hostdev: libvirt neither makes"
+                     " nor addresses that bridge or those NICs")
+# (field path under the item, backends that can make it, why not elsewhere, the modes the row is about or None for all)
 BACKEND_FIELDS = (
-    ("forward.mode", ("libvirt",), LIBVIRT_ONLY + " (macvtap and PCI passthrough pools)"),
-    ("forward.dev", ("libvirt",), LIBVIRT_ONLY + " (the first NIC of a macvtap pool)"),
-    ("forward.interfaces", ("libvirt",), LIBVIRT_ONLY),
-    ("forward.pf", ("libvirt",), LIBVIRT_ONLY),
-    ("forward.addresses", ("libvirt",), LIBVIRT_ONLY),
-    ("forward.driver", ("libvirt",), LIBVIRT_ONLY),
-    ("forward.managed", ("libvirt",), LIBVIRT_ONLY),
-    ("bridge.zone", ("libvirt",), LIBVIRT_ONLY + " (firewalld zones)"),
+    ("forward.mode", ("libvirt",), LIBVIRT_ONLY + " (macvtap and PCI passthrough pools)", BRIDGELESS_MODES),
+    ("forward.dev", ("libvirt",), LIBVIRT_ONLY + " (the first NIC of a macvtap pool)", MACVTAP_MODES),
+    ("forward.interfaces", ("libvirt",), LIBVIRT_ONLY, None),
+    ("forward.pf", ("libvirt",), LIBVIRT_ONLY, None),
+    ("forward.addresses", ("libvirt",), LIBVIRT_ONLY, None),
+    ("forward.driver", ("libvirt",), LIBVIRT_ONLY, None),
+    ("forward.managed", ("libvirt",), LIBVIRT_ONLY, None),
+    ("bridge.zone", ("libvirt",), LIBVIRT_ONLY + " (firewalld zones)", None),
     ("bridge.uplink", ("kernel",), "needs backend: kernel; with backend libvirt, forward.mode bridge puts guests on an existing"
-                                   " host bridge (bridge.name), whose ports are the host's business"),
-    ("port_forwards", ("kernel",), "needs backend: kernel; libvirt networks have no port forwarding"),
-    ("uuid", ("libvirt",), LIBVIRT_ONLY),
-    ("ipv6", ("libvirt",), LIBVIRT_ONLY),
-    ("trust_guest_rx_filters", ("libvirt",), LIBVIRT_ONLY),
-    ("vlan", ("libvirt",), LIBVIRT_ONLY),
-    ("virtualport", ("libvirt",), LIBVIRT_ONLY),
-    ("portgroups", ("libvirt",), LIBVIRT_ONLY),
-    ("autostart", ("libvirt",), LIBVIRT_ONLY + " (the kernel backend restores every network it saved at boot; see persist)"),
-    ("ips[].local_ptr", ("libvirt",), LIBVIRT_ONLY),
-    ("ips[].dhcp.ranges[].lease", ("libvirt",), LIBVIRT_ONLY),
-    ("ips[].dhcp.hosts[].lease", ("libvirt",), LIBVIRT_ONLY),
+                                   " host bridge (bridge.name), whose ports are the host's business", None),
+    ("bridge.stp", ("kernel",), LIBVIRT_UNMANAGED, POOL_MODES),
+    ("bridge.delay", ("kernel",), LIBVIRT_UNMANAGED, POOL_MODES),
+    ("mtu", ("kernel",), LIBVIRT_UNMANAGED, POOL_MODES),
+    ("mac", ("kernel",), LIBVIRT_UNMANAGED, POOL_MODES),
+    ("ips", ("kernel",), LIBVIRT_UNMANAGED, POOL_MODES),
+    ("port_forwards", ("kernel",), "needs backend: kernel; libvirt networks have no port forwarding", None),
+    ("uuid", ("libvirt",), LIBVIRT_ONLY, None),
+    ("ipv6", ("libvirt",), LIBVIRT_ONLY, None),
+    ("trust_guest_rx_filters", ("libvirt",), LIBVIRT_ONLY, None),
+    ("vlan", ("libvirt",), LIBVIRT_ONLY, None),
+    ("virtualport", ("libvirt",), LIBVIRT_ONLY, None),
+    ("portgroups", ("libvirt",), LIBVIRT_ONLY, None),
+    ("autostart", ("libvirt",), LIBVIRT_ONLY + " (the kernel backend restores every network it saved at boot; see persist)", None),
+    ("ips[].local_ptr", ("libvirt",), LIBVIRT_ONLY, None),
+    ("ips[].dhcp.ranges[].lease", ("libvirt",), LIBVIRT_ONLY, None),
+    ("ips[].dhcp.hosts[].lease", ("libvirt",), LIBVIRT_ONLY, None),
+)
+# (field, backends that need it, modes, why): libvirt forwards only a network it has an address on
+BACKEND_REQUIRED = (
+    ("ips", ("libvirt",), ("nat", "route", "open"), "is required with backend libvirt for forward.mode nat, route and open"
+                                                    " (libvirt forwards only for a network it has an address on)"),
 )
 
 
@@ -407,9 +452,7 @@ def _field_values(model, field):
     forward = model.forward or Forward()
     bridge = model.bridge or Bridge()
     if field == "forward.mode":
-        return [(field, model.mode if model.mode not in FORWARD_MODES[:5] else None)]
-    if field == "forward.dev":
-        return [(field, forward.dev if model.mode in BRIDGELESS_MODES + ("bridge",) else None)]
+        return [(field, model.mode)]
     if field.startswith("forward."):
         return [(field, getattr(forward, field.split(".")[1]))]
     if field.startswith("bridge."):
@@ -435,12 +478,15 @@ def unsupported_fields(model, backend):
     check_desired, before anything is read or changed.
     """
     found = []
-    for field, backends, reason in BACKEND_FIELDS:
-        if backend in backends:
+    for field, backends, reason, modes in BACKEND_FIELDS:
+        if backend in backends or (modes is not None and model.mode not in modes):
             continue
         for suffix, value in _field_values(model, field):
             if value not in (None, [], {}):
                 found.append((suffix, reason))
+    for field, backends, modes, reason in BACKEND_REQUIRED:
+        if backend in backends and model.mode in modes and not getattr(model, field):
+            found.append((field, reason))
     return found
 
 

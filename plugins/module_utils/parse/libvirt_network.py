@@ -8,7 +8,9 @@ the model (model/network.py) then checks the values. Nothing is dropped silently
 attribute without a field is a problem that names it. Two documented exceptions:
 - `<metadata>` holds applications' own data (the backend's ownership mark among it); it is not
   part of the config and is skipped here. owner_metadata() reads one application's element.
-- the read-only `connections` counter of a forward `<interface>` (live XML) is skipped; the
+- what only live XML (`virsh net-dumpxml` of a running network) has: the read-only `connections`
+  counter of a forward `<interface>` is skipped, and so are the `<interface>`/`<address>` elements
+  beside a `<pf>` (libvirt lists the VFs it found there; a definition cannot have both). The
   network's own `connections` is returned as the read-only field `connections`.
 Comments and whitespace are ignored. Booleans: yes/no (stp: on/off), as libvirt writes them.
 """
@@ -255,6 +257,8 @@ def _forward(element, path, problems):
     forward["interfaces"] = [_Walker(child, path, problems, "<forward><interface>", ("dev", "connections")).get("dev")
                              for child in walker.children("interface")]
     forward["addresses"] = [_pci(child, path, problems) for child in walker.children("address")]
+    if pfs:  # live XML: the VFs libvirt found on the pf, not part of the definition
+        forward["interfaces"] = forward["addresses"] = None
     return _compact(forward)
 
 

@@ -88,6 +88,8 @@ class LibvirtNetworkResource(NetworkResource):
         return {"networks": {}}
 
     def current(self, snapshot, saved, adopt=()):
+        if "networks" not in snapshot:  # state parsed: network XML the user gave (the base resource reads it)
+            return super().current(snapshot, saved, adopt)
         result = {}
         for name, net in snapshot["networks"].items():
             if net["owned"] is None and name not in adopt:

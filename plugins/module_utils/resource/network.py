@@ -22,7 +22,7 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.errors impor
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import network as m
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import network_services as svc
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.base import to_config
-from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import Problems
+from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import Problems, check_no_control_characters
 from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import make_mark, parse_mark
 from ansible_collections.hypervisor.networking.plugins.module_utils.plan import Plan
 from ansible_collections.hypervisor.networking.plugins.module_utils.render import libvirt_network as libvirt_render
@@ -375,7 +375,7 @@ class NetworkResource(LinkResource):
         return self._current_links(snapshot, adopt)
 
     def render(self, model, params, path, problems):
-        if self.backend == "libvirt" or params.get("backend") == "libvirt":
+        if self.backend == "libvirt":
             return {"name": model.name, "config": self.to_config(model), "libvirt_xml": libvirt_render.network_xml(model)}
         plan = Plan()  # only its commands: rendered applies nothing
         self.plan_object(plan, None, None, model, self.empty_snapshot())
@@ -392,6 +392,7 @@ def _libvirt_snapshot(text):
     for index, config in enumerate(libvirt_parse.parse_networks(text, "running_config", problems)):
         path = "running_config[%d]" % index
         connections = config.pop("connections", None)  # read-only: refused as input, returned when read
+        check_no_control_characters(problems, path, config)
         model = m.from_config(config, path, problems)
         model.connections = connections
         if model.name in models:
