@@ -623,3 +623,30 @@ def test_bridge_role_puts_its_taps_on_libvirt_networks(clean, tmp_path):  # pyli
     finally:
         if link("hvtlvtap1") is not None:
             subprocess.run(["ip", "link", "del", "hvtlvtap1"], check=False)
+
+
+def test_dns_records_and_portgroups_change_live(clean):  # pylint: disable=redefined-outer-name
+    conn = clean
+    item = nat("hvtlv-dns", "hvtlvdns", 0)
+    run("merged", [item])
+    ifindex = link("hvtlvdns")["ifindex"]
+    steps = [
+        {"dns": {"hosts": [{"ip": "198.51.100.5", "hostnames": ["a", "a2"]}], "txt": [{"name": "t", "value": "one"}]},
+         "portgroups": [{"name": "engineering", "default": True}]},
+        {"dns": {"hosts": [{"ip": "198.51.100.6", "hostnames": ["b"]}], "txt": [{"name": "t", "value": "two"}],
+                 "srv": [{"service": "ldap", "protocol": "tcp", "target": "ldap.example", "port": 389}]},
+         "portgroups": [{"name": "engineering", "default": True}, {"name": "sales"}]},
+        {"dns": {}, "portgroups": []},
+    ]
+    for step in steps:
+        result = run("replaced", [dict(item, **step)])
+        assert result["changed"] and all("net-update" in command for command in result["commands"]), result["commands"]
+        live = ET.fromstring(conn.networkLookupByName("hvtlv-dns").XMLDesc(0))
+        persistent = ET.fromstring(dump(conn, "hvtlv-dns"))
+        for root in (live, persistent):
+            assert sorted(h.get("ip") for h in root.findall("dns/host")) == sorted(h["ip"] for h in step["dns"].get("hosts", []))
+            assert [t.get("value") for t in root.findall("dns/txt")] == [t["value"] for t in step["dns"].get("txt", [])]
+            assert [s.get("service") for s in root.findall("dns/srv")] == [s["service"] for s in step["dns"].get("srv", [])]
+            assert sorted(p.get("name") for p in root.findall("portgroup")) == sorted(p["name"] for p in step["portgroups"])
+        assert not run("replaced", [dict(item, **step)])["changed"]
+    assert link("hvtlvdns")["ifindex"] == ifindex
