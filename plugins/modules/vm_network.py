@@ -886,6 +886,17 @@ before:
           description: The network's nftables table as C(family name), or null when it has none (see the notes).
           type: str
           sample: inet hvnet_ich_int_b81816
+        xml:
+          description:
+            - With O(backend=libvirt), the network's definition as libvirt XML, with the collection's mark in
+              C(<metadata>) (diff mode shows it before and after). Instead of C(addresses) and C(nftables_table).
+          type: str
+        active:
+          description: With O(backend=libvirt), whether libvirt runs the network.
+          type: bool
+        autostart:
+          description: With O(backend=libvirt), whether libvirt starts the network with libvirtd.
+          type: bool
 after:
   description:
     - The networks this collection owns after the call (in check mode, as they would be), as config items plus C(host).
@@ -910,6 +921,17 @@ after:
           description: The network's nftables table as C(family name), or null when it has none (see the notes).
           type: str
           sample: inet hvnet_ich_int_b81816
+        xml:
+          description:
+            - With O(backend=libvirt), the network's definition as libvirt XML, with the collection's mark in
+              C(<metadata>) (diff mode shows it before and after). Instead of C(addresses) and C(nftables_table).
+          type: str
+        active:
+          description: With O(backend=libvirt), whether libvirt runs the network.
+          type: bool
+        autostart:
+          description: With O(backend=libvirt), whether libvirt starts the network with libvirtd.
+          type: bool
 gathered:
   description: The networks this collection owns, as config items.
   returned: when O(state=gathered)
