@@ -35,6 +35,7 @@ URI = "qemu:///system"
 PREFIX = "hvtlv"
 FORWARDING_SYSCTLS = ("net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding")
 SOCKET = "/run/libvirt/libvirt-sock"
+LIBVIRT_NETWORK_RUN_DIR = "/run/libvirt/network"
 RESOURCE = resource_for("vm_network", "libvirt")
 
 
@@ -84,6 +85,10 @@ def conn():
     finally:
         _remove_test_networks(connection)
         connection.close()
+        # libvirt leaves the pid files of the dnsmasq of destroyed networks behind
+        for name in os.listdir(LIBVIRT_NETWORK_RUN_DIR) if os.path.isdir(LIBVIRT_NETWORK_RUN_DIR) else ():
+            if name.startswith(PREFIX) and name.endswith(".pid"):
+                os.unlink(os.path.join(LIBVIRT_NETWORK_RUN_DIR, name))
         for key, value in saved.items():  # libvirt turns forwarding on for NAT/route networks
             if _read_sysctl(key) != value:
                 with open("/proc/sys/" + key, "w", encoding="ascii") as handle:
