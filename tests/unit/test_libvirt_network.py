@@ -314,6 +314,17 @@ def test_live_xml_of_a_pf_pool_parses_as_its_definition():
     assert not problems.items
 
 
+def test_metadata_goes_where_libvirt_keeps_it_and_the_parser_skips_it():
+    model = m.from_config({"name": "x", "uuid": "3e3fce45-4f53-4fa7-bb32-11f34168b82b", "forward": {"mode": "isolated"},
+                           "bridge": {"name": "virbrx"}}, "c", Problems())
+    xml = render.network_xml(model, ['<hv:owner xmlns:hv="https://example.org/hvnet" module="vm_network"/>'])
+    assert [child.tag for child in _parse_xml(xml)] == ["name", "uuid", "metadata", "bridge"]
+    assert parse.owner_metadata(xml, "https://example.org/hvnet") == {"module": "vm_network"}
+    problems = Problems()
+    assert m.from_config(parse.parse_network_xml(xml, "p", problems), "p", problems) == model
+    assert not problems.items
+
+
 def test_connections_is_read_only():
     problems = Problems()
     config = parse.parse_network_xml("<network connections='3'><name>x</name><bridge name='virbrx'/></network>", "p", problems)
@@ -416,7 +427,7 @@ def test_libvirt_backend_refuses_kernel_only_fields():
             "port_forwards": [{"host_port": 80, "guest_ip": "198.51.100.5"}]}
     problems = Problems()
     model = m.from_config(item, "config[0]", problems)
-    assert [field for field, _ in m.unsupported_fields(model, "libvirt")] == ["bridge.uplink", "port_forwards"]
+    assert [problem[0] for problem in m.unsupported_fields(model, "libvirt")] == ["bridge.uplink", "port_forwards"]
     assert m.unsupported_fields(model, "kernel") == []
 
 
@@ -427,7 +438,7 @@ def test_libvirt_refuses_what_it_does_not_manage_and_needs_an_address_to_forward
                                 "config[0]", problems)
     nat = m.from_config({"name": "nat", "forward": {"mode": "nat"}}, "config[1]", problems)
     assert not problems.items
-    assert [field for field, _ in m.unsupported_fields(host_bridge, "libvirt")] == ["bridge.stp", "bridge.delay", "mtu", "mac", "ips"]
+    assert [problem[0] for problem in m.unsupported_fields(host_bridge, "libvirt")] == ["bridge.stp", "bridge.delay", "mtu", "mac", "ips"]
     assert m.unsupported_fields(host_bridge, "kernel") == []
     assert m.unsupported_fields(nat, "libvirt") == [("ips", "is required with backend libvirt for forward.mode nat, route and open"
                                                      " (libvirt forwards only for a network it has an address on)")]

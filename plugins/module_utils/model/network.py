@@ -264,8 +264,8 @@ def forward_pool_problems(forward):
     if forward.dev and mode in MACVTAP_MODES and forward.interfaces and forward.dev != forward.interfaces[0]:
         found.append((".dev", "%s must be the first of forward.interfaces (%s), as libvirt has it" % (forward.dev, forward.interfaces[0])))
     if mode in BRIDGELESS_MODES and not (forward.interfaces or forward.pf or forward.addresses or forward.dev):
-        found.append(("", "forward.mode %s needs its pool: %s" % (mode, "forward.addresses or forward.pf" if mode == "hostdev"
-                                                                    else "forward.interfaces, forward.pf or forward.dev")))
+        pool = "forward.addresses or forward.pf" if mode == "hostdev" else "forward.interfaces, forward.pf or forward.dev"
+        found.append(("", "forward.mode %s needs its pool: %s" % (mode, pool)))
     return found
 
 
@@ -371,8 +371,8 @@ def check_desired(problems, path, model):
         problems.add(path + ".bridge", "a %s network has no bridge: guests use the NICs or PCI functions of forward" % model.mode)
     _check_vlans(problems, path, model)
     # per-guest bandwidth needs the traffic to pass a bridge: libvirt's own, or a named host bridge
-    bandwidth_allowed = model.mode in svc.SERVICE_MODES or (model.mode == "bridge" and bridge.name is not None and not forward.interfaces
-                                                             and not forward.pf)
+    host_bridge = model.mode == "bridge" and bridge.name is not None and not forward.interfaces and not forward.pf
+    bandwidth_allowed = model.mode in svc.SERVICE_MODES or host_bridge
     for index, group in enumerate(model.portgroups or []):
         if group.get("bandwidth") and not bandwidth_allowed:
             problems.add("%s.portgroups[%d].bandwidth" % (path, index), "needs forward.mode nat, route, open, isolated or bridge with"

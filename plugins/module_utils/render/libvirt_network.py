@@ -5,7 +5,8 @@
 
 A pure function of the model: what the model holds is written, nothing else. Defaults
 libvirt fills in (uuid, MAC, bridge name, the forward dev of a macvtap pool) are chosen
-by the backend's complete(), not here; the ownership mark in <metadata> is the backend's.
+by the backend's complete(), not here; what goes into <metadata> (the ownership mark) is the
+backend's, passed in.
 Booleans are written as libvirt writes them: stp on/off, every other one yes/no. IPv4
 addresses of <ip> get a netmask, IPv6 ones a prefix, as libvirt's own examples have them.
 The parser (parse/libvirt_network.py) is the inverse.
@@ -33,13 +34,17 @@ def yes_no(value):
     return "yes" if value else "no"
 
 
-def network_xml(model):
-    """The `<network>` element of `model` as text (pretty-printed, no XML declaration)."""
-    return etree().tostring(network_element(model), pretty_print=True, encoding="unicode")
+def network_xml(model, metadata=()):
+    """The `<network>` element of `model` as text (pretty-printed, no XML declaration).
+
+    `metadata`: elements (XML text, each in its own namespace) for `<metadata>`, such as the
+    backend's ownership mark; libvirt keeps them in the definition where it dumps them, after <uuid>.
+    """
+    return etree().tostring(network_element(model, metadata), pretty_print=True, encoding="unicode")
 
 
-def network_element(model):
-    """The `<network>` element of `model` as an lxml element, for callers that add to it (metadata)."""
+def network_element(model, metadata=()):
+    """The `<network>` element of `model` as an lxml element."""
     et = etree()
     root = et.Element("network")
     _set(root, "connections", model.connections)
@@ -50,6 +55,10 @@ def network_element(model):
     et.SubElement(root, "name").text = model.name
     if model.uuid:
         et.SubElement(root, "uuid").text = model.uuid
+    if metadata:
+        holder = et.SubElement(root, "metadata")
+        for text in metadata:
+            holder.append(et.fromstring(text))
     _forward(et, root, model)
     bridge = model.bridge or m.Bridge()
     if any(value is not None for value in (bridge.name, bridge.zone, bridge.stp, bridge.delay, bridge.mac_table_manager)):
