@@ -44,6 +44,7 @@ LIVE_SECTIONS = (
 )
 # sections whose entries have a key: a changed entry is modified in place, not deleted and added
 MODIFY_KEYS = {"ip-dhcp-host": ("mac", "id", "name"), "portgroup": ("name",)}
+MARK_XML = '<%s:owner xmlns:%s="%s" module="vm_network"/>' % (LIBVIRT_MARK_PREFIX, LIBVIRT_MARK_PREFIX, LIBVIRT_MARK_NAMESPACE)
 # the config field each top-level element of the network XML comes from (for messages)
 FIELD_OF_ELEMENT = {"forward": "forward", "bridge": "bridge", "mtu": "mtu", "mac": "mac", "ip": "ips", "domain": "domain",
                     "dns": "dns", "route": "routes", "bandwidth": "bandwidth", "vlan": "vlan", "virtualport": "virtualport",
@@ -253,20 +254,9 @@ def _reattach_words(ports, bridge):
 def network_xml(model, uuid=None):
     """The network's definition (render/libvirt_network) with our mark in <metadata>, and libvirt's
     uuid when known and not given, so that a redefinition keeps it."""
-    et = libvirt_render.etree()
-    root = libvirt_render.network_element(model)
-    position = 1
     if uuid and not model.uuid:
-        uuid_element = et.Element("uuid")
-        uuid_element.text = uuid
-        root.insert(position, uuid_element)
-        position += 1
-    elif model.uuid:
-        position += 1
-    metadata = et.Element("metadata")
-    et.SubElement(metadata, "{%s}owner" % LIBVIRT_MARK_NAMESPACE, nsmap={LIBVIRT_MARK_PREFIX: LIBVIRT_MARK_NAMESPACE}, module="vm_network")
-    root.insert(position, metadata)
-    return et.tostring(root, encoding="unicode")
+        model = dataclasses.replace(model, uuid=uuid)
+    return libvirt_render.network_xml(model, metadata=[MARK_XML])
 
 
 def model_of_xml(xml, name):
