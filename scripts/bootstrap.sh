@@ -33,6 +33,9 @@ APT_PACKAGES=(
     qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libxml2-utils iptables
     # dot renders playbooks/host_diagram.yml's SVGs on the controller (and tests/unit/test_host_diagram.py)
     graphviz
+    # vm_network backend libvirt (tests/integration/test_libvirt_network.py): the system Python's
+    # binding (the restore program's Python), and what pip needs to build libvirt-python in .venv
+    python3-libvirt libvirt-dev pkg-config gcc
 )
 
 LOG="$(mktemp -t hv-bootstrap.XXXXXX)"

@@ -105,9 +105,28 @@ def _validate(resource, config, state, lock_timeout=DEFAULT_TIMEOUT):
     return models
 
 
+def _split_saved(resource, items):
+    """The saved items of this resource's backend (without the backend key), and the others
+    (an item without the key was saved by the module's default backend)."""
+    mine, others = {}, {}
+    for name, item in items.items():
+        if item.get(persist.BACKEND_KEY, resource.default_backend) == resource.backend:
+            mine[name] = {key: value for key, value in item.items() if key != persist.BACKEND_KEY}
+        else:
+            others[name] = item
+    return mine, others
+
+
+def _join_saved(resource, mine, others):
+    joined = dict(others)
+    for name, item in mine.items():
+        joined[name] = dict(item, **{persist.BACKEND_KEY: resource.backend}) if resource.backend != resource.default_backend else item
+    return joined
+
+
 def _converge_on_host(resource, backend, params, state, given, check_mode):
     store = persist.Store()
-    saved = store.load(resource.kind, resource.name_field)
+    saved, saved_elsewhere = _split_saved(resource, store.load(resource.kind, resource.name_field))
     snapshot = backend.read()
     given = [resource.identify(model, snapshot) for model in given]
     # adopt only ever lets a call take over and change an object, never remove one.
@@ -122,6 +141,10 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
     removals = []
     for index, model in enumerate(given):
         path = resource.item_path(index)
+        if model.name in saved_elsewhere and state != "deleted":
+            problems.add("%s.%s" % (path, resource.name_field), "%s is saved as an object of backend %s; remove it there first"
+                         % (model.name, saved_elsewhere[model.name].get(persist.BACKEND_KEY, resource.default_backend)))
+            continue
         conflict = resource.conflict(snapshot, model, bool(adopt))
         if state == "deleted":
             if model.name in current:
@@ -154,7 +177,7 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
 
     if params.get("persist", True):
         new_saved = _saved_intent(resource, state, given, desired, current, saved, removals, snapshot)
-        warnings.extend(store.plan_save(plan, resource.kind, new_saved, resource.name_field))
+        warnings.extend(store.plan_save(plan, resource.kind, _join_saved(resource, new_saved, saved_elsewhere), resource.name_field))
     vanished = leftovers.plan_removal(plan)
 
     before = {name: _shown(resource, model, snapshot) for name, model in current.items()}
@@ -170,7 +193,7 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
         after = before
         if host_changes:
             after_snapshot = backend.read()
-            after_current = resource.current(after_snapshot, store.load(resource.kind, resource.name_field) or saved, ())
+            after_current = resource.current(after_snapshot, _split_saved(resource, store.load(resource.kind, resource.name_field))[0] or saved, ())
             after = {name: _shown(resource, model, after_snapshot) for name, model in after_current.items()}
     touched = sorted(set(removals) | set(desired))
     result = resource.report(snapshot, current, desired, removals)
@@ -271,28 +294,40 @@ def _verify(resource, backend, desired, removals):
         raise HvnetError("verification after apply failed: " + "; ".join(problems))
 
 
-def restore_all(kinds_in_order, resources):
-    """Boot-time restore: re-apply every saved object, one at a time. Returns an exit code.
+def restore_all(kinds_in_order, resource_for):
+    """Boot-time restore: re-apply every saved object, one at a time, through the resource of the
+    backend that saved it (`resource_for(kind, backend)`). Returns an exit code.
 
     One object at a time, so that one bad or unrestorable object does not keep the others down.
+    A backend whose objects outlive reboots by themselves (libvirt's definitions and autostart)
+    is left to do that: restoring them here would need its daemon before it runs.
     """
     store = persist.Store()
     status = 0
     for kind in kinds_in_order:
+        default = resource_for(kind)
         try:
-            saved = store.load(kind, resources[kind].name_field)
+            saved = store.load(kind, default.name_field)
         except HvnetError as exc:
             sys.stdout.write("%s: restore failed: %s\n" % (kind, exc))
             status = 1
             continue
-        changes = 0
+        changes = restored = kept = 0
         for name in sorted(saved):
-            params = {"state": "replaced", "config": [saved[name]], "persist": False, "adopt": True}
+            item = dict(saved[name])
+            backend = item.pop(persist.BACKEND_KEY, None)
+            params = {"state": "replaced", "config": [item], "persist": False, "adopt": True, "backend": backend}
             try:
-                changes += len(converge(resources[kind], params, check_mode=False)["commands"])
+                resource = resource_for(kind, backend)
+                if not resource.restored_at_boot:
+                    kept += 1
+                    continue
+                changes += len(converge(resource, params, check_mode=False)["commands"])
+                restored += 1
             except HvnetError as exc:
                 sys.stdout.write("%s %s: restore failed: %s\n" % (kind, name, exc))
                 status = 1
         if saved:
-            sys.stdout.write("%s: %d object(s), %d change(s)\n" % (kind, len(saved), changes))
+            sys.stdout.write("%s: %d object(s), %d change(s)%s\n"
+                             % (kind, restored, changes, ", %d kept by their backend" % kept if kept else ""))
     return status

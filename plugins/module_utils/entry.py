@@ -10,8 +10,10 @@ copied from any module's payload.
 from __future__ import annotations
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.engine import restore_all, run_module
+from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HvnetError
 from ansible_collections.hypervisor.networking.plugins.module_utils.persist import KINDS_IN_ORDER
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.interface import InterfaceResource
+from ansible_collections.hypervisor.networking.plugins.module_utils.resource.libvirt_network import LibvirtNetworkResource
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.network import NetworkResource
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.ovs_bridge import OvsBridgeResource
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.ovs_global import OvsGlobalResource
@@ -19,21 +21,37 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.resource.ovs
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.sriov import SriovPoolResource
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.sysfs import HugepagesResource, PciDriverResource
 
-RESOURCES = {
-    "vm_network": NetworkResource(),
-    "vm_interface": InterfaceResource(),
-    "ovs_dpdk_port": OvsPortResource(),
-    "ovs_dpdk_global": OvsGlobalResource(),
-    "ovs_dpdk_bridge": OvsBridgeResource(),
-    "hugepages": HugepagesResource(),
-    "pci_driver": PciDriverResource(),
-    "sriov_pool": SriovPoolResource(),
-}
+# Every resource of every module; a module with a `backend` option has one per backend (a new
+# backend is one more resource file and one more entry here).
+ALL_RESOURCES = (
+    NetworkResource(),
+    LibvirtNetworkResource(),
+    InterfaceResource(),
+    OvsPortResource(),
+    OvsGlobalResource(),
+    OvsBridgeResource(),
+    HugepagesResource(),
+    PciDriverResource(),
+    SriovPoolResource(),
+)
+# a tap's defaults follow the network that owns its bridge, whichever backend made it
+InterfaceResource.bridge_owners = tuple(resource for resource in ALL_RESOURCES if resource.kind == "vm_network")
+# each module's default resource, by module name
+RESOURCES = {resource.kind: resource for resource in ALL_RESOURCES if resource.backend == resource.default_backend}
+
+
+def resource_for(kind, backend=None):
+    """The resource of module `kind` for `backend` (None: the module's default one)."""
+    for resource in ALL_RESOURCES:
+        if resource.kind == kind and resource.backend == (backend or resource.default_backend):
+            return resource
+    known = sorted(r.backend for r in ALL_RESOURCES if r.kind == kind and r.backend)
+    raise HvnetError("%s has no backend %s (known: %s)" % (kind, backend, ", ".join(known) or "none"))
 
 
 def run(module, kind):
-    run_module(module, RESOURCES[kind])
+    run_module(module, resource_for(kind, module.params.get("backend")))
 
 
 def restore_main():
-    return restore_all(KINDS_IN_ORDER, RESOURCES)
+    return restore_all(KINDS_IN_ORDER, resource_for)

@@ -9,7 +9,8 @@ A run locks exactly what it reads and changes, so runs that share nothing run in
 - the Open vSwitch database it talks to, which every namespace of the machine shares:
   `ovsdb_scope(database)`;
 - the sysfs tree whose hugepage pools and PCI drivers it sets, which also belong to the whole
-  machine, whatever namespace a run is in: `sysfs_scope(root)`.
+  machine, whatever namespace a run is in: `sysfs_scope(root)`;
+- the libvirtd it talks to (its networks, whatever namespace the run is in): `libvirt_scope(uri)`.
 Scopes are always taken in one order (SCOPE_ORDER), so two runs never wait for each other in a cycle.
 A lock file exists only while a run holds it, so namespaces that come and go leave none behind.
 """
@@ -31,7 +32,7 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.persist impo
 LOCK_DIR = "/run/hypervisor-networking"
 DEFAULT_TIMEOUT = 300
 POLL_INTERVAL = 0.1
-SCOPE_ORDER = ("netns", "ovsdb", "sysfs")
+SCOPE_ORDER = ("netns", "ovsdb", "sysfs", "libvirt")
 _SAFE_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
@@ -80,6 +81,12 @@ def sysfs_scope(root=None):
     target = os.path.realpath(root or "/sys")
     key = "sysfs" if target == "/sys" else "sysfs-" + _digest(target)
     return LockScope("sysfs", key, "sysfs at %s" % target)
+
+
+def libvirt_scope(uri):
+    """One libvirtd, by the URI that reaches it (two spellings of one daemon are two scopes:
+    libvirtd itself serializes each call, this lock keeps a run's read-plan-apply whole)."""
+    return LockScope("libvirt", "libvirt-" + _digest(uri), "libvirt at %s" % uri)
 
 
 def _digest(text):

@@ -5,6 +5,8 @@
 
 Kernel links carry the mark in their alias (`ip link set DEV alias ...`), e.g.
 ``hypervisor.networking/vm_network name=default mode=bridge uplink=eth0``.
+libvirt networks carry it in their definition's <metadata>, as an element in our own
+namespace: ``<hvnet:owner xmlns:hvnet="LIBVIRT_MARK_NAMESPACE" module="vm_network" .../>``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from __future__ import annotations
 MARK_PREFIX = "hypervisor.networking/"
 # OVSDB rows (Port, QoS) carry the mark as external_ids:<OVS_OWNER_KEY>=<module name>
 OVS_OWNER_KEY = "hypervisor-networking-owner"
+# libvirt definitions carry the mark as <metadata><owner xmlns=LIBVIRT_MARK_NAMESPACE .../></metadata>
+LIBVIRT_MARK_NAMESPACE = "https://hypervisor.networking/xmlns/owner/1"
+LIBVIRT_MARK_PREFIX = "hvnet"
 
 
 def make_mark(kind, **attrs):

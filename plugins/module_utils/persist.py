@@ -45,6 +45,8 @@ SYSTEM_PYTHONS = ("/usr/bin/python3", "/usr/libexec/platform-python")
 PACKAGE = "ansible_collections/hypervisor/networking/plugins/module_utils"
 # hugepages and driver bindings first (DPDK needs them), then networks, the Open_vSwitch keys,
 # netdev bridges, their ports, and the VMs' interfaces on them
+# saved items of a backend other than their module's default one carry its name under this key
+BACKEND_KEY = "backend"
 KINDS_IN_ORDER = ("hugepages", "pci_driver", "sriov_pool", "vm_network", "ovs_dpdk_global", "ovs_dpdk_bridge", "ovs_dpdk_port", "vm_interface")
 RECOVERY_DOC = "docs/state-and-recovery.md"
 

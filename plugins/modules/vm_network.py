@@ -33,10 +33,14 @@ attributes:
 options:
   backend:
     description:
-      - V(kernel) builds networks from kernel objects.
-      - V(libvirt) describes each network as a libvirt network (C(virsh net-dumpxml) syntax). The same config items
-        serve both backends; a field only one backend can make is refused by the other, and the message
-        names the field and the backend that can make it. Libvirt-only are the forward modes V(private),
+      - V(kernel) builds networks from kernel objects (netlink, nftables, dnsmasq).
+      - V(libvirt) has libvirtd make them (C(virsh net-list) shows them, guests name them in C(<interface type='network'>)),
+        through libvirt's Python binding (Debian C(python3-libvirt), PyPI C(libvirt-python)), needed on the managed host
+        only for this backend. Definitions are persistent and autostarted; a network is this collection's when its
+        C(<metadata>) carries the collection's mark, so O(state=overridden) and O(state=deleted) never touch C(default)
+        or any network defined by hand (O(adopt=true) takes one over).
+      - The same config items serve both backends; a field only one backend can make is refused by the other, and the
+        message names the field and the backend that can make it. Libvirt-only are the forward modes V(private),
         V(vepa), V(passthrough) and V(hostdev) with their pools, O(config[].bridge.zone), O(config[].uuid),
         O(config[].ipv6), O(config[].trust_guest_rx_filters), O(config[].vlan), O(config[].virtualport),
         O(config[].portgroups), O(config[].autostart), O(config[].ips[].local_ptr) and the DHCP C(lease)s;
@@ -44,11 +48,29 @@ options:
         also O(config[].mtu), O(config[].mac), O(config[].ips) and the bridge's STP and delay (libvirt puts guests on
         an existing host bridge and leaves it alone). With V(libvirt), V(nat), V(route) and V(open) need
         O(config[].ips).
+      - A name belongs to one backend at a time; a network saved under one backend is refused under the other until it
+        is deleted there.
       - With V(libvirt), O(state=rendered) returns RV(rendered[].libvirt_xml) and O(state=parsed) reads network XML
         from O(running_config); both work without libvirtd and need the Python package lxml (C(python3-lxml)).
     type: str
     choices: [kernel, libvirt]
     default: kernel
+  uri:
+    description:
+      - With O(backend=libvirt), the libvirt connection URI.
+    type: str
+    default: qemu:///system
+  allow_restart:
+    description:
+      - With O(backend=libvirt), what libvirt changes on a running network without a restart is changed live and in
+        the persistent definition (C(virNetworkUpdate)), that is DHCP hosts and ranges, DNS hosts, TXT and SRV records,
+        portgroups, forward interfaces. Any other change of a running network (forward mode, bridge, addresses,
+        domain, MTU, MAC...) needs the network restarted, which briefly cuts running guests off; it is refused, with
+        the fields named, unless this is V(true).
+      - After an allowed restart, the taps that were on the network's bridge (running guests) are put back on it and
+        checked; libvirt itself does that only when libvirtd restarts.
+    type: bool
+    default: false
   config:
     description: The networks.
     type: list
@@ -803,6 +825,29 @@ EXAMPLES = r"""
     state: deleted
     config:
       - name: lan
+
+- name: A NAT network made by libvirtd (backend libvirt), with a reserved address; guests name it in <interface type='network'>
+  hypervisor.networking.vm_network:
+    backend: libvirt
+    config:
+      - name: lab
+        forward: {mode: nat}
+        bridge: {name: virbr-lab}
+        ips:
+          - address: 198.51.100.1
+            prefix: 24
+            dhcp:
+              ranges: [{start: 198.51.100.100, end: 198.51.100.199}]
+              hosts: [{mac: "52:54:00:00:00:10", name: build1, ip: 198.51.100.10}]
+
+- name: A change libvirt cannot make live (the MTU) restarts the running libvirt network, only when allowed
+  hypervisor.networking.vm_network:
+    backend: libvirt
+    allow_restart: true
+    state: merged
+    config:
+      - name: lab
+        mtu: 9000
 """
 
 RETURN = r"""
@@ -841,6 +886,17 @@ before:
           description: The network's nftables table as C(family name), or null when it has none (see the notes).
           type: str
           sample: inet hvnet_ich_int_b81816
+        xml:
+          description:
+            - With O(backend=libvirt), the network's definition as libvirt XML, with the collection's mark in
+              C(<metadata>) (diff mode shows it before and after). Instead of C(addresses) and C(nftables_table).
+          type: str
+        active:
+          description: With O(backend=libvirt), whether libvirt runs the network.
+          type: bool
+        autostart:
+          description: With O(backend=libvirt), whether libvirt starts the network with libvirtd.
+          type: bool
 after:
   description:
     - The networks this collection owns after the call (in check mode, as they would be), as config items plus C(host).
@@ -865,6 +921,17 @@ after:
           description: The network's nftables table as C(family name), or null when it has none (see the notes).
           type: str
           sample: inet hvnet_ich_int_b81816
+        xml:
+          description:
+            - With O(backend=libvirt), the network's definition as libvirt XML, with the collection's mark in
+              C(<metadata>) (diff mode shows it before and after). Instead of C(addresses) and C(nftables_table).
+          type: str
+        active:
+          description: With O(backend=libvirt), whether libvirt runs the network.
+          type: bool
+        autostart:
+          description: With O(backend=libvirt), whether libvirt starts the network with libvirtd.
+          type: bool
 gathered:
   description: The networks this collection owns, as config items.
   returned: when O(state=gathered)
@@ -923,9 +990,8 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend.netlink import HAS_PYROUTE2
 from ansible_collections.hypervisor.networking.plugins.module_utils.argspec import checked_module
-from ansible_collections.hypervisor.networking.plugins.module_utils.engine import COMMON_ARGUMENT_SPEC, run_module
+from ansible_collections.hypervisor.networking.plugins.module_utils.engine import COMMON_ARGUMENT_SPEC
 from ansible_collections.hypervisor.networking.plugins.module_utils.entry import run
-from ansible_collections.hypervisor.networking.plugins.module_utils.resource.network import NetworkResource
 
 LEASE_SPEC = {"type": "dict", "options": {"expiry": {"type": "int", "required": True},
                                           "unit": {"type": "str", "choices": ["seconds", "minutes", "hours"]}}}
@@ -1039,19 +1105,12 @@ def main():
     argument_spec = dict(
         COMMON_ARGUMENT_SPEC,
         backend={"type": "str", "default": "kernel", "choices": ["kernel", "libvirt"]},
+        uri={"type": "str", "default": "qemu:///system"},
+        allow_restart={"type": "bool", "default": False},
         config={"type": "list", "elements": "dict", "options": CONFIG_SPEC},
     )
     module = checked_module(argument_spec, supports_check_mode=True)
     offline = module.params["state"] in ("rendered", "parsed")
-    if module.params["backend"] == "libvirt":
-        # INTERIM, until the libvirt backend (libvirtd through libvirt-python) is dispatched by the engine
-        if not offline:
-            module.fail_json(msg="vm_network: backend libvirt works offline only so far (state rendered or parsed); the states that"
-                                 " change the host come with the libvirt backend")
-        resource = NetworkResource()
-        resource.backend = "libvirt"  # checks the fields against what libvirt can make, renders libvirt XML
-        run_module(module, resource)
-        return
     if not HAS_PYROUTE2 and not offline and module.params["backend"] == "kernel":
         module.fail_json(msg=missing_required_lib("pyroute2"))
     run(module, "vm_network")

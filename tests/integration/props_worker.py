@@ -97,7 +97,7 @@ def instrument(modules):
             Stages.engine = True
             return _real(*args, **kwargs)
         module.run = run
-    for resource in entry.RESOURCES.values():
+    for resource in entry.ALL_RESOURCES:  # every backend's resource
         real_open = resource.open_backend
 
         def open_backend(*args, _real=real_open, **kwargs):

@@ -29,7 +29,8 @@ INTERFACE_EXAMPLES = fu.module_examples("vm_interface")
 NETWORK_EXAMPLE_WORDS = ("two bridges of the cloud-hypervisor", "host bridge on the uplink", "isolated network with a jumbo",
                          "libvirt's \"default\" network", "routed network restricted", "NAT to a fixed public range",
                          "Only the networks listed", "networks the collection manages", "without a host", "Remove one network",
-                         "as a libvirt network definition", "SR-IOV VFs for PCI passthrough", "virsh net-dumpxml output")
+                         "as a libvirt network definition", "SR-IOV VFs for PCI passthrough", "virsh net-dumpxml output",
+                         "made by libvirtd", "restarts the running libvirt network")  # these two: test_libvirt_network.py
 INTERFACE_EXAMPLE_WORDS = ("user cloud-hypervisor runs as", "Multi-queue taps", "macvtap in bridge mode", "Remove every tap",
                            "manages now", "without a host", "interfaces as JSON", "that the collection created",
                            "libvirt sets up itself", "existing libvirt guest")

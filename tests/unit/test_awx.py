@@ -67,10 +67,14 @@ def test_every_role_variable_is_asked_once_with_the_roles_choices_and_defaults()
         if variable in options:
             option = options[variable]
             asked[variable] = variable
-            assert question["type"] == "multiplechoice", question
             choices = option.get("choices") or (["true", "false"] if option["type"] == "bool" else None)
-            assert choices and question["choices"] == [str(choice) for choice in choices], (question, option)
-            assert question["default"] == str(option["default"]).lower(), (question, option)
+            if choices:
+                assert question["type"] == "multiplechoice", question
+                assert question["choices"] == [str(choice) for choice in choices], (question, option)
+                assert question["default"] == str(option["default"]).lower(), (question, option)
+            else:  # a free string (a URI): a text answer whose default is the role's
+                assert option["type"] == "str" and question["type"] == "text", (question, option)
+                assert question["default"] == option["default"], (question, option)
             # a variable the survey sets as an extra var must not be one the playbook sets too
             assert variable not in role.get("vars", {}), variable
         else:

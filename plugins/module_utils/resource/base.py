@@ -18,6 +18,11 @@ class Resource:
     kind = None  # the module's name, also the key of its saved state
     conflict_field = "name"  # the config field a conflict() message is about
     name_field = "name"  # the config field that names an object (models expose it as .name)
+    # A module with several backends (its `backend` option) has one resource per backend, all
+    # with one model. Saved intent items of a backend other than the default carry its name.
+    backend = None
+    default_backend = None
+    restored_at_boot = True  # False: what the backend makes outlives reboots by itself (libvirt)
 
     @property
     def deleted_fields(self):

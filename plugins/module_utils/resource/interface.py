@@ -26,6 +26,7 @@ DEFAULT_MTU = 1500
 
 
 class InterfaceResource(LinkResource):
+    bridge_owners = ()  # the vm_network resources, one per backend (set by entry.py)
     kind = "vm_interface"
     adoptable_kinds = ("tun", "macvtap")
 
@@ -100,6 +101,15 @@ class InterfaceResource(LinkResource):
         return super().conflict(snapshot, model, adopt)
 
     # ---- defaults that depend on the host --------------------------------------------
+    def _bridge_settings(self, snapshot, bridge):
+        """What the network that owns `bridge` says about its ports, asked once per call of every
+        vm_network backend (entry.py sets bridge_owners); {} for a bridge no network of ours owns."""
+        cache = snapshot.setdefault("bridge_settings", {})
+        if bridge not in cache:
+            answers = (owner.bridge_settings(bridge, snapshot["links"]) for owner in self.bridge_owners)
+            cache[bridge] = next((answer for answer in answers if answer is not None), {})
+        return cache[bridge]
+
     def complete(self, model, snapshot):
         model = dataclasses.replace(model)
         if model.kind == "vhostuser" or m.render_only(model):
@@ -110,8 +120,7 @@ class InterfaceResource(LinkResource):
             if model.multi_queue is None:
                 model.multi_queue = queues > 1
             if model.bridge:
-                bridge_link = links.get(model.bridge) or {}
-                manager = _bridge_mark(bridge_link).get("mac_table_manager", "kernel")
+                manager = self._bridge_settings(snapshot, model.bridge).get("mac_table_manager", "kernel")
                 # libvirt's macTableManager: the bridge learns nothing from VM ports.
                 port_default = manager != "libvirt"
                 model.isolated = bool(model.isolated)
@@ -355,13 +364,6 @@ def _plan_static_fdb(plan, nl, name, wanted, have):
     for mac in sorted(wanted - have):
         plan.add("bridge fdb add %s dev %s master static" % (mac, name),
                  lambda mac=mac: nl.add_static_fdb(name, mac), lambda mac=mac: nl.delete_static_fdb(name, mac))
-
-
-def _bridge_mark(link):
-    from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import parse_mark
-
-    mark = parse_mark(link.get("alias"))
-    return mark[1] if mark else {}
 
 
 def _ids(model):

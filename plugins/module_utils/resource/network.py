@@ -23,7 +23,7 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.model import
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import network_services as svc
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.base import to_config
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import Problems, check_no_control_characters
-from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import make_mark
+from ansible_collections.hypervisor.networking.plugins.module_utils.ownership import make_mark, parse_mark
 from ansible_collections.hypervisor.networking.plugins.module_utils.plan import Plan
 from ansible_collections.hypervisor.networking.plugins.module_utils.render import libvirt_network as libvirt_render
 from ansible_collections.hypervisor.networking.plugins.module_utils.render import nftables as nft_render
@@ -38,7 +38,7 @@ MAX_ALIAS = 255  # IFALIASZ - 1
 
 class NetworkResource(LinkResource):
     kind = "vm_network"
-    backend = "kernel"  # the word of the module's `backend` option this resource implements
+    backend = default_backend = "kernel"  # the word of the module's `backend` option this resource implements
     conflict_field = "bridge.name"
     adoptable_kinds = ("bridge",)
 
@@ -58,6 +58,15 @@ class NetworkResource(LinkResource):
 
     def link_name(self, model):
         return model.bridge_name
+
+    @staticmethod
+    def bridge_settings(bridge, links):
+        """How the network on `bridge` treats its ports ({mac_table_manager}), when this backend
+        made it (its mark in the alias); None for any other bridge. vm_interface asks every backend."""
+        mark = parse_mark(((links or {}).get(bridge) or {}).get("alias"))
+        if not mark or mark[0] != "vm_network":
+            return None
+        return {"mac_table_manager": mark[1].get("mac_table_manager", "kernel")}
 
     def to_config(self, model):
         config = to_config(dataclasses.replace(model, ips=None, ip_options=None))
