@@ -274,7 +274,7 @@ class SysfsEmulator:
                 self._probe(vf)
                 os.symlink("../" + vf, self._path("bus/pci/devices/%s/virtfn%d" % (address, index)))
             if spec["netdev"]:
-                self.vf_table[spec["netdev"]] = [dict(FRESH_VF) for _ in range(count)]
+                self.vf_table[spec["netdev"]] = [dict(FRESH_VF) for _vf in range(count)]
 
     def _remove_vfs(self, address):
         spec = self.sriov[address]
@@ -437,8 +437,8 @@ def _vf_attrs(number, vf):
     """One VF as the kernel reports it (rtnl_fill_vfinfo): both VLAN forms, rates, checks, link state."""
     return [("IFLA_VF_MAC", {"vf": number, "mac": vf["mac"]}),
             ("IFLA_VF_VLAN", {"vf": number, "vlan": vf["vlan"], "qos": vf["qos"]}),
-            ("IFLA_VF_VLAN_LIST", {"attrs": [("IFLA_VF_VLAN_INFO", {"vf": number, "vlan": vf["vlan"], "qos": vf["qos"],
-                                                                   "proto": vf["proto"]})]}),
+            ("IFLA_VF_VLAN_LIST", {"attrs": [("IFLA_VF_VLAN_INFO",
+                                              {"vf": number, "vlan": vf["vlan"], "qos": vf["qos"], "proto": vf["proto"]})]}),
             ("IFLA_VF_TX_RATE", {"vf": number, "tx_rate": vf["max_tx_rate"]}),
             ("IFLA_VF_RATE", {"vf": number, "min_tx_rate": vf["min_tx_rate"], "max_tx_rate": vf["max_tx_rate"]}),
             ("IFLA_VF_SPOOFCHK", {"vf": number, "spoofchk": vf["spoofchk"]}),

@@ -163,7 +163,7 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
     paths = [(resource.item_path(i), m.name) for i, m in enumerate(given)]
     _check_desired(resource, [(path, desired[name]) for path, name in paths if name in desired])
     resource.check_host(desired, snapshot, problems, warnings, check_mode, paths)
-    listed = {model.name: (path, model) for (path, _), model in zip(paths, given)}
+    listed = {model.name: (path, model) for (path, _name), model in zip(paths, given)}
     resource.check_removals([(listed.get(name, (None, None)), current[name]) for name in removals], snapshot, problems)
     problems.raise_if_any()
 

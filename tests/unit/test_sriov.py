@@ -174,8 +174,8 @@ def _link_with_vfs(count, trust=0):
         vfs.append(("IFLA_VF_INFO", {"attrs": [
             ("IFLA_VF_MAC", {"vf": index, "mac": "52:54:00:00:%02x:%02x" % (index >> 8, index & 0xFF)}),
             ("IFLA_VF_VLAN", {"vf": index, "vlan": index % 4096, "qos": 0}),
-            ("IFLA_VF_VLAN_LIST", {"attrs": [("IFLA_VF_VLAN_INFO", {"vf": index, "vlan": index % 4096, "qos": 0,
-                                                                   "proto": vf_netlink.ETH_P_8021Q})]}),
+            ("IFLA_VF_VLAN_LIST", {"attrs": [("IFLA_VF_VLAN_INFO",
+                                              {"vf": index, "vlan": index % 4096, "qos": 0, "proto": vf_netlink.ETH_P_8021Q})]}),
             ("IFLA_VF_TX_RATE", {"vf": index, "tx_rate": 0}),
             ("IFLA_VF_RATE", {"vf": index, "min_tx_rate": 0, "max_tx_rate": 0}),
             ("IFLA_VF_SPOOFCHK", {"vf": index, "spoofchk": 1}),

@@ -124,7 +124,7 @@ class SriovPoolResource(SysfsResource):
             if model.eswitch_mode is not None and pf["eswitch_mode"] is None:
                 problems.add(path + ".eswitch_mode", "the eswitch mode of %s cannot be read (no devlink program, or the NIC has no "
                              "eswitch)" % _label(model.pci_address, snapshot))
-            changing = sorted(index for index, (_, _, _, changes) in enumerate(_vf_changes(model, snapshot)) if changes)
+            changing = sorted(index for index, change in enumerate(_vf_changes(model, snapshot)) if change[-1])
             if pf["netdev"] is None and changing:
                 problems.add(path, "%s has no network interface, and the attributes of VF %s are set through it (is the PF "
                              "bound to its own driver?)" % (model.pci_address, ", ".join(str(index) for index in changing)))
@@ -259,7 +259,7 @@ class SriovPoolResource(SysfsResource):
         recreate = _recreates(model, snapshot)
         addresses = _new_vf_addresses(address, device["sriov"], model.num_vfs) if recreate else device["sriov"]["vfs"]
         vfs = []
-        for index, (values, _) in enumerate(m.resolve(model)):
+        for index, (values, _driver) in enumerate(m.resolve(model)):
             vf = addresses[index] if index < len(addresses) else None
             state = dict(FRESH_VF) if recreate else dict(_vf_state(snapshot["sriov"][address], index))
             state.update(_wanted(values))
@@ -306,14 +306,14 @@ class SriovPoolResource(SysfsResource):
         if model.eswitch_mode:
             commands.append("%s: devlink eswitch mode %s" % (model.name, model.eswitch_mode))
         vfs = []
-        for index, (values, _) in enumerate(m.resolve(model)):
+        for index, (values, _driver) in enumerate(m.resolve(model)):
             driver = "its own" if values["driver"] == m.KERNEL_DRIVER else values["driver"]
             entry = dict({"index": index, "driver": driver}, **_wanted(values))
             vfs.append(entry)
             if values["driver"] not in (None, m.KERNEL_DRIVER):
                 commands.append("%s VF %d: driver %s (driver_override %s; drivers_probe)" % (model.name, index, driver, driver))
-            commands.append("%s VF %d: %s" % (model.name, index, ", ".join("%s %s" % (key, _shown_value(value))
-                                                                            for key, value in sorted(_wanted(values).items()))))
+            wanted = ", ".join("%s %s" % (key, _shown_value(value)) for key, value in sorted(_wanted(values).items()))
+            commands.append("%s VF %d: %s" % (model.name, index, wanted))
         return {"pci_address": model.name, "config": self.to_config(model), "vfs": vfs, "commands": commands}
 
 
