@@ -13,7 +13,7 @@ import errno
 import ipaddress
 import socket
 
-from ansible_collections.hypervisor.networking.plugins.module_utils.backend import tuntap
+from ansible_collections.hypervisor.networking.plugins.module_utils.backend import linkdump, tuntap
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HostError
 
 try:
@@ -25,12 +25,10 @@ except ImportError:  # reported by the module through missing_required_lib
     NetlinkError = OSError
     HAS_PYROUTE2 = False
 
-IFF_UP = 0x1
 IFA_F_NODAD = 0x02
 IFA_F_PERMANENT = 0x80
 NUD_NOARP = 0x40  # a static bridge FDB entry
 NTF_MASTER = 0x04
-MACVTAP_MODES = {1: "private", 2: "vepa", 4: "bridge", 8: "passthru", 16: "source"}
 KERNEL_FEATURE = {"bridge": "bridge", "macvtap": "macvlan/macvtap", "veth": "veth", "vxlan": "vxlan"}
 ROUTE_PROTO_KERNEL = 2
 RT_TABLE_MAIN = 254
@@ -54,14 +52,8 @@ class Netlink:
     # ---- reading -------------------------------------------------------------------
     def read(self):
         """Return {'links': {name: link}, 'addresses': {name: [..]}, 'routes': [..]}."""
-        links_by_index = {}
-        for msg in self.ipr.get_links():
-            links_by_index[msg["index"]] = msg
-        names = {index: msg.get_attr("IFLA_IFNAME") for index, msg in links_by_index.items()}
-        links = {}
-        for index, msg in links_by_index.items():
-            link = _link_from_msg(msg, names)
-            links[link["name"]] = link
+        links = linkdump.dump_links()
+        names = {link["index"]: name for name, link in links.items()}
         for msg in self.ipr.get_neighbours(family=socket.AF_BRIDGE):
             # static entries added towards a bridge port (`bridge fdb add MAC dev PORT master static`)
             if msg["state"] == NUD_NOARP and msg.get_attr("NDA_MASTER") and names.get(msg["ifindex"]) in links:
@@ -201,49 +193,3 @@ class Netlink:
         except NetlinkError as exc:
             if exc.code != errno.ESRCH:  # already gone with its address
                 raise
-
-
-def _link_from_msg(msg, names):
-    info = msg.get_attr("IFLA_LINKINFO")
-    kind = info.get_attr("IFLA_INFO_KIND") if info else None
-    link = {
-        "name": msg.get_attr("IFLA_IFNAME"),
-        "index": msg["index"],
-        "kind": kind,
-        "mtu": msg.get_attr("IFLA_MTU"),
-        "max_mtu": msg.get_attr("IFLA_MAX_MTU"),
-        "mac": (msg.get_attr("IFLA_ADDRESS") or "").lower() or None,
-        "alias": msg.get_attr("IFLA_IFALIAS") or None,
-        "up": bool(msg["flags"] & IFF_UP),
-        "master": names.get(msg.get_attr("IFLA_MASTER")),
-        "lower": names.get(msg.get_attr("IFLA_LINK")),
-    }
-    data = info.get_attr("IFLA_INFO_DATA") if info else None
-    if kind == "tun" and data is not None:
-        owner = data.get_attr("IFLA_TUN_OWNER")
-        group = data.get_attr("IFLA_TUN_GROUP")
-        link["tun"] = {
-            "type": "tap" if data.get_attr("IFLA_TUN_TYPE") == 2 else "tun",
-            "multi_queue": bool(data.get_attr("IFLA_TUN_MULTI_QUEUE")),
-            "owner": owner,
-            "group": group,
-        }
-    elif kind == "macvtap" and data is not None:
-        # pyroute2 names it IFLA_MACVTAP_MODE and decodes it to text; older ones give the number.
-        mode = data.get_attr("IFLA_MACVTAP_MODE")
-        if mode is None:
-            mode = data.get_attr("IFLA_MACVLAN_MODE")
-        link["macvtap"] = {"mode": MACVTAP_MODES.get(mode, "unknown") if isinstance(mode, int) else mode}
-    elif kind == "bridge" and data is not None:
-        link["bridge"] = {
-            "stp": bool(data.get_attr("IFLA_BR_STP_STATE")),
-            "delay": (data.get_attr("IFLA_BR_FORWARD_DELAY") or 0) // 100,
-        }
-    slave = info.get_attr("IFLA_INFO_SLAVE_DATA") if info else None
-    if info is not None and info.get_attr("IFLA_INFO_SLAVE_KIND") == "bridge" and slave is not None:
-        link["brport"] = {
-            "isolated": bool(slave.get_attr("IFLA_BRPORT_ISOLATED")),
-            "learning": bool(slave.get_attr("IFLA_BRPORT_LEARNING")),
-            "flood": bool(slave.get_attr("IFLA_BRPORT_UNICAST_FLOOD")),
-        }
-    return link
