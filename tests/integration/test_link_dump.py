@@ -1,9 +1,10 @@
 # Copyright: Contributors to the hypervisor.networking collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""backend/linkdump.py (the raw RTM_GETLINK dump the kernel backend reads) against `ip -d -j link show`.
+"""backend/linkdump.py (the raw link and FDB dumps the kernel backend reads) against iproute2.
 
 Every kind of link the snapshot describes, with the attributes set away from their defaults,
-read by the module's decoder and by iproute2 in the same namespace: the same links.
+read by the module's decoder and by `ip -d -j link show` in the same namespace: the same links;
+the static FDB entries towards bridge ports are those `bridge -j fdb show` lists.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ DUMP = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend import linkdump
-print(json.dumps(linkdump.dump_links()))
+print(json.dumps({"links": linkdump.dump_links(), "fdb": linkdump.dump_static_fdb()}))
 """
 COLLECTIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), ".collections")
 
@@ -43,11 +44,16 @@ def test_link_dump_matches_iproute2(hv_ns):
         ("ip", "link", "add", "link", "d1", "name", "mv1", "type", "macvtap", "mode", "private"),
         ("ip", "link", "add", "link", "d0", "name", "mv2", "type", "macvtap"),
         ("ip", "link", "set", "br0", "up"),
+        ("bridge", "fdb", "add", "02:11:22:33:44:55", "dev", "t1", "master", "static"),
+        ("bridge", "fdb", "add", "02:11:22:33:44:56", "dev", "t1", "master", "static"),
+        ("bridge", "fdb", "add", "02:AA:22:33:44:57", "dev", "t0", "master", "static"),
+        ("bridge", "fdb", "add", "02:11:22:33:44:58", "dev", "t0", "master"),  # not static: not ours to read
     ):
         ns.run(*argv)
     for index in range(200):  # more than one datagram of dump
         ns.run("ip", "tuntap", "add", "name", "m%d" % index, "mode", "tap")
-    ours = json.loads(ns.run(sys.executable, "-c", DUMP, COLLECTIONS).stdout)
+    dumped = json.loads(ns.run(sys.executable, "-c", DUMP, COLLECTIONS).stdout)
+    ours = dumped["links"]
     theirs = iproute.snapshot_from_ip_json(ns.run("ip", "-d", "-j", "link", "show").stdout)["links"]
     assert sorted(ours) == sorted(theirs)
     for name, link in ours.items():
@@ -60,3 +66,8 @@ def test_link_dump_matches_iproute2(hv_ns):
     assert ours["t0"]["tun"] == {"type": "tap", "multi_queue": True, "owner": 65534, "group": 65534}
     assert ours["br0"]["bridge"] == {"stp": True, "delay": 4}
     assert ours["mv1"]["macvtap"] == {"mode": "private"} and ours["mv1"]["lower"] == "d1"
+    names = {link["index"]: name for name, link in ours.items()}
+    fdb = json.loads(ns.run("bridge", "-j", "fdb", "show").stdout)
+    static = sorted((entry["ifname"], entry["mac"]) for entry in fdb if entry.get("state") == "static" and entry.get("master"))
+    assert sorted((names[index], mac) for index, mac in dumped["fdb"]) == static
+    assert ("t0", "02:aa:22:33:44:57") in static and len(static) == 3

@@ -1,12 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to hypervisor.networking
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One RTM_GETLINK dump, decoded for the few attributes the snapshot keeps.
+"""The link and bridge FDB dumps, decoded for the few attributes the snapshot keeps.
 
-pyroute2 decodes every attribute of every link (statistics, per-family configuration...):
-about 0.5 ms a link, most of a no-op run with hundreds of taps. This reads the same dump on a
-plain netlink socket and walks only the attributes `netlink.Netlink.read` uses; the result
-is the same `{index: link}` the pyroute2 path built.
+pyroute2 decodes every attribute of every message (statistics, per-family configuration...):
+about 0.5 ms a link, most of a no-op run with hundreds of taps, each of which also has several
+FDB entries. This reads the same dumps on a plain netlink socket and walks only the attributes
+`netlink.Netlink.read` uses; the result is what the pyroute2 path built.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import struct
 NETLINK_ROUTE = 0
 RTM_NEWLINK = 16
 RTM_GETLINK = 18
+RTM_NEWNEIGH = 28
+RTM_GETNEIGH = 30
 NLMSG_ERROR = 2
 NLMSG_DONE = 3
 NLM_F_REQUEST = 0x1
@@ -52,8 +54,13 @@ IFLA_BRPORT_LEARNING = 8
 IFLA_BRPORT_UNICAST_FLOOD = 9
 IFLA_BRPORT_ISOLATED = 33
 
+NDA_LLADDR = 2
+NDA_MASTER = 9
+NUD_NOARP = 0x40  # a static bridge FDB entry (`bridge fdb add MAC dev PORT master static`)
+
 IFF_UP = 0x1
 IFINFOMSG = struct.Struct("=BxHiII")
+NDMSG = struct.Struct("=BxxxiHBB")
 NLMSGHDR = struct.Struct("=IHHII")
 NLA = struct.Struct("=HH")
 MACVTAP_MODES = {1: "private", 2: "vepa", 4: "bridge", 8: "passthru", 16: "source"}
@@ -137,9 +144,9 @@ def link_from_message(data, offset, end):
     return link
 
 
-def parse_dump(chunks):
-    """{index: raw link} from the datagrams of one dump; None when the kernel flagged it interrupted."""
-    links = {}
+def parse_dump(chunks, decode):
+    """[decode(data, offset, end, msg_type)] over the datagrams of one dump; None when the kernel flagged it interrupted."""
+    items = []
     interrupted = False
     for data in chunks:
         offset = 0
@@ -151,18 +158,16 @@ def parse_dump(chunks):
             if kind == NLMSG_ERROR:
                 code = -struct.unpack_from("=i", data, offset + NLMSGHDR.size)[0]
                 if code:
-                    raise LinkDumpError(code, "link dump failed: %s" % os.strerror(code))
-            elif kind == RTM_NEWLINK:
-                link = link_from_message(data, offset + NLMSGHDR.size, offset + length)
-                links[link["index"]] = link
+                    raise LinkDumpError(code, "netlink dump failed: %s" % os.strerror(code))
+            elif kind != NLMSG_DONE:
+                item = decode(data, offset + NLMSGHDR.size, offset + length, kind)
+                if item is not None:
+                    items.append(item)
             offset += (length + 3) & ~3
-    return None if interrupted else links
+    return None if interrupted else items
 
 
-def _dump_once():
-    request_attrs = NLA.pack(8, IFLA_EXT_MASK) + struct.pack("=I", RTEXT_FILTER_SKIP_STATS)
-    body = IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0) + request_attrs
-    request = NLMSGHDR.pack(NLMSGHDR.size + len(body), RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 1, 0) + body
+def _receive(request):
     chunks = []
     with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE) as sock:
         sock.bind((0, 0))
@@ -172,8 +177,8 @@ def _dump_once():
             if not data:
                 break
             chunks.append(data)
-            done = False
             offset = 0
+            done = False
             while offset + NLMSGHDR.size <= len(data):
                 length, kind = NLMSGHDR.unpack_from(data, offset)[:2]
                 if kind in (NLMSG_DONE, NLMSG_ERROR) or length < NLMSGHDR.size:
@@ -182,17 +187,38 @@ def _dump_once():
                 offset += (length + 3) & ~3
             if done:
                 break
-    return parse_dump(chunks)
+    return chunks
+
+
+def _dump(msg_type, body, decode):
+    request = NLMSGHDR.pack(NLMSGHDR.size + len(body), msg_type, NLM_F_REQUEST | NLM_F_DUMP, 1, 0) + body
+    for _attempt in range(MAX_RETRIES):
+        items = parse_dump(_receive(request), decode)
+        if items is not None:
+            return items
+    raise LinkDumpError(0, "a netlink dump was interrupted by concurrent changes %d times" % MAX_RETRIES)
+
+
+def _link(data, offset, end, kind):
+    return link_from_message(data, offset, end) if kind == RTM_NEWLINK else None
+
+
+def _static_fdb(data, offset, end, kind):
+    if kind != RTM_NEWNEIGH:
+        return None
+    _family, ifindex, state, _flags, _type = NDMSG.unpack_from(data, offset)
+    if state != NUD_NOARP:
+        return None
+    attrs = attributes(data, offset + NDMSG.size, end)
+    if NDA_MASTER not in attrs or NDA_LLADDR not in attrs:
+        return None
+    return ifindex, ":".join("%02x" % byte for byte in attrs[NDA_LLADDR])
 
 
 def dump_links():
     """{name: link} of every link of this network namespace, master/lower as names."""
-    for _attempt in range(MAX_RETRIES):
-        by_index = _dump_once()
-        if by_index is not None:
-            break
-    else:
-        raise LinkDumpError(0, "the link dump was interrupted by concurrent changes %d times" % MAX_RETRIES)
+    body = IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0) + NLA.pack(8, IFLA_EXT_MASK) + struct.pack("=I", RTEXT_FILTER_SKIP_STATS)
+    by_index = {link["index"]: link for link in _dump(RTM_GETLINK, body, _link)}
     names = {index: link["name"] for index, link in by_index.items()}
     links = {}
     for link in by_index.values():
@@ -200,3 +226,8 @@ def dump_links():
         link["lower"] = names.get(link["lower"])
         links[link["name"]] = link
     return links
+
+
+def dump_static_fdb():
+    """[(port ifindex, mac)] of the static FDB entries added towards a bridge port, in dump order."""
+    return _dump(RTM_GETNEIGH, NDMSG.pack(socket.AF_BRIDGE, 0, 0, 0, 0), _static_fdb)

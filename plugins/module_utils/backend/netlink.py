@@ -27,7 +27,7 @@ except ImportError:  # reported by the module through missing_required_lib
 
 IFA_F_NODAD = 0x02
 IFA_F_PERMANENT = 0x80
-NUD_NOARP = 0x40  # a static bridge FDB entry
+NUD_NOARP = linkdump.NUD_NOARP
 NTF_MASTER = 0x04
 KERNEL_FEATURE = {"bridge": "bridge", "macvtap": "macvlan/macvtap", "veth": "veth", "vxlan": "vxlan"}
 ROUTE_PROTO_KERNEL = 2
@@ -45,6 +45,10 @@ class Netlink:
         if not HAS_PYROUTE2:
             raise HostError("the Python library pyroute2 is required on the managed host")
         self.ipr = IPRoute()
+        # name -> index of the links this call looked up or made, so that the several requests
+        # for one new tap do not each ask the kernel first; filled only while applying
+        # (the host is locked), dropped with the link.
+        self._indexes = {}
 
     def close(self):
         self.ipr.close()
@@ -54,10 +58,9 @@ class Netlink:
         """Return {'links': {name: link}, 'addresses': {name: [..]}, 'routes': [..]}."""
         links = linkdump.dump_links()
         names = {link["index"]: name for name, link in links.items()}
-        for msg in self.ipr.get_neighbours(family=socket.AF_BRIDGE):
-            # static entries added towards a bridge port (`bridge fdb add MAC dev PORT master static`)
-            if msg["state"] == NUD_NOARP and msg.get_attr("NDA_MASTER") and names.get(msg["ifindex"]) in links:
-                links[names[msg["ifindex"]]].setdefault("fdb_static", []).append(msg.get_attr("NDA_LLADDR").lower())
+        for ifindex, mac in linkdump.dump_static_fdb():
+            if names.get(ifindex) in links:
+                links[names[ifindex]].setdefault("fdb_static", []).append(mac)
         addresses = {name: [] for name in links}
         for msg in self.ipr.get_addr():
             name = names.get(msg["index"])
@@ -89,10 +92,12 @@ class Netlink:
 
     # ---- links ---------------------------------------------------------------------
     def _index(self, name):
-        found = self.ipr.link_lookup(ifname=name)
-        if not found:
-            raise HostError("interface %s does not exist" % name)
-        return found[0]
+        if name not in self._indexes:
+            found = self.ipr.link_lookup(ifname=name)
+            if not found:
+                raise HostError("interface %s does not exist" % name)
+            self._indexes[name] = found[0]
+        return self._indexes[name]
 
     def _create(self, kind, **kwargs):
         try:
@@ -129,7 +134,9 @@ class Netlink:
         self.ipr.link("set", index=self._index(name), kind="macvtap", macvtap_mode=mode)
 
     def delete_link(self, name):
-        self.ipr.link("del", index=self._index(name))
+        index = self._index(name)
+        self._indexes.clear()  # a veth's peer goes with it
+        self.ipr.link("del", index=index)
 
     def set_link(self, name, **attrs):
         """Set any of: mtu, address, ifalias, master (name or None), state ('up'/'down')."""
