@@ -171,7 +171,7 @@ def write(results, docs_dir):
     out.append("*floor*) and against the per-item loops users write, measured side by side in one run of")
     out.append("")
     out.append("```sh")
-    out.append("scripts/benchmark.sh            # as root; about 30 minutes; --quick for a smoke run with small N")
+    out.append("scripts/benchmark.sh            # as root; about 10 minutes on 2 cores; --quick: a smoke run with small N")
     out.append("```")
     out.append("")
     out.append("It works in throwaway network namespaces (`hvb-*`), makes its own virtualenv `.venv-bench`")
@@ -197,6 +197,12 @@ def write(results, docs_dir):
     ping_s = meta.get("ping_task_own_s", 0.0)
     out.append("  measured so, the loops included. For scale: one `ansible.builtin.ping` task costs %.2f s own in this run," % ping_s)
     out.append("  the least any module task costs through ansible on this machine.")
+    ovs_keys = sorted(key for key in meta if key.startswith("ovs_empty_playbook_s_n"))
+    if ovs_keys:
+        out.append("  The OVS-DPDK rows subtract an empty play timed while their ovs-vswitchd runs (its PMD thread")
+        out.append("  polls one of the two cores): %s s; a ping task costs %s s own there." % (
+            ", ".join("%.2f" % meta[key] for key in ovs_keys),
+            ", ".join("%.2f" % meta[key.replace("empty_playbook_s", "ping_task_own_s")] for key in ovs_keys)))
     out.append("- **Floors** are timed as the command alone (no ansible): `ip -batch` with one `tuntap add ... multi_queue`")
     out.append("  and one `link set ... master ... up` line per tap; one `ovs-vsctl` transaction adding every port.")
     out.append("- **Per object beyond the floor** = (own - floor) / N: what the module adds to what the kernel or OVS")
@@ -212,6 +218,25 @@ def write(results, docs_dir):
     out.append("|---|---|---|---|")
     out.extend(_targets(results))
     out.append("")
+    profile = results.get("profile") or {}
+    rerun = profile and _row(results, "taps", "vm_interface re-run", profile["n"])
+    if rerun:
+        out.append("Reading the re-run figures: of the %d-tap re-run's own %.2f s, the module's `main()` run in-process" % (
+            profile["n"], rerun["own_s"]))
+        out.append("takes %.2f s (its imports included), and a task that does nothing (`ansible.builtin.ping`) costs" % profile["in_process_s"])
+        out.append("%.2f s own on this machine; the rest is ansible moving a %d-item argument and result (see" % (
+            meta.get("ping_task_own_s", 0.0), profile["n"]))
+        out.append("*Where a no-op re-run goes*). The per-item loops ran once each (they take minutes); every other figure is a median.")
+        out.append("")
+    for group, what in (("taps", "vm_interface re-run"), ("taps", "vm_interface first run"), ("ovs", "ovs_dpdk_port re-run")):
+        ns = _ns(results, group, what)
+        slower = [(small, large) for small, large in zip(ns, ns[1:])
+                  if _row(results, group, what, large)["own_s"] < _row(results, group, what, small)["own_s"]]
+        if slower:
+            out.append("Noise made visible: the %s of %s took less own time at N=%d than at N=%d in this run; no"
+                       % (what, group, slower[0][1], slower[0][0]))
+            out.append("figure of this page is more precise than that spread.")
+            out.append("")
     out.append("## All figures")
     out.append("")
     out.append("| objects | what | N | wall (s) | own (s) | own / floor | own beyond the floor, per object (ms) |")
