@@ -188,7 +188,9 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
             predicted[name] = overlay(current[name], model) if name in current else model
         after = {name: _shown(resource, model, snapshot) for name, model in predicted.items()}
     else:
-        plan.verifications.append(lambda: _verify(resource, backend, desired, removals))
+        if plan.actions:
+            # an empty plan is this very snapshot compared field by field: reading it again proves nothing
+            plan.verifications.append(lambda: _verify(resource, backend, desired, removals))
         plan.execute()
         after = before
         if host_changes:

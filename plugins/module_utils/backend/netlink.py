@@ -13,7 +13,7 @@ import errno
 import ipaddress
 import socket
 
-from ansible_collections.hypervisor.networking.plugins.module_utils.backend import tuntap
+from ansible_collections.hypervisor.networking.plugins.module_utils.backend import linkdump, tuntap
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HostError
 
 try:
@@ -25,12 +25,10 @@ except ImportError:  # reported by the module through missing_required_lib
     NetlinkError = OSError
     HAS_PYROUTE2 = False
 
-IFF_UP = 0x1
 IFA_F_NODAD = 0x02
 IFA_F_PERMANENT = 0x80
-NUD_NOARP = 0x40  # a static bridge FDB entry
+NUD_NOARP = linkdump.NUD_NOARP
 NTF_MASTER = 0x04
-MACVTAP_MODES = {1: "private", 2: "vepa", 4: "bridge", 8: "passthru", 16: "source"}
 KERNEL_FEATURE = {"bridge": "bridge", "macvtap": "macvlan/macvtap", "veth": "veth", "vxlan": "vxlan"}
 ROUTE_PROTO_KERNEL = 2
 RT_TABLE_MAIN = 254
@@ -47,6 +45,10 @@ class Netlink:
         if not HAS_PYROUTE2:
             raise HostError("the Python library pyroute2 is required on the managed host")
         self.ipr = IPRoute()
+        # name -> index of the links this call looked up or made, so that the several requests
+        # for one new tap do not each ask the kernel first; filled only while applying
+        # (the host is locked), dropped with the link.
+        self._indexes = {}
 
     def close(self):
         self.ipr.close()
@@ -54,18 +56,11 @@ class Netlink:
     # ---- reading -------------------------------------------------------------------
     def read(self):
         """Return {'links': {name: link}, 'addresses': {name: [..]}, 'routes': [..]}."""
-        links_by_index = {}
-        for msg in self.ipr.get_links():
-            links_by_index[msg["index"]] = msg
-        names = {index: msg.get_attr("IFLA_IFNAME") for index, msg in links_by_index.items()}
-        links = {}
-        for index, msg in links_by_index.items():
-            link = _link_from_msg(msg, names)
-            links[link["name"]] = link
-        for msg in self.ipr.get_neighbours(family=socket.AF_BRIDGE):
-            # static entries added towards a bridge port (`bridge fdb add MAC dev PORT master static`)
-            if msg["state"] == NUD_NOARP and msg.get_attr("NDA_MASTER") and names.get(msg["ifindex"]) in links:
-                links[names[msg["ifindex"]]].setdefault("fdb_static", []).append(msg.get_attr("NDA_LLADDR").lower())
+        links = linkdump.dump_links()
+        names = {link["index"]: name for name, link in links.items()}
+        for ifindex, mac in linkdump.dump_static_fdb():
+            if names.get(ifindex) in links:
+                links[names[ifindex]].setdefault("fdb_static", []).append(mac)
         addresses = {name: [] for name in links}
         for msg in self.ipr.get_addr():
             name = names.get(msg["index"])
@@ -97,10 +92,12 @@ class Netlink:
 
     # ---- links ---------------------------------------------------------------------
     def _index(self, name):
-        found = self.ipr.link_lookup(ifname=name)
-        if not found:
-            raise HostError("interface %s does not exist" % name)
-        return found[0]
+        if name not in self._indexes:
+            found = self.ipr.link_lookup(ifname=name)
+            if not found:
+                raise HostError("interface %s does not exist" % name)
+            self._indexes[name] = found[0]
+        return self._indexes[name]
 
     def _create(self, kind, **kwargs):
         try:
@@ -137,7 +134,9 @@ class Netlink:
         self.ipr.link("set", index=self._index(name), kind="macvtap", macvtap_mode=mode)
 
     def delete_link(self, name):
-        self.ipr.link("del", index=self._index(name))
+        index = self._index(name)
+        self._indexes.clear()  # a veth's peer goes with it
+        self.ipr.link("del", index=index)
 
     def set_link(self, name, **attrs):
         """Set any of: mtu, address, ifalias, master (name or None), state ('up'/'down')."""
@@ -201,49 +200,3 @@ class Netlink:
         except NetlinkError as exc:
             if exc.code != errno.ESRCH:  # already gone with its address
                 raise
-
-
-def _link_from_msg(msg, names):
-    info = msg.get_attr("IFLA_LINKINFO")
-    kind = info.get_attr("IFLA_INFO_KIND") if info else None
-    link = {
-        "name": msg.get_attr("IFLA_IFNAME"),
-        "index": msg["index"],
-        "kind": kind,
-        "mtu": msg.get_attr("IFLA_MTU"),
-        "max_mtu": msg.get_attr("IFLA_MAX_MTU"),
-        "mac": (msg.get_attr("IFLA_ADDRESS") or "").lower() or None,
-        "alias": msg.get_attr("IFLA_IFALIAS") or None,
-        "up": bool(msg["flags"] & IFF_UP),
-        "master": names.get(msg.get_attr("IFLA_MASTER")),
-        "lower": names.get(msg.get_attr("IFLA_LINK")),
-    }
-    data = info.get_attr("IFLA_INFO_DATA") if info else None
-    if kind == "tun" and data is not None:
-        owner = data.get_attr("IFLA_TUN_OWNER")
-        group = data.get_attr("IFLA_TUN_GROUP")
-        link["tun"] = {
-            "type": "tap" if data.get_attr("IFLA_TUN_TYPE") == 2 else "tun",
-            "multi_queue": bool(data.get_attr("IFLA_TUN_MULTI_QUEUE")),
-            "owner": owner,
-            "group": group,
-        }
-    elif kind == "macvtap" and data is not None:
-        # pyroute2 names it IFLA_MACVTAP_MODE and decodes it to text; older ones give the number.
-        mode = data.get_attr("IFLA_MACVTAP_MODE")
-        if mode is None:
-            mode = data.get_attr("IFLA_MACVLAN_MODE")
-        link["macvtap"] = {"mode": MACVTAP_MODES.get(mode, "unknown") if isinstance(mode, int) else mode}
-    elif kind == "bridge" and data is not None:
-        link["bridge"] = {
-            "stp": bool(data.get_attr("IFLA_BR_STP_STATE")),
-            "delay": (data.get_attr("IFLA_BR_FORWARD_DELAY") or 0) // 100,
-        }
-    slave = info.get_attr("IFLA_INFO_SLAVE_DATA") if info else None
-    if info is not None and info.get_attr("IFLA_INFO_SLAVE_KIND") == "bridge" and slave is not None:
-        link["brport"] = {
-            "isolated": bool(slave.get_attr("IFLA_BRPORT_ISOLATED")),
-            "learning": bool(slave.get_attr("IFLA_BRPORT_LEARNING")),
-            "flood": bool(slave.get_attr("IFLA_BRPORT_UNICAST_FLOOD")),
-        }
-    return link
