@@ -46,7 +46,7 @@ def _ensure_libvirtd():
     if not running:
         os.makedirs("/var/log/libvirt", exist_ok=True)
         subprocess.run(["libvirtd", "-d"], check=True, timeout=30)
-    for _ in range(100):  # bounded: 10 s
+    for _attempt in range(100):  # bounded: 10 s
         if os.path.exists(SOCKET):
             try:
                 libvirt.open(URI).close()
@@ -160,10 +160,11 @@ def test_modes_defined_started_and_dumped_back(clean):  # pylint: disable=redefi
     config = [
         {"name": "hvtlv-nat", "forward": {"mode": "nat"}, "bridge": {"name": "hvtlvnat", "stp": False},
          "mac": "52:54:00:0a:00:01", "mtu": 1400, "domain": {"name": "lv.example", "local_only": True},
-         "ips": [{"address": "198.51.100.1", "prefix": 27, "dhcp": {
-             "ranges": [{"start": "198.51.100.2", "end": "198.51.100.9"}],
-             "hosts": [{"mac": "52:54:00:0a:00:99", "name": "guest1", "ip": "198.51.100.20"}]}},
-                 {"address": "2001:db8:a::1", "prefix": 64}]},
+         "ips": [
+             {"address": "198.51.100.1", "prefix": 27, "dhcp": {
+                 "ranges": [{"start": "198.51.100.2", "end": "198.51.100.9"}],
+                 "hosts": [{"mac": "52:54:00:0a:00:99", "name": "guest1", "ip": "198.51.100.20"}]}},
+             {"address": "2001:db8:a::1", "prefix": 64}]},
         {"name": "hvtlv-route", "forward": {"mode": "route"}, "bridge": {"name": "hvtlvroute"}, "mac": "52:54:00:0a:00:02",
          "ips": [{"address": "198.51.100.33", "prefix": 27}]},
         {"name": "hvtlv-open", "forward": {"mode": "open"}, "bridge": {"name": "hvtlvopen"}, "mac": "52:54:00:0a:00:03",
@@ -378,8 +379,8 @@ def test_saved_intent_carries_the_backend(clean, netns_factory):  # pylint: disa
     out = subprocess.run(ns.argv(sys.executable, "-c", code, json.dumps(params)), capture_output=True, text=True, env=env,
                          check=False, timeout=60)
     assert out.returncode == 0, out.stderr
-    intent_text, _, restore = out.stdout.partition("RESTORE")
-    saved, _ = json.JSONDecoder().raw_decode(intent_text[intent_text.index("{"):])
+    intent_text, _marker, restore = out.stdout.partition("RESTORE")
+    saved = json.JSONDecoder().raw_decode(intent_text[intent_text.index("{"):])[0]
     assert [(item["name"], item["backend"]) for item in saved["config"]] == [("hvtlv-saved", "libvirt")]
     assert "vm_network: 0 object(s), 0 change(s), 1 kept by their backend" in intent_text + restore
     assert restore.strip().endswith("0")
@@ -406,7 +407,7 @@ def test_guest_namespace_gets_a_dhcp_lease(clean, netns_factory, tmp_path):  # p
         assert out.returncode == 0, out.stdout + out.stderr
         leased = [a["local"] for a in guest.ip_json("-4", "addr", "show", "dev", "eth0")[0]["addr_info"]]
         assert len(leased) == 1 and leased[0].startswith("198.51.100.") and 2 <= int(leased[0].rsplit(".", 1)[1]) <= 8
-        for _ in range(30):  # bounded: libvirt's lease helper writes the lease after dnsmasq answered
+        for _attempt in range(30):  # bounded: libvirt's lease helper writes the lease after dnsmasq answered
             leases = conn.networkLookupByName("hvtlv-dhcp").DHCPLeases()
             if leases:
                 break
@@ -597,8 +598,8 @@ def test_pools_this_machine_cannot_run_fail_cleanly(clean):  # pylint: disable=r
     and a pool of a PF's VFs at start. Both fail with libvirt's reason and leave nothing defined
     (the second after a rollback of its define). The interface pool (macvtap) runs: see the reference examples."""
     conn = clean
-    hostdev = {"name": "hvtlv-hostdev", "forward": {"mode": "hostdev", "managed": True, "driver": "vfio",
-                                                     "addresses": ["0000:04:00.1", "0000:04:00.2"]}}
+    hostdev = {"name": "hvtlv-hostdev",
+               "forward": {"mode": "hostdev", "managed": True, "driver": "vfio", "addresses": ["0000:04:00.1", "0000:04:00.2"]}}
     with pytest.raises(HvnetError, match="virsh net-define hvtlv-hostdev.xml' failed: .*not an SR-IOV Virtual Function"):
         run("merged", [hostdev])
     with pytest.raises(HvnetError, match="virsh net-start hvtlv-pf' failed: .*rolled back 1 of 1.*undone: virsh net-define hvtlv-pf.xml"):

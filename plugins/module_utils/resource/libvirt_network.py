@@ -195,8 +195,8 @@ class LibvirtNetworkResource(NetworkResource):
     @staticmethod
     def _plan_live_updates(plan, backend, name, old_xml, new_xml):
         for command, section, xml, parent, undo in live_updates(old_xml, new_xml):
-            words = "virsh net-update %s %s %s '%s'%s --live --config" % (name, command, section, xml,
-                                                                           " --parent-index %d" % parent if parent >= 0 else "")
+            parent_index = " --parent-index %d" % parent if parent >= 0 else ""
+            words = "virsh net-update %s %s %s '%s'%s --live --config" % (name, command, section, xml, parent_index)
             plan.add(words, _update(backend, name, command, section, xml, parent), _update(backend, name, *undo))
 
     def plan_removal(self, plan, backend, current, snapshot):
@@ -337,7 +337,7 @@ def _without_live(xml):
     root = _definition(xml)
     entries = {}
     for section, path in LIVE_SECTIONS:
-        parent_path, _, tag = path.rpartition("/")
+        parent_path, _slash, tag = path.rpartition("/")
         found = []
         if parent_path.startswith("ip"):
             for index, ip_el in enumerate(root.findall("ip")):
@@ -363,8 +363,8 @@ def _without_live(xml):
 
 def restart_fields(old_xml, new_xml, live_supported=True):
     """The config fields whose change needs the running network restarted (sorted), or []."""
-    old_root, _ = _without_live(old_xml) if live_supported else (_definition(old_xml), None)
-    new_root, _ = _without_live(new_xml) if live_supported else (_definition(new_xml), None)
+    old_root, _old_live = _without_live(old_xml) if live_supported else (_definition(old_xml), None)
+    new_root, _new_live = _without_live(new_xml) if live_supported else (_definition(new_xml), None)
     fields = set()
     tags = {child.tag for child in old_root} | {child.tag for child in new_root}
     for tag in tags:
@@ -381,15 +381,15 @@ def live_updates(old_xml, new_xml):
     """virNetworkUpdate calls that turn the old live entries into the new ones:
     [(command, section, xml, parent_index, undo as (command, section, xml, parent_index))].
     Deletions first (an address may move from one host entry to another), then modifications, then additions."""
-    _, old_entries = _without_live(old_xml)
-    _, new_entries = _without_live(new_xml)
+    old_entries = _without_live(old_xml)[1]
+    new_entries = _without_live(new_xml)[1]
     deletes, modifies, adds = [], [], []
     for section, _path in LIVE_SECTIONS:
         keys = MODIFY_KEYS.get(section, ())
         old = [(parent, _text(entry), entry) for parent, entry in old_entries[section]]
         new = [(parent, _text(entry), entry) for parent, entry in new_entries[section]]
-        old_texts = {(parent, text) for parent, text, _ in old}
-        new_texts = {(parent, text) for parent, text, _ in new}
+        old_texts = {entry[:2] for entry in old}
+        new_texts = {entry[:2] for entry in new}
         gone = [item for item in old if (item[0], item[1]) not in new_texts]
         coming = [item for item in new if (item[0], item[1]) not in old_texts]
         for parent, text, entry in list(coming):
