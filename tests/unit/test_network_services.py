@@ -80,7 +80,8 @@ LEASES = {
         {"address": "198.51.100.1", "prefix": 24, "local_ptr": True, "dhcp": {
             "ranges": [{"start": "198.51.100.100", "end": "198.51.100.199", "lease": {"expiry": 1, "unit": "hours"}}],
             "hosts": [{"mac": "52:54:00:00:00:01", "name": "a", "ip": "198.51.100.10", "lease": {"expiry": 0}},
-                      {"mac": "52:54:00:00:00:02", "ip": "198.51.100.11", "lease": {"expiry": 30}}]}},
+                      {"mac": "52:54:00:00:00:02", "ip": "198.51.100.11", "lease": {"expiry": 30}},
+                      {"mac": "52:54:00:00:00:03", "ip": "198.51.100.12", "lease": {"expiry": 596523, "unit": "hours"}}]}},  # the longest dnsmasq reads
         {"address": "2001:db8:ca2:2::1", "prefix": 64, "local_ptr": True, "dhcp": {
             "ranges": [{"start": "2001:db8:ca2:2::100", "end": "2001:db8:ca2:2::1ff", "lease": {"expiry": 600, "unit": "seconds"}}],
             "hosts": [{"id": "0:1:0:1:18:aa:62:fe:0:16:3e:44:55:66", "ip": "2001:db8:ca2:2::5", "lease": {"expiry": 2, "unit": "hours"}}]}},
@@ -97,6 +98,7 @@ def test_dnsmasq_lease_times_and_local_ptr():
     assert "dhcp-range=198.51.100.100,198.51.100.199,255.255.255.0,1h" in lines
     assert "dhcp-host=52:54:00:00:00:01,198.51.100.10,a,infinite" in lines
     assert "dhcp-host=52:54:00:00:00:02,198.51.100.11,30m" in lines
+    assert "dhcp-host=52:54:00:00:00:03,198.51.100.12,596523h" in lines
     assert "dhcp-range=2001:db8:ca2:2::100,2001:db8:ca2:2::1ff,64,600s" in lines
     assert "dhcp-host=id:0:1:0:1:18:aa:62:fe:0:16:3e:44:55:66,[2001:db8:ca2:2::5],2h" in lines
     local = [line for line in lines if line.startswith("local=")]
