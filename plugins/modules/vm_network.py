@@ -43,7 +43,7 @@ options:
         message names the field and the backend that can make it. Libvirt-only are the forward modes V(private),
         V(vepa), V(passthrough) and V(hostdev) with their pools, O(config[].bridge.zone), O(config[].uuid),
         O(config[].ipv6), O(config[].trust_guest_rx_filters), O(config[].vlan), O(config[].virtualport),
-        O(config[].portgroups), O(config[].autostart), O(config[].ips[].local_ptr) and the DHCP C(lease)s;
+        O(config[].portgroups) and O(config[].autostart);
         kernel-only are O(config[].bridge.uplink) and O(config[].port_forwards), and in O(config[].forward.mode=bridge)
         also O(config[].mtu), O(config[].mac), O(config[].ips) and the bridge's STP and delay (libvirt puts guests on
         an existing host bridge and leaves it alone). With V(libvirt), V(nat), V(route) and V(open) need
@@ -238,7 +238,11 @@ options:
             type: str
           local_ptr:
             description:
-              - Answer reverse DNS of this subnet locally, never upstream (libvirt's C(localPtr)); libvirt only.
+              - Answer reverse DNS (PTR) queries for this subnet locally, never upstream (libvirt's C(localPtr)); an address
+                the network's DNS has no name for gets NXDOMAIN instead of a forwarded query. The kernel backend writes
+                dnsmasq's C(local=/<reverse zone>/) line, as libvirt does.
+              - The prefix must be whole reverse DNS labels, a multiple of 8 for IPv4 and of 4 for IPv6.
+              - Needs the network's DNS (not with O(config[].dns.enable=false)); on an isolated network it starts dnsmasq.
             type: bool
           dhcp:
             description:
@@ -262,7 +266,9 @@ options:
                     type: str
                     required: true
                   lease:
-                    description: Lease time of the range (libvirt's C(<lease>)); libvirt only.
+                    description:
+                      - Lease time of the range (libvirt's C(<lease>)); without it dnsmasq's default, one hour.
+                      - From 2 minutes to 2147483647 seconds, or V(0).
                     type: dict
                     suboptions:
                       expiry:
@@ -293,7 +299,9 @@ options:
                     description: Client id or DUID as hex octets separated by colons.
                     type: str
                   lease:
-                    description: Lease time of the reservation (libvirt's C(<lease>)); libvirt only.
+                    description:
+                      - Lease time of the reservation (libvirt's C(<lease>)); without it, the range's or dnsmasq's default.
+                      - From 2 minutes to 2147483647 seconds, or V(0).
                     type: dict
                     suboptions:
                       expiry:

@@ -314,7 +314,96 @@ def test_route_network_and_ipv6_nat(lab, run_module, tmp_path):
     assert nft_tables(hv) == [] and not dnsmasq_pids(hv) and scope_files(hv) == []
 
 
+def lease_config(range_minutes, local_ptr=True):
+    """DHCP lease times on the range and on vm2's reservation (forever), the subnet's reverse DNS
+    answered locally, and the upstream namespace as the only forwarder (nothing leaves the test)."""
+    return {
+        "name": "leasenet", "bridge": {"name": BRIDGE, "stp": False}, "forward": {"mode": "nat"},
+        "ips": [{"address": GATEWAY, "prefix": 24, "local_ptr": local_ptr, "dhcp": {
+            "ranges": [{"start": RANGE[0], "end": RANGE[1], "lease": {"expiry": range_minutes}}],
+            "hosts": [{"mac": VM2_MAC, "name": "vm2", "ip": VM2_IP, "lease": {"expiry": 0}}]}}],
+        "domain": {"name": "example.test"},
+        "dns": {"forwarders": [{"addr": UPSTREAM_ADDR}]},
+    }
+
+
+def lease_expiry(ns, network, ip):
+    """The expiry dnsmasq wrote for `ip` in its lease file (epoch seconds, 0 for never)."""
+    with open(leases_file(ns, network), encoding="utf-8") as handle:
+        for line in handle:
+            fields = line.split()
+            if len(fields) >= 3 and fields[2] == ip:
+                return int(fields[0])
+    raise AssertionError("no lease for %s in %s" % (ip, leases_file(ns, network)))
+
+
+def reverse_lookup_status(vm, address):
+    out = vm.run("dig", "+time=2", "+tries=1", "@" + GATEWAY, "-x", address, timeout=15, check=False).stdout
+    return [line.split("status: ")[1].split(",")[0] for line in out.splitlines() if "status: " in line]
+
+
+def test_lease_times_and_local_ptr(lab, run_module, tmp_path):
+    """The kernel backend's dnsmasq gives the leases the config asks for (as the guests and the
+    lease file show) and answers the subnet's reverse DNS itself; a changed lease time rewrites
+    the configuration and restarts dnsmasq, keeping the leases; check mode and a second run change nothing."""
+    hv, vm1, vm2 = lab["hv"], lab["vm1"], lab["vm2"]
+    args = {"config": [lease_config(10)], "persist": False}
+    result = nh.assert_ok(run_module(hv, "vm_network", args, check=True))
+    assert result["changed"] is True and not dnsmasq_pids(hv) and nh.link(hv, BRIDGE) is None
+    nh.assert_ok(run_module(hv, "vm_network", args))
+    conf = open(dnsmasq_conf_file(hv, "leasenet")).read().splitlines()
+    assert "dhcp-range=%s,%s,255.255.255.0,10m" % RANGE in conf
+    assert "dhcp-host=%s,%s,vm2,infinite" % (VM2_MAC, VM2_IP) in conf
+    assert "local=/100.51.198.in-addr.arpa/" in conf
+    pids = dnsmasq_pids(hv)
+    nh.assert_unchanged_run(run_module(hv, "vm_network", args))
+    assert dnsmasq_pids(hv) == pids
+
+    # the guests' leases: 10 minutes from the range, forever for the reservation
+    attach_vms(lab)
+    before = time.time()
+    lease1 = dhcp(vm1, tmp_path)
+    assert before + 600 - 5 <= lease_expiry(hv, "leasenet", lease1["ip"]) <= time.time() + 600 + 5
+    assert dhcp(vm2, tmp_path)["ip"] == VM2_IP
+    assert lease_expiry(hv, "leasenet", VM2_IP) == 0
+    # an address nobody has: answered here (NXDOMAIN), not forwarded to the upstream, which has no DNS server
+    assert reverse_lookup_status(vm1, "198.51.100.77") == ["NXDOMAIN"]
+
+    # a longer lease time: check mode changes nothing; the real run rewrites the conf and restarts dnsmasq
+    changed = {"config": [lease_config(20)], "persist": False}
+    result = nh.assert_ok(run_module(hv, "vm_network", changed, check=True, diff=True))
+    assert result["changed"] is True
+    assert result["diff"]["before"]["leasenet"]["ips"][0]["dhcp"]["ranges"][0]["lease"] == {"expiry": 10}
+    assert result["diff"]["after"]["leasenet"]["ips"][0]["dhcp"]["ranges"][0]["lease"] == {"expiry": 20}
+    assert dnsmasq_pids(hv) == pids and open(dnsmasq_conf_file(hv, "leasenet")).read().splitlines() == conf
+    result = nh.assert_ok(run_module(hv, "vm_network", changed))
+    assert any("restart dnsmasq" in c for c in result["commands"]), result["commands"]
+    assert "dhcp-range=%s,%s,255.255.255.0,20m" % RANGE in open(dnsmasq_conf_file(hv, "leasenet")).read().splitlines()
+    new_pids = dnsmasq_pids(hv)
+    assert len(new_pids) == 1 and new_pids != pids
+    assert lease_expiry(hv, "leasenet", VM2_IP) == 0, "the leases survive the restart"
+    before = time.time()
+    renewed = dhcp(vm1, tmp_path)
+    assert before + 1200 - 5 <= lease_expiry(hv, "leasenet", renewed["ip"]) <= time.time() + 1200 + 5
+    nh.assert_unchanged_run(run_module(hv, "vm_network", changed))
+    assert dnsmasq_pids(hv) == new_pids
+    gathered = nh.assert_ok(run_module(hv, "vm_network", {"state": "gathered"}))["gathered"][0]["ips"][0]
+    assert gathered["local_ptr"] is True and gathered["dhcp"]["hosts"][0]["lease"] == {"expiry": 0}
+
+    # without local_ptr the reverse query goes to the forwarder, which does not answer it
+    nh.assert_ok(run_module(hv, "vm_network", {"config": [lease_config(20, local_ptr=False)], "persist": False}))
+    assert not any(line.endswith(".in-addr.arpa/") for line in open(dnsmasq_conf_file(hv, "leasenet")).read().splitlines())
+    assert reverse_lookup_status(vm1, "198.51.100.77") != ["NXDOMAIN"]
+
+    nh.assert_ok(run_module(hv, "vm_network", {"config": [], "state": "overridden", "persist": False}))
+    assert nft_tables(hv) == [] and not dnsmasq_pids(hv) and scope_files(hv) == []
+
+
 BAD = [
+    ({"name": "n", "forward": {"mode": "nat"}, "ips": [{"address": "198.51.100.1/25", "local_ptr": True, "dhcp": {
+        "ranges": [{"start": "198.51.100.2", "end": "198.51.100.9", "lease": {"expiry": 90, "unit": "seconds"}}]}}]},
+     ["config[0].ips[0].local_ptr: needs a prefix that is a multiple of 8 for IPv4",
+      "config[0].ips[0].dhcp.ranges[0].lease: 90 seconds is shorter than the minimum lease of 120 seconds"]),
     ({"name": "n", "forward": {"mode": "nat"}, "ips": [{"address": "198.51.100.1/24", "dhcp": {"ranges": [{"start": "198.51.101.2", "end": "198.51.101.9"}]}}]},
      ["config[0].ips[0].dhcp.ranges[0].start: 198.51.101.2 is outside the subnet 198.51.100.0/24"]),
     ({"name": "n", "forward": {"mode": "nat"}, "ips": [{"address": "198.51.100.1/24", "dhcp": {"hosts": [{"mac": "52:54:00:00:00:01", "ip": "203.0.113.9"}]}}]},

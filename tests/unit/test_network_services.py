@@ -1,11 +1,12 @@
 """Renderers (golden files) and value checks of vm_network's nat/route/open/isolated services."""
 
 import os
+import subprocess
 
 import pytest
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend import tc
-from ansible_collections.hypervisor.networking.plugins.module_utils.model import network
+from ansible_collections.hypervisor.networking.plugins.module_utils.model import network, network_services
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import Problems
 from ansible_collections.hypervisor.networking.plugins.module_utils.render import dnsmasq, nftables
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.network import NetworkResource
@@ -73,6 +74,57 @@ def test_dnsmasq_golden():
     golden("nat.dnsmasq.conf", dnsmasq.render(model_of(NAT), "/run/x/default.pid", "/var/lib/x/default.leases", "dnsmasq", "nogroup"))
 
 
+LEASES = {
+    "name": "leases", "bridge": {"name": "virbr5"}, "forward": {"mode": "nat"},
+    "ips": [
+        {"address": "198.51.100.1", "prefix": 24, "local_ptr": True, "dhcp": {
+            "ranges": [{"start": "198.51.100.100", "end": "198.51.100.199", "lease": {"expiry": 1, "unit": "hours"}}],
+            "hosts": [{"mac": "52:54:00:00:00:01", "name": "a", "ip": "198.51.100.10", "lease": {"expiry": 0}},
+                      {"mac": "52:54:00:00:00:02", "ip": "198.51.100.11", "lease": {"expiry": 30}},
+                      {"mac": "52:54:00:00:00:03", "ip": "198.51.100.12", "lease": {"expiry": 596523, "unit": "hours"}}]}},  # the longest dnsmasq reads
+        {"address": "2001:db8:ca2:2::1", "prefix": 64, "local_ptr": True, "dhcp": {
+            "ranges": [{"start": "2001:db8:ca2:2::100", "end": "2001:db8:ca2:2::1ff", "lease": {"expiry": 600, "unit": "seconds"}}],
+            "hosts": [{"id": "0:1:0:1:18:aa:62:fe:0:16:3e:44:55:66", "ip": "2001:db8:ca2:2::5", "lease": {"expiry": 2, "unit": "hours"}}]}},
+        {"address": "203.0.113.1", "prefix": 16},
+    ],
+}
+
+
+def test_dnsmasq_lease_times_and_local_ptr():
+    """As libvirt writes them (networkBuildDnsmasqLeaseTime, networkDnsmasqConfLocalPTRs): the lease
+    time is the last field of the range or host line, 'infinite' for expiry 0, the unit's first letter
+    (minutes by default); each local_ptr address's reverse zone is local, right after the domain."""
+    lines = dnsmasq.render(model_of(LEASES), "/run/x/l.pid", "/var/lib/x/l.leases", "dnsmasq", "nogroup").splitlines()
+    assert "dhcp-range=198.51.100.100,198.51.100.199,255.255.255.0,1h" in lines
+    assert "dhcp-host=52:54:00:00:00:01,198.51.100.10,a,infinite" in lines
+    assert "dhcp-host=52:54:00:00:00:02,198.51.100.11,30m" in lines
+    assert "dhcp-host=52:54:00:00:00:03,198.51.100.12,596523h" in lines
+    assert "dhcp-range=2001:db8:ca2:2::100,2001:db8:ca2:2::1ff,64,600s" in lines
+    assert "dhcp-host=id:0:1:0:1:18:aa:62:fe:0:16:3e:44:55:66,[2001:db8:ca2:2::5],2h" in lines
+    local = [line for line in lines if line.startswith("local=")]
+    assert local == ["local=/100.51.198.in-addr.arpa/", "local=/2.0.0.0.2.a.c.0.8.b.d.0.1.0.0.2.ip6.arpa/"]
+    # without lease and local_ptr, the lines stay as before (no restart of existing networks on upgrade)
+    plain = dnsmasq.render(model_of(NAT), "/run/x/default.pid", "/var/lib/x/default.leases", "dnsmasq", "nogroup")
+    assert "infinite" not in plain and "in-addr.arpa" not in plain and "ip6.arpa" not in plain
+
+
+@pytest.mark.parametrize("address, zone", [
+    ("10.0.0.1/8", "10.in-addr.arpa"), ("10.1.0.1/16", "1.10.in-addr.arpa"), ("192.0.2.1/32", "1.2.0.192.in-addr.arpa"),
+    ("2001:db8::1/32", "8.b.d.0.1.0.0.2.ip6.arpa"), ("2001:db8:ab00::1/40", "b.a.8.b.d.0.1.0.0.2.ip6.arpa"),
+])
+def test_ptr_domain(address, zone):
+    assert dnsmasq.ptr_domain(address) == zone
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/sbin/dnsmasq"), reason="needs dnsmasq-base")
+def test_dnsmasq_accepts_lease_times_and_local_ptr(tmp_path):
+    """dnsmasq itself reads the rendered lines (--test parses the file and exits; it binds nothing)."""
+    conf = tmp_path / "leases.conf"
+    conf.write_text(dnsmasq.render(model_of(LEASES), str(tmp_path / "l.pid"), str(tmp_path / "l.leases"), "nobody", "nogroup"))
+    check = subprocess.run(["/usr/sbin/dnsmasq", "--test", "--conf-file=%s" % conf], capture_output=True, text=True, timeout=30, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
 def test_mark_round_trip_and_table_names():
     rendered = nftables.render(model_of(NAT))
     assert nftables.parse_mark(nftables.make_mark("default", rendered["digest"], rendered["rules"])) == ("default", rendered["digest"], rendered["rules"])
@@ -131,10 +183,44 @@ def problems_of(item):
     ({"name": "n", "dns": {"forwarders": [{}]}}, "config[0].dns.forwarders[0]: needs addr, domain or both"),
     ({"name": "n", "domain": {"name": "bad..name"}}, "config[0].domain.name: 'bad..name' is not a domain name"),
     ({"name": "n", "ips": [{"address": "2001:db8::1/64", "tftp_root": "/srv"}]}, "config[0].ips[0].tftp_root: TFTP is for IPv4 addresses only"),
+    ({"name": "n", "forward": {"mode": "nat"}, "ips": [{"address": "198.51.100.1/25", "local_ptr": True}]},
+     "config[0].ips[0].local_ptr: needs a prefix that is a multiple of 8 for IPv4, so that the reverse DNS zone is whole labels (the prefix is 25)"),
+    ({"name": "n", "forward": {"mode": "nat"}, "ips": [{"address": "2001:db8::1/66", "local_ptr": True}]},
+     "config[0].ips[0].local_ptr: needs a prefix that is a multiple of 4 for IPv6"),
+    ({"name": "n", "forward": {"mode": "nat"}, "ips": [{"address": "198.51.100.1/24", "dhcp": {
+        "ranges": [{"start": "198.51.100.2", "end": "198.51.100.9", "lease": {"expiry": 119, "unit": "seconds"}}]}}]},
+     "config[0].ips[0].dhcp.ranges[0].lease: 119 seconds is shorter than the minimum lease of 120 seconds"),
+    ({"name": "n", "forward": {"mode": "nat"}, "ips": [{"address": "198.51.100.1/24", "dhcp": {
+        "hosts": [{"mac": "52:54:00:00:00:01", "lease": {"expiry": 1}}]}}]},
+     "config[0].ips[0].dhcp.hosts[0].lease: 60 seconds is shorter than the minimum lease of 120 seconds"),
+    ({"name": "n", "forward": {"mode": "nat"}, "ips": [{"address": "198.51.100.1/24", "dhcp": {
+        "hosts": [{"mac": "52:54:00:00:00:01", "lease": {"expiry": 596524, "unit": "hours"}}]}}]},
+     "config[0].ips[0].dhcp.hosts[0].lease: 2147486400 seconds is longer than dnsmasq's longest lease of 2147483647 seconds"),
 ])
 def test_value_checks(item, fragment):
     found = problems_of(item)
     assert any(p.startswith(fragment) for p in found), found
+
+
+@pytest.mark.parametrize("item, problem", [
+    ({"name": "n", "forward": {"mode": "nat"}, "dns": {"enable": False}, "ips": [{"address": "198.51.100.1/24", "local_ptr": True}]},
+     "config[0].ips[0].local_ptr: needs the network's DNS, which dns.enable false turns off"),
+    ({"name": "n", "forward": {"mode": "bridge"}, "bridge": {"name": "br0"}, "ips": [{"address": "198.51.100.1/24", "local_ptr": True}]},
+     "config[0].ips[0].local_ptr: needs the network's DNS, so forward.mode nat, route, open or isolated (not bridge)"),
+])
+def test_local_ptr_needs_the_networks_dns(item, problem):
+    problems = Problems()
+    model = network.from_config(item, "config[0]", problems)
+    assert not problems, problems.items
+    network_services.check_desired(problems, "config[0]", model)
+    assert problems.items == [problem]
+
+
+def test_local_ptr_alone_starts_dnsmasq_on_an_isolated_network():
+    isolated = {"name": "iso", "bridge": {"name": "virbr6"}, "ips": [{"address": "198.51.100.1/24"}]}
+    assert not network_services.runs_dnsmasq(model_of(isolated))
+    isolated["ips"][0]["local_ptr"] = True
+    assert network_services.runs_dnsmasq(model_of(isolated))
 
 
 def test_every_problem_at_once():

@@ -436,9 +436,6 @@ BACKEND_FIELDS = (
     ("virtualport", ("libvirt",), LIBVIRT_ONLY, None),
     ("portgroups", ("libvirt",), LIBVIRT_ONLY, None),
     ("autostart", ("libvirt",), LIBVIRT_ONLY + " (the kernel backend restores every network it saved at boot; see persist)", None),
-    ("ips[].local_ptr", ("libvirt",), LIBVIRT_ONLY, None),
-    ("ips[].dhcp.ranges[].lease", ("libvirt",), LIBVIRT_ONLY, None),
-    ("ips[].dhcp.hosts[].lease", ("libvirt",), LIBVIRT_ONLY, None),
 )
 # (field, backends that need it, modes, why): libvirt forwards only a network it has an address on
 BACKEND_REQUIRED = (
@@ -457,17 +454,6 @@ def _field_values(model, field):
         return [(field, getattr(forward, field.split(".")[1]))]
     if field.startswith("bridge."):
         return [(field, getattr(bridge, field.split(".")[1]))]
-    if field.startswith("ips[]."):
-        found = []
-        for index, ip in enumerate(model.ips or []):
-            options = (model.ip_options or {}).get(ip) or {}
-            if field == "ips[].local_ptr":
-                found.append(("ips[%d].local_ptr" % index, options.get("local_ptr")))
-                continue
-            kind = field.split(".")[2].split("[")[0]  # ranges or hosts
-            for entry_index, entry in enumerate((options.get("dhcp") or {}).get(kind) or []):
-                found.append(("ips[%d].dhcp.%s[%d].lease" % (index, kind, entry_index), entry.get("lease")))
-        return found
     return [(field, getattr(model, field))]
 
 

@@ -29,6 +29,10 @@ DEV_PROBLEM = ("only applies to forward.mode nat or route (the one egress device
 PROTOCOLS = ("tcp", "udp")
 FAMILIES = ("ipv4", "ipv6")
 LEASE_UNITS = ("seconds", "minutes", "hours")
+LEASE_UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600}  # libvirt's default unit is minutes
+MIN_LEASE_SECONDS = 120  # libvirt refuses less; dnsmasq would make it 2 minutes anyway
+MAX_LEASE_SECONDS = 2 ** 31 - 1  # dnsmasq reads the number as a C int and multiplies it by the unit
+PTR_LABEL_BITS = {4: 8, 6: 4}  # a reverse DNS label is one octet (in-addr.arpa) or one nibble (ip6.arpa)
 MAX_U32 = 4294967295
 _DNS_NAME_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$")
 _DUID_RE = re.compile(r"^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){1,129}$")  # RFC 8415: at most 130 octets
@@ -165,7 +169,11 @@ def ip_options(problems, ip_path, ip_item, iface, mode):
     """Return {"dhcp": {...}, "tftp_root": str, "local_ptr": bool} (unset keys left out) or None."""
     result = {}
     local_ptr = f.check_bool(problems, ip_path + ".local_ptr", ip_item.get("local_ptr"))
-    if local_ptr is not None:
+    if local_ptr and iface is not None and iface.network.prefixlen % PTR_LABEL_BITS[iface.version]:
+        # libvirt cannot name the reverse zone either (virSocketAddrPTRDomain) and fails at start
+        problems.add(ip_path + ".local_ptr", "needs a prefix that is a multiple of %d for IPv%d, so that the reverse DNS zone is"
+                     " whole labels (the prefix is %d)" % (PTR_LABEL_BITS[iface.version], iface.version, iface.network.prefixlen))
+    elif local_ptr is not None:
         result["local_ptr"] = local_ptr
     dhcp_item = ip_item.get("dhcp")
     tftp_root = ip_item.get("tftp_root")
@@ -263,6 +271,15 @@ def _lease(problems, path, value):
         problems.add(path + ".expiry", "is required (0 means the lease never expires)")
     unit = f.check_choice(problems, path + ".unit", item.get("unit"), LEASE_UNITS)
     if expiry is None:
+        return None
+    seconds = expiry * LEASE_UNIT_SECONDS[unit or "minutes"]
+    if 0 < seconds < MIN_LEASE_SECONDS:
+        problems.add(path, "%d seconds is shorter than the minimum lease of %d seconds (libvirt and dnsmasq);"
+                           " 0 means the lease never expires" % (seconds, MIN_LEASE_SECONDS))
+        return None
+    if seconds > MAX_LEASE_SECONDS:
+        problems.add(path, "%d seconds is longer than dnsmasq's longest lease of %d seconds;"
+                           " 0 means the lease never expires" % (seconds, MAX_LEASE_SECONDS))
         return None
     return _compact({"expiry": expiry, "unit": unit})
 
@@ -489,12 +506,18 @@ def host_record(host, domain_name):
     return "host-record=%s,%s" % (",".join(names), host["ip"])
 
 
+def local_ptr_addresses(model):
+    """[(index in ips, address)] of the addresses whose reverse DNS the network answers itself."""
+    return [(index, address) for index, address in enumerate(model.ips or [])
+            if ((model.ip_options or {}).get(address) or {}).get("local_ptr")]
+
+
 def runs_dnsmasq(model):
     """Whether the network needs its own dnsmasq.
 
     DHCP (or TFTP) needs it on every mode that has services; DNS follows libvirt (on by default)
-    on nat, route and open networks, and runs on isolated networks only when dns or domain is given,
-    so an isolated network with only gateway addresses stays a plain bridge.
+    on nat, route and open networks, and runs on isolated networks only when dns, domain or an
+    address's local_ptr is given, so an isolated network with only gateway addresses stays a plain bridge.
     """
     if model.mode not in SERVICE_MODES or not model.ips:
         return False
@@ -502,7 +525,7 @@ def runs_dnsmasq(model):
         return True
     if not dns_enabled(model):
         return False
-    return model.mode in FORWARDING_MODES or model.dns is not None or model.domain is not None
+    return model.mode in FORWARDING_MODES or model.dns is not None or model.domain is not None or bool(local_ptr_addresses(model))
 
 
 def check_desired(problems, path, model):
@@ -521,7 +544,12 @@ def check_desired(problems, path, model):
                 problems.add("%s.%s" % (path, field), "needs forward.mode nat, route, open or isolated (not %s)" % mode)
         if any(opts.get("dhcp") or opts.get("tftp_root") for opts in (model.ip_options or {}).values()):
             problems.add(path + ".ips", "DHCP and TFTP need forward.mode nat, route, open or isolated (not %s)" % mode)
+        for index, _address in local_ptr_addresses(model):
+            problems.add("%s.ips[%d].local_ptr" % (path, index), "needs the network's DNS, so forward.mode nat, route, open or isolated (not %s)" % mode)
         return
+    if not dns_enabled(model):
+        for index, _address in local_ptr_addresses(model):
+            problems.add("%s.ips[%d].local_ptr" % (path, index), "needs the network's DNS, which dns.enable false turns off")
     if model.port_forwards and mode not in PORT_FORWARD_MODES:
         problems.add(path + ".port_forwards", "need forward.mode nat or route (not %s)" % mode)
     for index, route in enumerate(model.routes or []):
