@@ -63,6 +63,12 @@ options:
         rolls back.
     type: int
     default: 60
+  uri:
+    description:
+      - The libvirt connection URI for the hostdev networks of O(config[].libvirt_network). libvirt and its Python
+        binding (C(python3-libvirt)) are needed only when an item or a saved pool names such a network.
+    type: str
+    default: qemu:///system
   running_config:
     description: Not used; O(state=parsed) is not supported by this module.
     type: str
@@ -225,8 +231,20 @@ options:
         description:
           - The name of a libvirt network of C(forward mode='hostdev') over this PF's VFs (a VF pool that libvirt hands
             out to guests with C(<interface type='network'>)). A name of 1 to 15 letters, digits, C(_), C(-), C(.).
-          - Validated, not yet applied - defining it needs the libvirt backend of M(hypervisor.networking.vm_network),
-            which this version does not have; the module warns and defines nothing.
+          - Defined, started and autostarted in the same call as the VFs, after them, through the libvirt backend of
+            M(hypervisor.networking.vm_network) (the same model and XML), as
+            C(<forward mode='hostdev' managed='yes'><pf dev='PF'/></forward>) - libvirt lists the PF's VFs itself when
+            the network starts. A PF without a network interface gets the list of its VFs' PCI addresses instead.
+          - Check mode, diff (C(host.libvirt_network) with the XML), the lock and the rollback cover the VFs and the
+            network together - a network that fails to start takes the new VFs back with it.
+          - The network carries this module's mark in its C(<metadata>). A network of that name that this module did
+            not make (unmarked, or made by M(hypervisor.networking.vm_network)) is never touched - the call fails,
+            naming this field, whatever O(adopt) says.
+          - Removed with the pool (O(state=deleted), O(state=overridden)), and when O(state=replaced) leaves it out or
+            names another one. libvirt keeps and autostarts it at boot; the boot-time restore leaves it to libvirt.
+          - Needs O(config[].num_vfs) above 0. libvirt reads the PF's VFs when the network starts - a later change of
+            the VF count is not seen by a running network until it is restarted (C(virsh net-destroy) and
+            C(net-start)).
         type: str
 notes:
   - The VFs, their attributes and drivers are saved with O(persist=true) and restored at boot by the collection's
@@ -261,6 +279,11 @@ EXAMPLES = r"""
     config:
       - {pf: enp1s0f0, num_vfs: 16, driver: vfio-pci, allow_vf_reset: true}
 
+- name: The 16 VFs and a libvirt hostdev network that hands them to guests (<interface type='network'>)
+  hypervisor.networking.sriov_pool:
+    config:
+      - {pf: enp1s0f0, num_vfs: 16, driver: vfio-pci, libvirt_network: sriov-pool0}
+
 - name: Every SR-IOV NIC of the host, its VFs and their drivers
   hypervisor.networking.sriov_pool:
     state: gathered
@@ -292,7 +315,9 @@ commands:
            "0000:01:00.0 (enp1s0f0) VF 0: mac 52:54:00:00:01:00",
            "0000:01:00.0 (enp1s0f0) VF 1 (0000:01:10.1): driver vfio-pci (driver_override vfio-pci; drivers_probe)"]
 before:
-  description: The PFs this module configured, before the call, as config items; their VFs as the host has them under C(host.vfs).
+  description:
+    - The PFs this module configured, before the call, as config items; their VFs as the host has them under
+      C(host.vfs); the pool's libvirt network under C(host.libvirt_network) (C(xml), C(active), C(autostart)).
   returned: with a state that changes the host
   type: list
   elements: dict
@@ -373,6 +398,7 @@ def main():
         COMMON_ARGUMENT_SPEC,
         sysfs_root={"type": "path", "default": "/sys"},
         timeout={"type": "int", "default": 60},
+        uri={"type": "str", "default": "qemu:///system"},
         config={"type": "list", "elements": "dict", "options": CONFIG_SPEC},
     )
     module = checked_module(argument_spec, supports_check_mode=True)

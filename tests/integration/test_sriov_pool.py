@@ -19,14 +19,17 @@ import re
 import shutil
 import sys
 import time
+import xml.etree.ElementTree as ET
 
 import pytest
 
 from ansible_collections.hypervisor.networking.plugins.module_utils import persist
+from ansible_collections.hypervisor.networking.plugins.module_utils.backend import libvirt as lvbackend
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend import sysfs
 from ansible_collections.hypervisor.networking.plugins.module_utils.engine import converge, restore_all
-from ansible_collections.hypervisor.networking.plugins.module_utils.entry import RESOURCES
-from ansible_collections.hypervisor.networking.plugins.module_utils.errors import ApplyError, HvnetError, ValidationError
+from ansible_collections.hypervisor.networking.plugins.module_utils.entry import resource_for
+from ansible_collections.hypervisor.networking.plugins.module_utils.errors import ApplyError, HostError, HvnetError, ValidationError
+from ansible_collections.hypervisor.networking.plugins.module_utils.resource import sriov as sriov_resource
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.sriov import SriovPoolResource
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -307,7 +310,7 @@ def test_saved_pools_come_back_at_boot_before_networks(new_host, monkeypatch):  
     _run(first, [POOL])
     rebooted = new_host()  # the same NIC after a reboot: no VFs
     monkeypatch.setattr(sysfs, "DEFAULT_ROOT", rebooted.root)  # the restore program uses the default /sys
-    assert restore_all(["sriov_pool"], RESOURCES) == 0
+    assert restore_all(["sriov_pool"], resource_for) == 0
     assert rebooted.numvfs(PF0) == 4
     assert [rebooted.driver(vf) for vf in rebooted.vf_addresses(PF0)] == ["vfio-pci", "vfio-pci", "iavf", "iavf"]
     assert rebooted.vf_table["enp1s0f0"][0]["mac"] == "52:54:00:00:01:00" and rebooted.vf_table["enp1s0f0"][3]["qos"] == 5
@@ -322,18 +325,23 @@ def _module_source():
 EXAMPLES = fu.module_examples("sriov_pool")
 
 
-def test_every_example_runs_as_written(host):  # pylint: disable=redefined-outer-name
-    """The EXAMPLES block, task by task, in order (sysfs_root added: the emulated tree)."""
+def test_every_example_runs_as_written(host, libvirt_conn, monkeypatch):  # pylint: disable=redefined-outer-name
+    """The EXAMPLES block, task by task, in order (sysfs_root added: the emulated tree; libvirt networks
+    renamed hvtlv*, as the only names the tests may use in the real libvirtd, and not started: see StartlessLibvirt)."""
+    monkeypatch.setattr(sriov_resource, "LibvirtHost", StartlessLibvirt)
     names = []
     for task in EXAMPLES:
         params = dict(task["hypervisor.networking.sriov_pool"])
+        params["config"] = [dict(item, libvirt_network=TEST_PREFIX + "ex0") if item.get("libvirt_network") else item
+                            for item in params.get("config") or []]
         result = converge(SriovPoolResource(), dict({"state": "merged", "persist": True, "sysfs_root": host.root, "timeout": 60},
                                                     **params), False)
         names.append(task["name"])
         if params.get("state") == "gathered":
             assert {item["pci_address"] for item in result["gathered"]} == {PF0, PF1}
     assert host.numvfs(PF0) == 0 and host.numvfs(PF1) == 0, "the last example removes every pool"
-    assert len(names) == 6
+    assert _test_networks(libvirt_conn) == [], "and the pool's libvirt network"
+    assert len(names) == 7
 
 
 def test_gathered_reads_the_real_sysfs_without_writing():
@@ -364,3 +372,164 @@ def test_overridden_removes_the_other_pools_it_manages(host):  # pylint: disable
         host.root, "etc/udev/rules.d/70-hypervisor-networking-sriov-0000:01:00.0.rules"), "0000:01:00.0 (enp1s0f0): sriov_numvfs 2 -> 0 (removes every VF)"]
     assert host.numvfs(PF0) == 0 and host.numvfs(PF1) == 3 and host.udev_rule(PF0) is None
     assert list(persist.Store().load("sriov_pool", "pci_address")) == [PF1]
+
+
+# ---- the pool's libvirt hostdev network (libvirt_network), in the real libvirtd ----------------
+# libvirtd runs in the root namespace: only networks named hvtlv* (no bridge, no address, no
+# firewall rule: hostdev pools have none), removed before and after each test; never `default`.
+TEST_PREFIX = "hvtlv"
+LIBVIRT_URI = "qemu:///system"
+NET = TEST_PREFIX + "sr0"
+
+
+class StartlessLibvirt(lvbackend.LibvirtHost):
+    """The real libvirtd for everything (define, autostart, undefine, read back) but net-start and
+    net-destroy: libvirt starts a hostdev pool only over VFs it finds under the real
+    /sys/class/net/<pf>/device, which no emulated NIC can give it (it answers "No usable Vf's present
+    on SRIOV PF"; test_a_network_that_fails_to_start_takes_the_new_vfs_back runs that real failure).
+    Started networks are recorded here instead, and read back as active. Start was never run for real."""
+    started = set()
+
+    def start(self, name):
+        self._network(name)  # it must be defined
+        self.started.add(name)
+
+    def stop(self, name):
+        self.started.discard(name)
+
+    def is_active(self, name):
+        return name in self.started
+
+    def read(self):
+        snapshot = super().read()
+        for name, net in snapshot["networks"].items():
+            net["active"] = name in self.started
+        return snapshot
+
+
+def _test_networks(conn):
+    return sorted(net.name() for net in conn.listAllNetworks(0) if net.name().startswith(TEST_PREFIX + "sr")
+                  or net.name().startswith(TEST_PREFIX + "ex"))
+
+
+def _remove_test_networks(conn):
+    for net in conn.listAllNetworks(0):
+        if net.name() in _test_networks(conn):
+            if net.isActive():
+                net.destroy()
+            if net.isPersistent():
+                net.undefine()
+
+
+@pytest.fixture
+def libvirt_conn():
+    """The real libvirtd (started as tests/integration/test_libvirt_network.py starts it), without
+    hvtlvsr*/hvtlvex* networks before and after; IPv4 forwarding as it was (hostdev pools leave it alone)."""
+    libvirt = pytest.importorskip("libvirt")
+    import test_libvirt_network  # pylint: disable=import-outside-toplevel
+    test_libvirt_network._ensure_libvirtd()  # pylint: disable=protected-access
+    forwarding = test_libvirt_network._read_sysctl("net/ipv4/ip_forward")  # pylint: disable=protected-access
+    conn = libvirt.open(LIBVIRT_URI)
+    _remove_test_networks(conn)
+    StartlessLibvirt.started = set()
+    try:
+        yield conn
+    finally:
+        _remove_test_networks(conn)
+        conn.close()
+        assert test_libvirt_network._read_sysctl("net/ipv4/ip_forward") == forwarding  # pylint: disable=protected-access
+
+
+def _definition(conn, name):
+    return conn.networkLookupByName(name).XMLDesc(1)  # VIR_NETWORK_XML_INACTIVE
+
+
+def test_the_pool_defines_its_hostdev_network_in_the_same_call(host, libvirt_conn, monkeypatch):  # pylint: disable=redefined-outer-name
+    monkeypatch.setattr(sriov_resource, "LibvirtHost", StartlessLibvirt)
+    pool = {"pf": "enp1s0f0", "num_vfs": 4, "driver": "vfio-pci", "libvirt_network": NET}
+    planned = _run(host, [pool], check=True, uri=LIBVIRT_URI)
+    assert planned["changed"] and _test_networks(libvirt_conn) == [] and host.numvfs(PF0) == 0, "check mode changed nothing"
+    assert planned["commands"][-4:-1] == ["virsh net-define %s.xml" % NET, "virsh net-start %s" % NET, "virsh net-autostart %s" % NET]
+
+    result = _run(host, [pool], uri=LIBVIRT_URI)
+    assert result["commands"] == planned["commands"]
+    assert host.numvfs(PF0) == 4 and _test_networks(libvirt_conn) == [NET]
+    root = ET.fromstring(_definition(libvirt_conn, NET))
+    forward = root.find("forward")
+    assert (forward.get("mode"), forward.get("managed"), [pf.get("dev") for pf in forward.findall("pf")]) == ("hostdev", "yes", ["enp1s0f0"])
+    assert lvbackend.owned(_definition(libvirt_conn, NET)) == {"module": "sriov_pool"}
+    assert libvirt_conn.networkLookupByName(NET).autostart() == 1 and NET in StartlessLibvirt.started
+    shown = result["diff"]["after"][PF0]["host"]["libvirt_network"]
+    assert shown["active"] and shown["autostart"] and "<pf dev=\"enp1s0f0\"/>" in shown["xml"]
+    assert "libvirt_network" not in result["diff"]["before"].get(PF0, {}).get("host", {})
+    assert persist.Store().load("sriov_pool", "pci_address")[PF0]["libvirt_network"] == NET, "the pool remembers its network"
+
+    uuid = libvirt_conn.networkLookupByName(NET).UUIDString()
+    again = _run(host, [pool], uri=LIBVIRT_URI)
+    assert not again["changed"] and again["commands"] == [] and libvirt_conn.networkLookupByName(NET).UUIDString() == uuid
+    assert not _run(host, [{"pf": "enp1s0f0"}], uri=LIBVIRT_URI)["changed"], "merged without the field keeps the network"
+
+    gone = _run(host, [{"pf": "enp1s0f0", "allow_vf_reset": True}], state="deleted", uri=LIBVIRT_URI)
+    assert gone["commands"][:2] == ["virsh net-destroy %s" % NET, "virsh net-undefine %s" % NET], "first the network, then the VFs"
+    assert _test_networks(libvirt_conn) == [] and host.numvfs(PF0) == 0
+
+
+def test_replaced_without_the_network_removes_it(host, libvirt_conn, monkeypatch):  # pylint: disable=redefined-outer-name
+    monkeypatch.setattr(sriov_resource, "LibvirtHost", StartlessLibvirt)
+    _run(host, [{"pf": "enp1s0f0", "num_vfs": 2, "libvirt_network": NET}], uri=LIBVIRT_URI)
+    renamed = _run(host, [{"pf": "enp1s0f0", "num_vfs": 2, "libvirt_network": NET + "b"}], state="replaced", uri=LIBVIRT_URI)
+    assert renamed["changed"] and _test_networks(libvirt_conn) == [NET + "b"] and host.numvfs(PF0) == 2
+    _run(host, [{"pf": "enp1s0f0", "num_vfs": 2}], state="replaced", uri=LIBVIRT_URI)
+    assert _test_networks(libvirt_conn) == [] and host.numvfs(PF0) == 2
+
+
+def test_a_network_that_fails_to_start_takes_the_new_vfs_back(host, libvirt_conn):  # pylint: disable=redefined-outer-name
+    """The real libvirtd's net-start of a pool over an emulated PF fails: the rollback undefines the
+    network and sets the VF count back."""
+    before = _state(host)
+    with pytest.raises(ApplyError) as caught:
+        _run(host, [{"pf": "enp1s0f0", "num_vfs": 4, "libvirt_network": NET}], uri=LIBVIRT_URI)
+    message = str(caught.value)
+    assert "'virsh net-start %s' failed" % NET in message and "sriov_numvfs 0 -> 4" in message
+    assert _test_networks(libvirt_conn) == [] and host.numvfs(PF0) == 0 and _state(host) == before
+    assert PF0 not in persist.Store().load("sriov_pool", "pci_address")
+
+
+def test_a_network_this_module_did_not_make_is_never_touched(host, libvirt_conn, monkeypatch):  # pylint: disable=redefined-outer-name
+    monkeypatch.setattr(sriov_resource, "LibvirtHost", StartlessLibvirt)
+    by_hand = "<network><name>%s</name><forward mode='hostdev' managed='yes'><pf dev='enp1s0f0'/></forward></network>" % NET
+    libvirt_conn.networkDefineXML(by_hand)
+    before = _definition(libvirt_conn, NET)
+    for adopt in (False, True):
+        with pytest.raises(ValidationError) as caught:
+            _run(host, [{"pf": "enp1s0f0", "num_vfs": 2, "libvirt_network": NET}], uri=LIBVIRT_URI, adopt=adopt)
+        assert "config[0].libvirt_network: libvirt network %s exists and was not made by this collection" % NET in str(caught.value)
+    assert _definition(libvirt_conn, NET) == before and host.numvfs(PF0) == 0
+    libvirt_conn.networkLookupByName(NET).undefine()
+    # nor one of vm_network
+    libvirt_conn.networkDefineXML(by_hand.replace("<forward", "<metadata><hvnet:owner xmlns:hvnet='%s' module='vm_network'/></metadata><forward"
+                                                  % "https://hypervisor.networking/xmlns/owner/1"))
+    with pytest.raises(ValidationError, match=r"config\[0\].libvirt_network: libvirt network %s belongs to module vm_network" % NET):
+        _run(host, [{"pf": "enp1s0f0", "num_vfs": 2, "libvirt_network": NET}], uri=LIBVIRT_URI)
+
+
+def test_without_the_libvirt_binding_nothing_changes(host, monkeypatch):  # pylint: disable=redefined-outer-name
+    def no_binding():
+        raise HostError("backend libvirt needs libvirt's Python binding on the managed host: the Debian/Ubuntu package python3-libvirt")
+    monkeypatch.setattr(lvbackend, "load_binding", no_binding)
+    before = _state(host)
+    with pytest.raises(HostError, match="python3-libvirt"):
+        _run(host, [{"pf": "enp1s0f0", "num_vfs": 2, "libvirt_network": NET}])
+    assert _state(host) == before
+    assert _run(host, [{"pf": "enp1s0f0", "num_vfs": 2}])["changed"], "pools without a network need no libvirt"
+
+
+def test_the_boot_restore_leaves_the_network_to_libvirt(new_host, libvirt_conn, monkeypatch):  # pylint: disable=redefined-outer-name
+    """libvirtd keeps and autostarts the network; the restore brings the VFs back without libvirt (it may not run yet)."""
+    monkeypatch.setattr(sriov_resource, "LibvirtHost", StartlessLibvirt)
+    _run(new_host(), [{"pf": "enp1s0f0", "num_vfs": 2, "libvirt_network": NET}], uri=LIBVIRT_URI)
+    rebooted = new_host()
+    monkeypatch.setattr(sriov_resource, "LibvirtHost", lambda uri: pytest.fail("the restore opened libvirt"))
+    monkeypatch.setattr(sysfs, "DEFAULT_ROOT", rebooted.root)
+    assert restore_all(["sriov_pool"], resource_for) == 0
+    assert rebooted.numvfs(PF0) == 2 and _test_networks(libvirt_conn) == [NET]

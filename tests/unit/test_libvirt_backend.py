@@ -160,3 +160,33 @@ def test_a_name_saved_under_the_other_backend_is_refused(monkeypatch):
     params = {"state": "merged", "config": [{"name": "lan", "forward": {"mode": "nat"}}], "backend": "libvirt"}
     with pytest.raises(HvnetError, match=r"config\[0\]\.name: lan is saved as an object of backend kernel; remove it there first"):
         engine.converge(resource_for("vm_network", "libvirt"), params, check_mode=True)
+
+
+def test_each_module_manages_only_the_networks_it_marked():
+    """sriov_pool's hostdev networks and vm_network's live in one libvirtd: neither takes the other's."""
+    from ansible_collections.hypervisor.networking.plugins.module_utils.resource.sriov import PoolNetworkResource  # pylint: disable=import-outside-toplevel
+    pool_xml = lv.network_xml(lv.m.VmNetwork(name="p", forward=lv.m.Forward(mode="hostdev", pf="eth0")), owner="sriov_pool")
+    snapshot = {"networks": {"p": {"xml": pool_xml, "owned": lvbackend.owned(pool_xml), "active": False, "autostart": True}}}
+    assert lvbackend.owned(pool_xml) == {"module": "sriov_pool"}
+    vm_network, pools = LibvirtNetworkResource(), PoolNetworkResource()
+    assert vm_network.current(snapshot, {}, {"p"}) == {} and list(pools.current(snapshot, {}, ())) == ["p"]
+    assert vm_network.conflict(snapshot, lv.m.VmNetwork(name="p"), True) == \
+        "libvirt network p belongs to module sriov_pool of this collection; change it there"
+    assert pools.conflict(snapshot, lv.m.VmNetwork(name="p"), False) is None
+
+
+def test_sriov_pool_locks_libvirt_only_for_a_pool_with_a_network(monkeypatch):
+    from ansible_collections.hypervisor.networking.plugins.module_utils.resource.sriov import SriovPoolResource  # pylint: disable=import-outside-toplevel
+
+    class FakeStore:
+        saved = {}
+
+        def load(self, kind, key="name"):
+            return self.saved
+    monkeypatch.setattr(persist, "Store", FakeStore)
+    pools = SriovPoolResource()
+    assert "libvirt" not in [scope.kind for scope in pools.lock_scopes({"config": [{"pf": "eth0", "num_vfs": 2}]})]
+    assert [scope.kind for scope in pools.lock_scopes({"config": [{"pf": "eth0", "libvirt_network": "p"}], "uri": "qemu:///system"})][-1] == "libvirt"
+    FakeStore.saved = {"0000:01:00.0": {"pci_address": "0000:01:00.0", "libvirt_network": "p"}}
+    assert "libvirt" in [scope.kind for scope in pools.lock_scopes({"state": "deleted", "config": []})], "a saved pool's network goes with it"
+    assert "libvirt" not in [scope.kind for scope in pools.lock_scopes({"config": [], "boot_restore": True})]

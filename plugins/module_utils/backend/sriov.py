@@ -57,9 +57,12 @@ class SriovBackend(sysfs.Sysfs):
         self.netlink = vf_netlink or VfNetlink()
         self.udev_rules_dir = udev_rules_dir or UDEV_RULES_DIR
         self.nm_run_dir = nm_run_dir or NM_RUN_DIR
+        self.libvirt = None  # backend/libvirt.LibvirtHost, opened by the resource when a pool has a libvirt network
 
     def close(self):
         self.netlink.close()
+        if self.libvirt is not None:
+            self.libvirt.close()
 
     # ---- reading --------------------------------------------------------------------------
     def read(self):
@@ -76,6 +79,7 @@ class SriovBackend(sysfs.Sysfs):
         snapshot["addresses"] = self.netlink.addresses() if in_use_candidates else {}
         snapshot["nm_running"] = os.path.isdir(self.nm_run_dir)
         snapshot["udev_rules"] = self.read_udev_rules()
+        snapshot["libvirt"] = self.libvirt.read() if self.libvirt is not None else None
         return snapshot
 
     def read_udev_rules(self):

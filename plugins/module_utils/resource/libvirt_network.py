@@ -44,7 +44,8 @@ LIVE_SECTIONS = (
 )
 # sections whose entries have a key: a changed entry is modified in place, not deleted and added
 MODIFY_KEYS = {"ip-dhcp-host": ("mac", "id", "name"), "portgroup": ("name",)}
-MARK_XML = '<%s:owner xmlns:%s="%s" module="vm_network"/>' % (LIBVIRT_MARK_PREFIX, LIBVIRT_MARK_PREFIX, LIBVIRT_MARK_NAMESPACE)
+MARK_XML = '<%s:owner xmlns:%s="%s" module="%%s"/>' % (LIBVIRT_MARK_PREFIX, LIBVIRT_MARK_PREFIX, LIBVIRT_MARK_NAMESPACE)
+OWNER = "vm_network"  # the mark's module: whose networks these are (sriov_pool marks its pools' networks as its own)
 # the config field each top-level element of the network XML comes from (for messages)
 FIELD_OF_ELEMENT = {"forward": "forward", "bridge": "bridge", "mtu": "mtu", "mac": "mac", "ip": "ips", "domain": "domain",
                     "dns": "dns", "route": "routes", "bandwidth": "bandwidth", "vlan": "vlan", "virtualport": "virtualport",
@@ -58,6 +59,7 @@ class LibvirtNetworkResource(NetworkResource):
     # libvirtd keeps its definitions and starts autostart networks at boot: the saved intent is
     # a record, the boot-time restore leaves these to libvirt (docs/state-and-recovery.md)
     restored_at_boot = False
+    owner = OWNER  # the module whose mark this resource writes and whose marked networks it manages
 
     @staticmethod
     def bridge_settings(bridge, links):
@@ -93,7 +95,7 @@ class LibvirtNetworkResource(NetworkResource):
             return super().current(snapshot, saved, adopt)
         result = {}
         for name, net in snapshot["networks"].items():
-            if net["owned"] is None and name not in adopt:
+            if (net["owned"] is None and name not in adopt) or not self.owns(net):
                 continue
             result[name] = model_of_xml(net["xml"], name)
         return result
@@ -103,12 +105,18 @@ class LibvirtNetworkResource(NetworkResource):
         if net is not None and net["owned"] is None and not adopt:
             return ("libvirt network %s exists and was not made by this collection (no mark in its <metadata>); "
                     "adopt: true takes it over" % model.name)
+        if net is not None and not self.owns(net):
+            return "libvirt network %s belongs to module %s of this collection; change it there" % (model.name, _owner(net))
         return None
+
+    def owns(self, net):
+        """Whether a network libvirt has is this resource's: unmarked (adopt decides) or marked by self.owner."""
+        return net["owned"] is None or _owner(net) == self.owner
 
     def host_facts(self, model, snapshot):
         """The definition as libvirt XML (diff mode shows it), and libvirt's state of the network."""
         net = snapshot["networks"].get(model.name) or {}
-        return {"xml": network_xml(model, uuid=_uuid(net.get("xml"))), "active": net.get("active", False),
+        return {"xml": network_xml(model, uuid=_uuid(net.get("xml")), owner=self.owner), "active": net.get("active", False),
                 "autostart": net.get("autostart", False)}
 
     def complete(self, model, snapshot):
@@ -142,7 +150,7 @@ class LibvirtNetworkResource(NetworkResource):
             net = snapshot["networks"].get(name)
             if net is None or not net["active"] or snapshot.get("allow_restart"):
                 continue
-            fields = restart_fields(self._normalized(net, name), network_xml(model), snapshot.get("live_updates", True))
+            fields = restart_fields(self._normalized(net, name), network_xml(model, owner=self.owner), snapshot.get("live_updates", True))
             if fields:
                 problems.add(path, "network %s is running and libvirt cannot change %s without restarting it (running guests "
                              "lose their connection for a moment); set allow_restart: true to restart it"
@@ -152,7 +160,7 @@ class LibvirtNetworkResource(NetworkResource):
     def plan_object(self, plan, backend, current, desired, snapshot):
         name = desired.name
         net = snapshot["networks"].get(name)
-        new_xml = network_xml(desired, uuid=_uuid(net["xml"]) if net else None)
+        new_xml = network_xml(desired, uuid=_uuid(net["xml"]) if net else None, owner=self.owner)
         autostart = desired.autostart is not False  # networks start with the host unless asked otherwise
         if net is None:
             plan.add("virsh net-define %s.xml" % name, lambda: backend.define(new_xml), lambda: backend.undefine(name))
@@ -166,7 +174,7 @@ class LibvirtNetworkResource(NetworkResource):
         if not same_definition(normalized, new_xml) or net["owned"] is None:
             if net["active"] and not restart_fields(normalized, new_xml, live):
                 if net["owned"] is None:  # adopt: the mark first, in the persistent definition only
-                    marked = _with_mark(old_xml)
+                    marked = _with_mark(old_xml, self.owner)
                     plan.add("virsh net-define %s.xml" % name, lambda: backend.define(marked), lambda: backend.define(old_xml))
                 self._plan_live_updates(plan, backend, name, normalized, new_xml)
             elif net["active"]:
@@ -190,7 +198,7 @@ class LibvirtNetworkResource(NetworkResource):
         collection makes explicit (STP on, delay 0, the MAC table manager, netmask or prefix...): a
         hand-written definition that means the same as the desired one compares equal to it."""
         model = model_of_xml(net["xml"], name)
-        return network_xml(self.complete(overlay(self.defaults(model), model), {}), uuid=_uuid(net["xml"]))
+        return network_xml(self.complete(overlay(self.defaults(model), model), {}), uuid=_uuid(net["xml"]), owner=self.owner)
 
     @staticmethod
     def _plan_live_updates(plan, backend, name, old_xml, new_xml):
@@ -251,12 +259,12 @@ def _reattach_words(ports, bridge):
 
 # ---- the definition as XML ----------------------------------------------------------------
 
-def network_xml(model, uuid=None):
-    """The network's definition (render/libvirt_network) with our mark in <metadata>, and libvirt's
-    uuid when known and not given, so that a redefinition keeps it."""
+def network_xml(model, uuid=None, owner=OWNER):
+    """The network's definition (render/libvirt_network) with the mark of module `owner` in
+    <metadata>, and libvirt's uuid when known and not given, so that a redefinition keeps it."""
     if uuid and not model.uuid:
         model = dataclasses.replace(model, uuid=uuid)
-    return libvirt_render.network_xml(model, metadata=[MARK_XML])
+    return libvirt_render.network_xml(model, metadata=[MARK_XML % owner])
 
 
 def model_of_xml(xml, name):
@@ -275,13 +283,17 @@ def model_of_xml(xml, name):
 
 # ---- comparing definitions ---------------------------------------------------------------
 
-def _with_mark(xml):
+def _owner(net):
+    return net["owned"].get("module", OWNER)
+
+
+def _with_mark(xml, owner):
     root = ET.fromstring(xml)
     metadata = root.find("metadata")
     if metadata is None:
         metadata = ET.Element("metadata")
         root.insert(2, metadata)
-    ET.SubElement(metadata, "{%s}owner" % LIBVIRT_MARK_NAMESPACE, {"module": "vm_network"})
+    ET.SubElement(metadata, "{%s}owner" % LIBVIRT_MARK_NAMESPACE, {"module": owner})
     ET.register_namespace(LIBVIRT_MARK_PREFIX, LIBVIRT_MARK_NAMESPACE)
     return ET.tostring(root, encoding="unicode")
 

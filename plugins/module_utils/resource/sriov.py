@@ -7,18 +7,25 @@ A plan for one PF, in order: the udev rule that keeps NetworkManager off the VFs
 (through 0 when it changes between two non-zero counts, or when the eswitch mode changes with
 VFs), the eswitch mode, then per VF its driver binding and its attributes. Each step is an action
 with its undo; a new count's undo is the old count, which also takes the new VFs' settings with it.
+Last, the pool's libvirt hostdev network (libvirt_network), planned by vm_network's libvirt
+resource in the same plan: check mode, diff, lock and rollback cover the VFs and the network alike.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+from ansible_collections.hypervisor.networking.plugins.module_utils import persist
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend import sriov as backend_sriov
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend import sysfs
+from ansible_collections.hypervisor.networking.plugins.module_utils.backend.libvirt import DEFAULT_URI, LibvirtHost
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HostError, ValidationError
+from ansible_collections.hypervisor.networking.plugins.module_utils.lock import libvirt_scope
+from ansible_collections.hypervisor.networking.plugins.module_utils.model import network as network_model
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import sriov as m
-from ansible_collections.hypervisor.networking.plugins.module_utils.model.base import to_config
+from ansible_collections.hypervisor.networking.plugins.module_utils.model.base import overlay, to_config
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import Problems
+from ansible_collections.hypervisor.networking.plugins.module_utils.resource.libvirt_network import LibvirtNetworkResource
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.sysfs import SysfsResource, self_undoing
 
 # What a VF has when the kernel creates it (drivers start VFs with spoof checking on, untrusted, no VLAN, no rates)
@@ -30,6 +37,12 @@ DEFAULT_TIMEOUT = 60  # seconds for the VFs to appear (the module's option timeo
 UNSET_MAC = "00:00:00:00:00:00"  # a VF without a MAC of its own reports all zeros
 
 
+class PoolNetworkResource(LibvirtNetworkResource):
+    """vm_network's libvirt resource for the hostdev networks of SR-IOV pools: the same model,
+    XML and plan, with sriov_pool's mark, so that vm_network never takes these for its own."""
+    owner = "sriov_pool"
+
+
 class SriovPoolResource(SysfsResource):
     kind = "sriov_pool"
     name_field = "pci_address"
@@ -38,18 +51,32 @@ class SriovPoolResource(SysfsResource):
 
     from_config = staticmethod(m.pool_from_config)
     defaults = staticmethod(m.pool_defaults)
+    networks = PoolNetworkResource()
 
     @staticmethod
     def empty_snapshot():
         return {"hugepages": {}, "pci": {}, "drivers": [], "uppers": {}, "sriov": {}, "addresses": {}, "nm_running": False,
-                "udev_rules": {}}
+                "udev_rules": {}, "libvirt": None}
+
+    def lock_scopes(self, params):
+        scopes = super().lock_scopes(params)
+        if _names_libvirt_network(params, self.kind, self.name_field):
+            scopes.append(libvirt_scope(params.get("uri") or DEFAULT_URI))
+        return scopes
 
     def open_backend(self, params):
         timeout = params.get("timeout")
         timeout = DEFAULT_TIMEOUT if timeout is None else timeout
         if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
             raise ValidationError(["timeout: must be a whole number of seconds, 1 or more (got %r)" % (timeout,)])
-        return backend_sriov.SriovBackend(params.get("sysfs_root"), timeout=timeout)
+        backend = backend_sriov.SriovBackend(params.get("sysfs_root"), timeout=timeout)
+        if _names_libvirt_network(params, self.kind, self.name_field):
+            try:  # the binding only when a pool names a network: hosts without libvirt keep their VFs
+                backend.libvirt = LibvirtHost(params.get("uri") or DEFAULT_URI)
+            except HostError:
+                backend.close()
+                raise
+        return backend
 
     def to_config(self, model):
         """The config item: allow_vf_reset is a permission of one call, and the kernel driver the default (neither saved)."""
@@ -93,11 +120,16 @@ class SriovPoolResource(SysfsResource):
                 % (_label(model.pci_address, snapshot), device["sriov"]["numvfs"]))
 
     def check_host(self, desired, snapshot, problems, warnings, check_mode, paths):
-        first_path = {}
+        first_path, network_path = {}, {}
         for path, name in paths:
             if name in first_path and name in desired:
                 problems.add(path, "names the same PF as %s (%s)" % (first_path[name], name))
             first_path.setdefault(name, path)
+            network = desired[name].libvirt_network if name in desired else None
+            if network in network_path:
+                problems.add(path + ".libvirt_network", "%s is also the network of %s; each pool has its own" % (network, network_path[network]))
+            if network is not None:
+                network_path.setdefault(network, path)
         for name, model in desired.items():
             path = first_path.get(name, name)
             device = snapshot["pci"].get(model.pci_address or "")
@@ -130,8 +162,19 @@ class SriovPoolResource(SysfsResource):
                              "bound to its own driver?)" % (model.pci_address, ", ".join(str(index) for index in changing)))
             self._check_reset(problems, path, model, snapshot)
             if model.libvirt_network is not None:
-                warnings.append("%s.libvirt_network: the hostdev network %s was not defined: this build of the collection has "
-                                "no libvirt backend for vm_network yet" % (path, model.libvirt_network))
+                self._check_network(problems, path, model, snapshot)
+
+    def _check_network(self, problems, path, model, snapshot):
+        field = path + ".libvirt_network"
+        if snapshot["libvirt"] is None:  # the boot-time restore: libvirtd keeps and autostarts the network itself
+            return
+        if not model.num_vfs:
+            problems.add(field, "a hostdev network needs VFs: set num_vfs above 0 (libvirt refuses to start a pool without VFs)")
+            return
+        # never an unmarked network, nor one of vm_network (adopt is about VFs, not about networks)
+        conflict = self.networks.conflict(snapshot["libvirt"], network_model.VmNetwork(name=model.libvirt_network), False)
+        if conflict:
+            problems.add(field, conflict)
 
     @staticmethod
     def _check_drivers(problems, path, model, snapshot):
@@ -198,6 +241,38 @@ class SriovPoolResource(SysfsResource):
                 if pf["netdev"] is None:  # check_host refuses this before any change; the verification re-plan gets here
                     raise HostError("%s has no network interface to set VF attributes through" % label)
                 self._plan_vf_attributes(plan, backend, label, pf["netdev"], index, changing, wanted, host, recreate)
+        self._plan_network(plan, backend, current, desired, snapshot)
+
+    def network_of(self, model, snapshot):
+        """The pool's hostdev network as vm_network's model, completed as vm_network completes it:
+        libvirt's pool of the PF's netdev (libvirt lists its VFs when the network starts, whatever
+        their count), or of the VFs' PCI addresses when the PF has no netdev (its own driver is not bound)."""
+        address = model.pci_address
+        netdev = snapshot["sriov"][address]["netdev"]
+        forward = {"mode": "hostdev", "managed": True}
+        if netdev:
+            forward["pf"] = netdev
+        else:
+            sriov = snapshot["pci"][address]["sriov"]
+            forward["addresses"] = _new_vf_addresses(address, sriov, model.num_vfs) if _recreates(model, snapshot) else list(sriov["vfs"])
+        problems = Problems()
+        item = network_model.from_config({"name": model.libvirt_network, "forward": forward}, "libvirt_network", problems)
+        problems.raise_if_any()
+        return self.networks.complete(overlay(self.networks.defaults(item), item), snapshot["libvirt"])
+
+    def _plan_network(self, plan, backend, current, desired, snapshot):
+        if snapshot["libvirt"] is None:
+            return
+        old = current.libvirt_network if current is not None else None
+        if old is not None and old != desired.libvirt_network:
+            self._plan_network_removal(plan, backend, old, snapshot)
+        if desired.libvirt_network is not None:
+            self.networks.plan_object(plan, backend.libvirt, None, self.network_of(desired, snapshot), snapshot["libvirt"])
+
+    def _plan_network_removal(self, plan, backend, name, snapshot):
+        net = snapshot["libvirt"]["networks"].get(name) if snapshot["libvirt"] is not None else None
+        if net is not None and net["owned"] is not None and self.networks.owns(net):  # never one we did not make
+            self.networks.plan_removal(plan, backend.libvirt, network_model.VmNetwork(name=name), snapshot["libvirt"])
 
     @staticmethod
     def _plan_udev_rule(plan, backend, address, label, vf_addresses, snapshot):
@@ -244,6 +319,8 @@ class SriovPoolResource(SysfsResource):
         address = current.pci_address
         have = snapshot["pci"][address]["sriov"]["numvfs"]
         label = _label(address, snapshot)
+        if current.libvirt_network is not None:  # first the network that hands the VFs out
+            self._plan_network_removal(plan, backend, current.libvirt_network, snapshot)
         self._plan_udev_rule(plan, backend, address, label, [], snapshot)
         if have:
             plan.add("%s: sriov_numvfs %d -> 0 (removes every VF)" % (label, have),
@@ -275,6 +352,8 @@ class SriovPoolResource(SysfsResource):
         mode = model.eswitch_mode or snapshot["sriov"][address]["eswitch_mode"]
         if mode:
             facts["eswitch_mode"] = mode
+        if model.libvirt_network is not None and snapshot["libvirt"] is not None:
+            facts["libvirt_network"] = self.networks.host_facts(self.network_of(model, snapshot), snapshot["libvirt"])
         return facts
 
     def gather(self, snapshot, current):
@@ -315,6 +394,17 @@ class SriovPoolResource(SysfsResource):
             wanted = ", ".join("%s %s" % (key, _shown_value(value)) for key, value in sorted(_wanted(values).items()))
             commands.append("%s VF %d: %s" % (model.name, index, wanted))
         return {"pci_address": model.name, "config": self.to_config(model), "vfs": vfs, "commands": commands}
+
+
+def _names_libvirt_network(params, kind, name_field):
+    """Whether this call may define or remove a pool's libvirt network: an item names one, or a
+    saved pool has one. Never in the boot-time restore: libvirtd keeps and autostarts its
+    networks itself, and may not run yet."""
+    if params.get("boot_restore"):
+        return False
+    if any(isinstance(item, dict) and item.get("libvirt_network") for item in params.get("config") or []):
+        return True
+    return any(item.get("libvirt_network") for item in persist.Store().load(kind, name_field).values())
 
 
 def vfs_in_use(pf_address, snapshot):
