@@ -118,14 +118,14 @@ class Bench:
         if self.empty_s is None:
             ns = self.namespace("empty")
             try:
-                self.empty_s = statistics.median(self.playbook(ns, None) for _ in range(self.args.reps))
+                self.empty_s = statistics.median(self.playbook(ns, None) for _rep in range(self.args.reps))
             finally:
                 self.destroy(ns)
             self.results["meta"]["empty_playbook_s"] = self.empty_s
             self.log("empty ansible-playbook: %.2f s" % self.empty_s)
             ns = self.namespace("ping")
             try:
-                ping = statistics.median(self.playbook(ns, "    - ansible.builtin.ping:\n") for _ in range(self.args.reps))
+                ping = statistics.median(self.playbook(ns, "    - ansible.builtin.ping:\n") for _rep in range(self.args.reps))
             finally:
                 self.destroy(ns)
             # any module task costs this much beyond the empty play: the floor of a re-run through ansible
@@ -164,7 +164,7 @@ class Bench:
 
     def taps_floor(self, n):
         times = []
-        for _ in range(self.args.reps):
+        for _rep in range(self.args.reps):
             ns = self.tap_namespace()
             try:
                 batch = self.path("taps.batch")
@@ -191,7 +191,7 @@ class Bench:
             with open(interpreter, "w", encoding="utf-8") as handle:
                 handle.write('#!/bin/sh\nexec %s %s "$@"\n' % (MODULE_PYTHON, os.path.join(HERE, "peak_rss.py")))
             os.chmod(interpreter, 0o755)
-        for _ in range(self.args.reps):
+        for _rep in range(self.args.reps):
             ns = self.tap_namespace()
             try:
                 first.append(self.playbook(ns, task, {"taps": self.tap_config(n)}, expect_changed=True))
@@ -239,7 +239,7 @@ class Bench:
                 json.dump({"module": "vm_interface", "args": {"config": self.tap_config(n)}}, handle)
             ns.run(MODULE_PYTHON, os.path.join(HERE, "inprocess.py"), request, timeout=3600)
             runs = []
-            for _ in range(self.args.reps):
+            for _rep in range(self.args.reps):
                 runs.append(json.loads(ns.run(MODULE_PYTHON, os.path.join(HERE, "inprocess.py"), request).stdout))
             stats_file = self.path("noop.pstats")
             ns.run(MODULE_PYTHON, os.path.join(HERE, "inprocess.py"), request, "--profile", stats_file)
@@ -289,8 +289,8 @@ class Bench:
             ovs.start()
             ovs.vsctl("add-br", "hvbbr0", "--", "set", "bridge", "hvbbr0", "datapath_type=netdev")
             # ovs-vswitchd's PMD thread polls one of the cores: the empty play is timed again beside it
-            baseline = statistics.median(self.playbook(ns, None, env=ovs.env()) for _ in range(self.args.reps))
-            ping = statistics.median(self.playbook(ns, "    - ansible.builtin.ping:\n", env=ovs.env()) for _ in range(self.args.reps))
+            baseline = statistics.median(self.playbook(ns, None, env=ovs.env()) for _rep in range(self.args.reps))
+            ping = statistics.median(self.playbook(ns, "    - ansible.builtin.ping:\n", env=ovs.env()) for _rep in range(self.args.reps))
             self.results["meta"]["ovs_empty_playbook_s_n%d" % n] = baseline
             self.results["meta"]["ovs_ping_task_own_s_n%d" % n] = max(ping - baseline, 0.0)
             self.log("with OVS-DPDK running: empty ansible-playbook %.2f s, ping task %.2f s own" % (baseline, ping - baseline))
@@ -310,7 +310,7 @@ class Bench:
 
             # floor: one transaction
             times = []
-            for _ in range(self.args.reps):
+            for _rep in range(self.args.reps):
                 args = []
                 for i in range(n):
                     args += ["--", "add-port", "hvbbr0", "vhu%d" % i, "--", "set", "Interface", "vhu%d" % i,
@@ -328,7 +328,7 @@ class Bench:
             task = ("    - hypervisor.networking.ovs_dpdk_port:\n        database: \"%s\"\n        config: \"{{ ports }}\"\n"
                     % ovs.database)
             first, again = [], []
-            for _ in range(self.args.reps):
+            for _rep in range(self.args.reps):
                 first.append(self.playbook(ns, task, {"ports": config}, env=ovs.env(), expect_changed=True))
                 if count() != n:
                     raise RuntimeError("ovs_dpdk_port made %d ports, not %d" % (count(), n))
@@ -393,7 +393,7 @@ class Bench:
     def nat_run(self, n):
         task = "    - hypervisor.networking.vm_network:\n        config: \"{{ nets }}\"\n"
         first, again = [], []
-        for _ in range(self.args.reps):
+        for _rep in range(self.args.reps):
             ns = self.namespace("nat")
             try:
                 first.append(self.playbook(ns, task, {"nets": self.nat_config(n)}, expect_changed=True))
@@ -440,7 +440,7 @@ class Bench:
                        "        config: \"{{ nets }}\"\n")
         try:
             first, again = [], []
-            for _ in range(self.args.reps if with_module else 0):
+            for _rep in range(self.args.reps if with_module else 0):
                 first.append(self.playbook(root, module_task, {"nets": nets}, expect_changed=True))
                 again.append(self.playbook(root, module_task, {"nets": nets}, expect_changed=False))
                 self.playbook(root, "    - hypervisor.networking.vm_network:\n        backend: libvirt\n        persist: false\n"
