@@ -287,7 +287,7 @@ def restore_all(kinds_in_order, resources):
             continue
         changes = 0
         for name in sorted(saved):
-            params = {"state": "replaced", "config": [saved[name]], "persist": False, "adopt": True}
+            params = {"state": "replaced", "config": [resources[kind].boot_item(saved[name])], "persist": False, "adopt": True}
             try:
                 changes += len(converge(resources[kind], params, check_mode=False)["commands"])
             except HvnetError as exc:
