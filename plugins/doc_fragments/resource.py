@@ -28,8 +28,10 @@ options:
     description:
       - Save the resulting configuration of this kind so that it is re-applied at boot.
       - What was asked for is saved as C(/var/lib/hypervisor-networking/intent/<module>.json), next to a
-        C(restore/) program; a systemd oneshot unit C(hypervisor-networking-restore.service) re-applies it after the
-        network is up and before libvirtd starts.
+        C(restore/) program. Two systemd oneshot units run that program at boot, one phase each -
+        C(hypervisor-networking-restore-early.service) re-applies host-level state (C(hugepages), C(pci_driver),
+        C(sriov_pool)) before networking starts, C(hypervisor-networking-restore.service) the rest after the network
+        is up and before libvirtd starts.
       - Inside C(ip netns exec NAME) the same layout is kept in C(/var/lib/hypervisor-networking/netns/NAME/), with
         the program C(restore/restore) there to run inside the namespace; no unit is installed.
       - With V(false) the saved state is left as it is, and nothing is written that outlives the objects (only

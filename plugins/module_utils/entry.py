@@ -9,9 +9,11 @@ copied from any module's payload.
 
 from __future__ import annotations
 
+import sys
+
 from ansible_collections.hypervisor.networking.plugins.module_utils.engine import restore_all, run_module
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HvnetError
-from ansible_collections.hypervisor.networking.plugins.module_utils.persist import KINDS_IN_ORDER
+from ansible_collections.hypervisor.networking.plugins.module_utils.persist import PHASES, kinds_of_phase
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.interface import InterfaceResource
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.libvirt_network import LibvirtNetworkResource
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.network import NetworkResource
@@ -53,5 +55,10 @@ def run(module, kind):
     run_module(module, resource_for(kind, module.params.get("backend")))
 
 
-def restore_main():
-    return restore_all(KINDS_IN_ORDER, resource_for)
+def restore_main(argv=()):
+    """`restore [early|late]`: one phase of the boot-time restore; without one (a unit written
+    before phases existed, or a restore by hand) every kind, in order."""
+    if len(argv) > 1 or (argv and argv[0] not in PHASES):
+        sys.stderr.write("usage: restore [%s] (no phase: every kind); got %s\n" % ("|".join(PHASES), " ".join(argv)))
+        return 2
+    return restore_all(kinds_of_phase(argv[0] if argv else None), resource_for)

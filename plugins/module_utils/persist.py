@@ -16,8 +16,11 @@ documents the layout, and every other module asks `Layout` for its paths:
     nft/<table>.sha256          fingerprints of our nftables tables (drift detection)
     sysctl-originals.json       forwarding sysctl values found before we changed them
 
-In the host's own namespace a systemd oneshot unit runs the restore program at boot, after
-the network is up and before libvirtd and the VMs start.
+In the host's own namespace the restore program runs at boot in two phases, each from its own
+systemd oneshot unit: `early` (host-level sysfs state: hugepages, driver bindings, SR-IOV VFs)
+before networking starts, `late` (networks, OVS, interfaces) after the network is up and before
+libvirtd and the VMs start. Without a phase (a unit written before phases existed, or by hand
+in a namespace) it restores every kind.
 """
 
 from __future__ import annotations
@@ -36,18 +39,28 @@ PERSISTENT_ROOT = "/var/lib/hypervisor-networking"
 RUNTIME_ROOT = "/run/hypervisor-networking"
 NETNS_DIR = "/run/netns"  # where `ip netns` names namespaces
 UNNAMED_PREFIX = "unnamed-"  # the scope of a namespace without a name (unshare -n, a container)
-UNIT_PATH = "/etc/systemd/system/hypervisor-networking-restore.service"
-UNIT_LINK = "/etc/systemd/system/multi-user.target.wants/hypervisor-networking-restore.service"
+UNIT_DIR = "/etc/systemd/system"
 # The previous layout (up to 1.x): read once, moved by the next saving run.
 LEGACY_STATE_ROOT = "/etc/hypervisor-networking"
 LEGACY_BUNDLE_DIR = "/usr/local/lib/hypervisor-networking"
 SYSTEM_PYTHONS = ("/usr/bin/python3", "/usr/libexec/platform-python")
 PACKAGE = "ansible_collections/hypervisor/networking/plugins/module_utils"
-# hugepages and driver bindings first (DPDK needs them), then networks, the Open_vSwitch keys,
-# netdev bridges, their ports, and the VMs' interfaces on them
+# The restore's two phases. EARLY kinds need no network and must be there before networking
+# starts (the host's own network configuration may name a VF or enslave one to a bridge); LATE
+# kinds build on the network being up.
+EARLY = "early"
+LATE = "late"
+PHASES = (EARLY, LATE)
+# Every saved kind with its phase, in restore order: hugepages and driver bindings first (DPDK
+# needs them), the VFs, then networks, the Open_vSwitch keys, netdev bridges, their ports, and
+# the VMs' interfaces on them. The one place a kind's phase is declared.
+RESTORE_ORDER = (
+    ("hugepages", EARLY), ("pci_driver", EARLY), ("sriov_pool", EARLY),
+    ("vm_network", LATE), ("ovs_dpdk_global", LATE), ("ovs_dpdk_bridge", LATE), ("ovs_dpdk_port", LATE), ("vm_interface", LATE),
+)
+KINDS_IN_ORDER = tuple(kind for kind, _phase in RESTORE_ORDER)
 # saved items of a backend other than their module's default one carry its name under this key
 BACKEND_KEY = "backend"
-KINDS_IN_ORDER = ("hugepages", "pci_driver", "sriov_pool", "vm_network", "ovs_dpdk_global", "ovs_dpdk_bridge", "ovs_dpdk_port", "vm_interface")
 RECOVERY_DOC = "docs/state-and-recovery.md"
 
 RESTORE_PROGRAM = '''#!%(python)s
@@ -56,24 +69,52 @@ import os
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from ansible_collections.hypervisor.networking.plugins.module_utils.entry import restore_main as main
-sys.exit(main())
+sys.exit(main(sys.argv[1:]))
 '''
 
-UNIT = """[Unit]
+DOCUMENTATION_URL = "https://github.com/hypervisor-networking/hypervisor.networking"
+# One unit per phase: (unit name, the target that wants it, its [Unit] section). Each is installed
+# while its phase has saved state, and runs only when an intent file of its phase exists (the
+# ConditionPathExists=| lines: a file removed by hand).
+UNITS = {
+    # Like nftables.service: outside the default dependencies, so that it can run before
+    # network-pre.target; after the local file systems (the saved intent), the modules of
+    # /etc/modules-load.d (vfio-pci) and the end of udev's coldplug, which loads the PF's driver
+    # (no sriov_totalvfs without it): udev-settle, deprecated but the one wait for that, as
+    # os-net-config's sriov_config.service does. Only installed while an early kind is saved.
+    EARLY: ("hypervisor-networking-restore-early.service", "sysinit.target", """\
+Description=Restore host state saved by hypervisor.networking (hugepages, PCI drivers, SR-IOV VFs) before networking
+Documentation=%(documentation)s
+DefaultDependencies=no
+Wants=network-pre.target systemd-udev-settle.service
+After=local-fs.target systemd-modules-load.service systemd-udev-settle.service
+Before=network-pre.target shutdown.target
+Conflicts=shutdown.target
+"""),
+    LATE: ("hypervisor-networking-restore.service", "multi-user.target", """\
 Description=Restore VM networking saved by hypervisor.networking
-Documentation=https://github.com/hypervisor-networking/hypervisor.networking
+Documentation=%(documentation)s
 Wants=network-online.target
-After=network-online.target
+After=network-online.target hypervisor-networking-restore-early.service
 Before=libvirtd.service libvirt-guests.service
+"""),
+}
 
+UNIT = """[Unit]
+%(unit)s%(conditions)s
 [Service]
 Type=oneshot
 RemainAfterExit=yes
-ExecStart=%s
+ExecStart=%(program)s %(phase)s
 
 [Install]
-WantedBy=multi-user.target
+WantedBy=%(wanted_by)s
 """
+
+
+def kinds_of_phase(phase=None):
+    """The kinds one restore phase re-applies, in order; no phase means every kind."""
+    return tuple(kind for kind, of in RESTORE_ORDER if phase in (None, of))
 
 
 class StateFileError(HostError):
@@ -129,8 +170,10 @@ def prune(directory, stop_at):
 class Layout:
     """Every path the collection writes for one scope: the host, or one `ip netns` namespace."""
 
-    def __init__(self, netns=None, persistent_root=PERSISTENT_ROOT, runtime_root=RUNTIME_ROOT, legacy_root=LEGACY_STATE_ROOT):
+    def __init__(self, netns=None, persistent_root=PERSISTENT_ROOT, runtime_root=RUNTIME_ROOT, legacy_root=LEGACY_STATE_ROOT,
+                 unit_dir=UNIT_DIR):
         self.netns = netns
+        self.unit_dir = unit_dir
         self.scope = netns or "host"
         self.persistent_root = persistent_root
         self.runtime_root = runtime_root
@@ -154,6 +197,15 @@ class Layout:
     @property
     def restore_program(self):
         return os.path.join(self.bundle, "restore")
+
+    # ---- the host's boot units (outside the two roots) ------------------------------------------
+    def unit_path(self, phase):
+        return os.path.join(self.unit_dir, UNITS[phase][0])
+
+    def unit_link(self, phase):
+        """The link that enables the unit: in the .wants directory of the target that starts it."""
+        name, wanted_by, _unit = UNITS[phase]
+        return os.path.join(self.unit_dir, wanted_by + ".wants", name)
 
     # ---- runtime ----------------------------------------------------------------------------
     @property
@@ -317,8 +369,9 @@ class Store:
         document = {"kind": kind, "config": [objects[name] for name in sorted(objects)]}
         return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
-    def _others_saved(self, kind):
-        return any(self._existing_path(other) for other in KINDS_IN_ORDER if other != kind)
+    def _saved_after(self, kind, saving):
+        """The kinds that have saved state once `kind` is saved (`saving`) or forgotten."""
+        return {other for other in KINDS_IN_ORDER if (saving if other == kind else self._existing_path(other))}
 
     def _legacy_files(self):
         """{path: bytes} of every file of this scope's previous layout that a save moves or removes."""
@@ -335,7 +388,7 @@ class Store:
         """Add a save action to `plan` when anything of the restore path would change.
 
         Saving also moves the scope's files of the previous layout into this one. When nothing
-        is saved any more in the scope, the restore bundle (and the host's boot unit) go too.
+        is saved any more in the scope, the restore bundle (and the host's boot units) go too.
         Returns a list of warnings (no boot hook, an interpreter that may not outlive the run).
         """
         self.load(kind, key)  # a corrupt file stops the run here, before anything changes
@@ -343,16 +396,21 @@ class Store:
         old_text = self._read_text(kind)
         new_text = self.render(kind, objects)
         legacy = self._legacy_files()
-        keep_bundle = new_text is not None or self._others_saved(kind)
+        saved_after = self._saved_after(kind, new_text is not None)
+        keep_bundle = bool(saved_after)
         bundle = Bundle(layout.bundle)
         bundle_stale = bundle.stale() if keep_bundle else bundle.present()
-        unit = None if self.netns else BootUnit(bundle.program)
-        unit_stale = bool(unit and unit.available() and (unit.stale() if keep_bundle else unit.present()))
         warnings = []
-        if keep_bundle and unit and not unit.available():
-            warnings.append("this host has no systemd: the saved %s state is not re-applied at boot unless %s runs then" % (
-                kind, layout.restore_program))
-        if old_text == new_text and not bundle_stale and not unit_stale and not legacy:
+        # a phase's unit exists while its phase has saved state (the early one pulls in udev-settle)
+        units = {} if self.netns else {BootUnit(layout, phase): bool(saved_after & set(kinds_of_phase(phase))) for phase in PHASES}
+        if units and not BootUnit.available(layout):
+            units = {}
+            if keep_bundle:
+                warnings.append("this host has no systemd: the saved %s state is not re-applied at boot unless %s runs then" % (
+                    kind, layout.restore_program))
+        stale_units = [unit for unit, wanted in units.items() if (unit.stale() if wanted else unit.present())]
+        wanted_units = {unit for unit, wanted in units.items() if wanted}
+        if old_text == new_text and not bundle_stale and not stale_units and not legacy:
             return warnings
         if keep_bundle and bundle_stale:
             warning = interpreter_warning()
@@ -362,7 +420,7 @@ class Store:
         where = "network namespace %s" % self.netns if self.netns else "this host"
         old_in_layout = os.path.lexists(path)
         bundle_was_present = bundle.present()
-        unit_was_present = bool(unit and unit.present())
+        units_before = [(unit, unit.installed()) for unit in stale_units]
         moved = {}  # new path: text, for the other kinds' intent moved from the previous layout
 
         def save():
@@ -371,18 +429,19 @@ class Store:
                 if other != kind and source in legacy and not os.path.exists(self.path(other)):
                     moved[self.path(other)] = legacy[source]
                     _write_atomic(self.path(other), legacy[source], binary=True)
-            if keep_bundle:
-                if bundle_stale:
-                    bundle.install()
-                if unit_stale:
+            if keep_bundle and bundle_stale:
+                bundle.install()
+            for unit in stale_units:
+                if unit in wanted_units:
                     unit.install()
             if new_text is None:
                 remove_file(path, layout.persistent_root)
             else:
                 _write_atomic(path, new_text)
-            if not keep_bundle:
-                if unit_stale:
+            for unit in stale_units:
+                if unit not in wanted_units:
                     unit.remove()
+            if not keep_bundle:
                 bundle.remove(layout.persistent_root)
             for legacy_path in legacy:
                 remove_file(legacy_path, layout.root_of(legacy_path))
@@ -401,11 +460,8 @@ class Store:
                     bundle.install()
                 else:
                     bundle.remove(layout.persistent_root)
-            if unit_stale:
-                if unit_was_present:
-                    unit.install()
-                else:
-                    unit.remove()
+            for unit, installed in units_before:
+                unit.put_back(installed)
 
         if new_text is None:
             what = "forget the saved %s state (%s): nothing of this kind is kept for boot-time restore" % (kind, where)
@@ -416,38 +472,53 @@ class Store:
 
 
 class BootUnit:
-    """The systemd unit that runs the host's restore program at boot."""
+    """The systemd unit that runs the host's restore program at boot for one phase."""
 
-    def __init__(self, program):
-        self.text = UNIT % program
+    def __init__(self, layout, phase):
+        self.path = layout.unit_path(phase)
+        self.link = layout.unit_link(phase)
+        _name, wanted_by, unit = UNITS[phase]
+        conditions = "".join("ConditionPathExists=|%s\n" % layout.intent(kind) for kind in kinds_of_phase(phase))
+        self.text = UNIT % {"unit": unit % {"documentation": DOCUMENTATION_URL}, "conditions": conditions,
+                            "program": layout.restore_program, "phase": phase, "wanted_by": wanted_by}
 
     @staticmethod
-    def available():
-        return os.path.isdir("/run/systemd/system") or os.path.isdir("/etc/systemd/system")
+    def available(layout):
+        return os.path.isdir("/run/systemd/system") or os.path.isdir(layout.unit_dir)
 
     def stale(self):
+        return self.installed() != (self.text, True)
+
+    def installed(self):
+        """(the unit file's text or None, whether it is enabled): what put_back restores."""
         try:
-            with open(UNIT_PATH) as handle:
-                if handle.read() != self.text:
-                    return True
+            with open(self.path) as handle:
+                text = handle.read()
         except OSError:
-            return True
-        return not os.path.islink(UNIT_LINK)
+            text = None
+        return text, os.path.islink(self.link)
 
     def install(self):
-        _write_atomic(UNIT_PATH, self.text, mode=0o644)
-        os.makedirs(os.path.dirname(UNIT_LINK), exist_ok=True)
-        if not os.path.lexists(UNIT_LINK):
-            os.symlink(UNIT_PATH, UNIT_LINK)
+        self.put_back((self.text, True))
 
-    @staticmethod
-    def present():
-        return os.path.lexists(UNIT_PATH) or os.path.lexists(UNIT_LINK)
+    def put_back(self, installed):
+        text, enabled = installed
+        if text is None:
+            _remove(self.path)
+        else:
+            _write_atomic(self.path, text, mode=0o644)
+        if not enabled:
+            _remove(self.link)
+        elif not os.path.islink(self.link):
+            _remove(self.link)
+            os.makedirs(os.path.dirname(self.link), exist_ok=True)
+            os.symlink(self.path, self.link)
 
-    @staticmethod
-    def remove():
-        _remove(UNIT_LINK)
-        _remove(UNIT_PATH)
+    def present(self):
+        return os.path.lexists(self.path) or os.path.lexists(self.link)
+
+    def remove(self):
+        self.put_back((None, False))
 
 
 class Bundle:

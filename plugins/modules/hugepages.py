@@ -53,8 +53,9 @@ options:
         type: int
 notes:
   - The pools are global to the machine, not to a network namespace.
-  - With O(persist=true) the counts are saved for the collection's boot-time restore, which runs late in boot; pages
-    reserved at boot (C(vm.nr_hugepages), C(hugepages=) on the kernel command line) are more reliable.
+  - With O(persist=true) the counts are saved for the collection's boot-time restore, whose early unit runs before
+    networking starts; pages reserved earlier still (C(vm.nr_hugepages), C(hugepages=) on the kernel command line)
+    are more reliable, since memory fragments as the system runs.
 """
 
 EXAMPLES = r"""

@@ -61,7 +61,8 @@ options:
         type: str
 notes:
   - Keep the binding across reboots with a udev rule that sets C(driver_override) when the device appears (the role
-    P(hypervisor.networking.dpdk#role) writes one); the collection's boot-time restore (O(persist=true)) runs later in boot.
+    P(hypervisor.networking.dpdk#role) writes one); the collection's boot-time restore (O(persist=true)) binds it again
+    before networking starts, but only after udev's coldplug has started, when the device's own driver may have taken it.
 """
 
 EXAMPLES = r"""

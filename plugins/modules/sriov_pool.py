@@ -24,7 +24,8 @@ description:
     VF, then the VF's own O(config[].vfs) entry. The VF driver resolves the same way from O(config[].driver).
   - Where NetworkManager runs (C(/run/NetworkManager) exists), a udev rule
     C(/etc/udev/rules.d/70-hypervisor-networking-sriov-<pci address>.rules) marks the PF's VFs unmanaged before they
-    are created, so NetworkManager never configures them.
+    are created, so NetworkManager never configures them. A rule once written stays while the PF has VFs, also when
+    NetworkManager is not running (as early in boot, when the VFs are restored).
   - Refused before anything changes, every problem in one message with its field path - values first (a VF index not
     below O(config[].num_vfs), a VF listed twice, a multicast or all-zero MAC, a VLAN outside 0..4095, a QoS without
     a VLAN, C(min_tx_rate) above C(max_tx_rate), overlapping O(config[].vf_groups)), then the host (no such PF, a PF
@@ -247,9 +248,11 @@ options:
             C(net-start)).
         type: str
 notes:
-  - The VFs, their attributes and drivers are saved with O(persist=true) and restored at boot by the collection's
-    restore unit, before the networks of M(hypervisor.networking.vm_network). That unit runs after
-    C(network-online.target) - the host's own network configuration cannot use the VFs at boot.
+  - The VFs, their attributes and drivers are saved with O(persist=true) and restored at boot by the collection's early
+    restore unit C(hypervisor-networking-restore-early.service), before C(network-pre.target) - so before
+    NetworkManager, systemd-networkd or ifupdown bring up the host's own network configuration, which can therefore
+    name a VF or enslave one to a bridge - and after the C(pci_driver) bindings. At boot the PF is found by its PCI
+    address, so a PF that udev has not renamed yet is still found.
   - VF attributes that the NIC's driver does not support (C(trust), C(min_tx_rate) and C(vlan_proto) on some NICs) fail
     the task when they are asked for and differ from what the NIC reports.
 """

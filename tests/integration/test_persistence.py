@@ -104,10 +104,12 @@ def test_simulated_reboot_restores_everything(persist_ns, run_module):
     reborn.run("ip", "link", "set", "lo", "up")
     assert nh.link_names(reborn) == ["lo"]
 
-    proc = subprocess.run(["ip", "netns", "exec", name, nh.restore_program(name)], capture_output=True, text=True, timeout=120, check=False)
-    print("restore output:\n%s%s" % (proc.stdout, proc.stderr))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "restore failed" not in proc.stdout
+    # the two phases, as the host's boot units run them: early (sysfs kinds only) leaves the networks
+    # and interfaces to late (a run without a phase restores both: see test_previous_layout_is_found_and_moved)
+    early = _restore(name, "early")
+    assert early.stdout == "" and nh.link_names(reborn) == ["lo"], early.stdout
+    proc = _restore(name, "late")
+    assert [line.split(":")[0] for line in proc.stdout.splitlines()] == ["vm_network", "vm_interface"], proc.stdout
 
     restored = _normalised(reborn)
     nh.assert_same_state(recorded, restored, "normalised links and addresses after restore")
@@ -118,6 +120,24 @@ def test_simulated_reboot_restores_everything(persist_ns, run_module):
     nh.assert_unchanged_run(iface)
     gathered = nh.assert_ok(run_module(reborn, "vm_interface", {"state": "gathered"}))["gathered"]
     assert gathered[0]["guest"] == {"queues": 2, "mac": "52:54:00:00:0c:10", "queue_size": 256}
+
+
+def _restore(name, *phase):
+    """Run namespace `name`'s restore program (optionally one phase); it must succeed."""
+    proc = subprocess.run(["ip", "netns", "exec", name, nh.restore_program(name), *phase], capture_output=True, text=True,
+                          timeout=120, check=False)
+    print("restore %s output:\n%s%s" % (" ".join(phase), proc.stdout, proc.stderr))
+    assert proc.returncode == 0 and "restore failed" not in proc.stdout, proc.stdout + proc.stderr
+    return proc
+
+
+def test_the_restore_program_refuses_an_unknown_phase(persist_ns, run_module):
+    _apply(run_module, persist_ns)
+    before = nh.kernel_state(persist_ns)
+    proc = subprocess.run(["ip", "netns", "exec", persist_ns.name, nh.restore_program(persist_ns.name), "boot"], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert proc.returncode == 2 and "usage: restore [early|late]" in proc.stderr, proc.stderr
+    nh.assert_same_state(before, nh.kernel_state(persist_ns))
 
 
 def _assert_restore_interpreter(ns, result):
@@ -226,9 +246,7 @@ def test_previous_layout_is_found_and_moved(persist_ns, run_module):
         subprocess.run(["ip", "netns", "add", name], check=True, timeout=30)
         reborn = Netns(name)
         reborn.run("ip", "link", "set", "lo", "up")
-        proc = subprocess.run(["ip", "netns", "exec", name, nh.restore_program(name)], capture_output=True, text=True,
-                              timeout=120, check=False)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
+        _restore(name)  # no phase, as the unit of a version before phases runs it: every kind
         nh.assert_same_state(recorded, _normalised(reborn), "normalised links and addresses after restore")
     finally:
         subprocess.run(["rm", "-rf", legacy], check=False)

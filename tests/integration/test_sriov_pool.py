@@ -27,7 +27,7 @@ from ansible_collections.hypervisor.networking.plugins.module_utils import persi
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend import libvirt as lvbackend
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend import sysfs
 from ansible_collections.hypervisor.networking.plugins.module_utils.engine import converge, restore_all
-from ansible_collections.hypervisor.networking.plugins.module_utils.entry import resource_for
+from ansible_collections.hypervisor.networking.plugins.module_utils.entry import resource_for, restore_main
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import ApplyError, HostError, HvnetError, ValidationError
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource import sriov as sriov_resource
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.sriov import SriovPoolResource
@@ -57,10 +57,10 @@ def new_host(tmp_path, monkeypatch, store):  # pylint: disable=redefined-outer-n
     eno1 without SR-IOV; ice, iavf and vfio-pci loaded."""
     made = []
 
-    def factory(vf_delay=0.0, ignored_vf_attributes=(), nm_running=True, total=64):
+    def factory(vf_delay=0.0, ignored_vf_attributes=(), nm_running=True, total=64, netdevs=None):
         host = SysfsEmulator(
             tmp_path / ("sys%d" % len(made)), vf_delay=vf_delay, ignored_vf_attributes=ignored_vf_attributes,
-            devices={PF0: {"driver": "ice", "netdevs": ["enp1s0f0"], "sriov": {"total": total}},
+            devices={PF0: {"driver": "ice", "netdevs": (netdevs or {}).get(PF0, ["enp1s0f0"]), "sriov": {"total": total}},
                      PF1: {"driver": "ice", "netdevs": ["enp1s0f1"], "sriov": {"total": 16, "offset": 144}},
                      PLAIN: {"driver": "e1000e", "netdevs": ["eno1"]}},
             drivers=["ice", "iavf", "vfio-pci", "e1000e"],
@@ -305,15 +305,40 @@ def test_more_than_100_vfs(new_host):  # pylint: disable=redefined-outer-name
     assert not _run(host, [{"pf": "enp1s0f0", "num_vfs": 128, "vfs": [{"index": 127, "vlan": 127}]}])["changed"]
 
 
-def test_saved_pools_come_back_at_boot_before_networks(new_host, monkeypatch):  # pylint: disable=redefined-outer-name
+def _rebooted(before, new_host, monkeypatch, pf_netdev="enp1s0f0"):  # pylint: disable=redefined-outer-name
+    """The same NICs after a reboot, early in boot: no VFs, NetworkManager not started yet, the udev
+    rules of /etc still there; the restore program uses the default /sys."""
+    host = new_host(netdevs={PF0: [pf_netdev]}, nm_running=False)  # pylint: disable=redefined-outer-name
+    rules = os.path.join(before.root, "etc", "udev", "rules.d")
+    if os.path.isdir(rules):
+        shutil.copytree(rules, os.path.join(host.root, "etc", "udev", "rules.d"), dirs_exist_ok=True)
+    monkeypatch.setattr(sysfs, "DEFAULT_ROOT", host.root)
+    return host
+
+
+def test_saved_pools_come_back_at_boot_before_networks(new_host, monkeypatch, capsys):  # pylint: disable=redefined-outer-name
+    """The restore program's early phase (the unit before network-pre.target) brings the VFs back, the late one leaves them."""
     first = new_host()
     _run(first, [POOL])
-    rebooted = new_host()  # the same NIC after a reboot: no VFs
-    monkeypatch.setattr(sysfs, "DEFAULT_ROOT", rebooted.root)  # the restore program uses the default /sys
-    assert restore_all(["sriov_pool"], resource_for) == 0
+    rebooted = _rebooted(first, new_host, monkeypatch)
+    assert restore_main(["early"]) == 0
     assert rebooted.numvfs(PF0) == 4
+    assert rebooted.udev_rule(PF0) == first.udev_rule(PF0) is not None, "NetworkManager, starting later, must find the rule"
     assert [rebooted.driver(vf) for vf in rebooted.vf_addresses(PF0)] == ["vfio-pci", "vfio-pci", "iavf", "iavf"]
     assert rebooted.vf_table["enp1s0f0"][0]["mac"] == "52:54:00:00:01:00" and rebooted.vf_table["enp1s0f0"][3]["qos"] == 5
+    assert "sriov_pool: 1 object(s)" in capsys.readouterr().out
+    restored = _state(rebooted)
+    assert restore_main(["late"]) == 0 and _state(rebooted) == restored and "sriov_pool" not in capsys.readouterr().out
+    assert restore_all(["sriov_pool"], resource_for) == 0 and _state(rebooted) == restored  # a second restore changes nothing
+
+
+def test_the_early_restore_finds_a_pf_udev_has_not_renamed_yet(new_host, monkeypatch):  # pylint: disable=redefined-outer-name
+    """Early in boot the PF may still have the kernel's name: the saved pool names it by PCI address too."""
+    first = new_host()
+    _run(first, [POOL])
+    rebooted = _rebooted(first, new_host, monkeypatch, pf_netdev="eth3")
+    assert restore_main(["early"]) == 0
+    assert rebooted.numvfs(PF0) == 4 and rebooted.vf_table["eth3"][0]["mac"] == "52:54:00:00:01:00"
 
 
 def _module_source():

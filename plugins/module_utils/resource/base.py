@@ -49,6 +49,11 @@ class Resource:
     def to_config(self, model):
         return to_config(model)
 
+    @staticmethod
+    def boot_item(item):
+        """A saved config item as the boot-time restore applies it (by default as it was saved)."""
+        return item
+
     def gather(self, snapshot, current):
         """state gathered: config items of the objects on the host (by default the ones the collection owns)."""
         return [self.to_config(current[name]) for name in sorted(current)]

@@ -83,6 +83,12 @@ class SriovPoolResource(SysfsResource):
         model = dataclasses.replace(model, allow_vf_reset=None, driver=None if model.driver == m.KERNEL_DRIVER else model.driver)
         return to_config(model)
 
+    @staticmethod
+    def boot_item(item):
+        """The PF by its PCI address (the saved key) alone: the early restore may run before udev
+        has given the PF its saved interface name."""
+        return {key: value for key, value in item.items() if key != "pf"}
+
     def check_desired(self, problems, path, model):
         m.check_pool(problems, path, model)
 
@@ -277,7 +283,10 @@ class SriovPoolResource(SysfsResource):
     @staticmethod
     def _plan_udev_rule(plan, backend, address, label, vf_addresses, snapshot):
         old = snapshot["udev_rules"].get(address)
-        text = backend_sriov.udev_rule(address, vf_addresses) if vf_addresses and snapshot["nm_running"] else None
+        # a rule written while NetworkManager ran stays while it is not running: the early boot-time
+        # restore runs before NetworkManager starts, and the rule must be there when it does
+        keep_nm_off = snapshot["nm_running"] or old is not None
+        text = backend_sriov.udev_rule(address, vf_addresses) if vf_addresses and keep_nm_off else None
         if text == old or (text is None and old is None):
             return
         path = backend_sriov.udev_rule_path(backend.udev_rules_dir, address)
