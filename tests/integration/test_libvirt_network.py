@@ -3,7 +3,7 @@
 """vm_network with backend libvirt, against a real libvirtd.
 
 libvirtd runs in the root namespace and makes its bridges and firewall rules there, so these
-tests touch only libvirt networks and bridges named hvtlv* on documentation subnets, remove
+tests touch only libvirt networks, bridges and veths named hvtlv* on documentation subnets, remove
 them at the end even on failure, never touch `default`, and put back the forwarding sysctls
 libvirt turns on when it starts a NAT/route network. The engine is called in-process (one
 libvirt connection per call, ~0.1 s per network action); what the tests assert is read back
@@ -22,7 +22,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # firstuse (the documented examples)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # firstuse (the documented examples), nethelpers
 libvirt = pytest.importorskip("libvirt")
 
 # pylint: disable=wrong-import-position
@@ -30,6 +30,7 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.backend impo
 from ansible_collections.hypervisor.networking.plugins.module_utils.engine import converge  # noqa: E402
 from ansible_collections.hypervisor.networking.plugins.module_utils.entry import resource_for  # noqa: E402
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HvnetError  # noqa: E402
+import nethelpers as nh  # noqa: E402
 
 URI = "qemu:///system"
 PREFIX = "hvtlv"
@@ -62,37 +63,50 @@ def _read_sysctl(key):
         return handle.read().strip()
 
 
-def _test_networks(conn):
-    return [net for net in conn.listAllNetworks(0) if net.name().startswith(PREFIX)]
+def _test_networks(conn, prefix=PREFIX):
+    return [net for net in conn.listAllNetworks(0) if net.name().startswith(prefix)]
 
 
-def _remove_test_networks(conn):
-    for net in _test_networks(conn):
+def _remove_test_networks(conn, prefix=PREFIX):
+    for net in _test_networks(conn, prefix):
         if net.isActive():
             net.destroy()
         if net.isPersistent():
             net.undefine()
 
 
+def _remove_dnsmasq_pid_files(prefix=PREFIX):
+    """libvirt leaves the pid files of the dnsmasq of destroyed networks behind."""
+    for name in os.listdir(LIBVIRT_NETWORK_RUN_DIR) if os.path.isdir(LIBVIRT_NETWORK_RUN_DIR) else ():
+        if name.startswith(prefix) and name.endswith(".pid"):
+            os.unlink(os.path.join(LIBVIRT_NETWORK_RUN_DIR, name))
+
+
 @pytest.fixture(scope="module")
-def conn():
+def libvirtd():
+    """A connection to libvirtd (started when none runs); at the end the forwarding sysctls
+    libvirt turns on for NAT/route networks are put back as they were before the first test."""
     _ensure_libvirtd()
     saved = {key: _read_sysctl(key) for key in FORWARDING_SYSCTLS}
     connection = libvirt.open(URI)
-    _remove_test_networks(connection)  # a killed earlier run
     try:
         yield connection
     finally:
-        _remove_test_networks(connection)
         connection.close()
-        # libvirt leaves the pid files of the dnsmasq of destroyed networks behind
-        for name in os.listdir(LIBVIRT_NETWORK_RUN_DIR) if os.path.isdir(LIBVIRT_NETWORK_RUN_DIR) else ():
-            if name.startswith(PREFIX) and name.endswith(".pid"):
-                os.unlink(os.path.join(LIBVIRT_NETWORK_RUN_DIR, name))
-        for key, value in saved.items():  # libvirt turns forwarding on for NAT/route networks
+        for key, value in saved.items():
             if _read_sysctl(key) != value:
                 with open("/proc/sys/" + key, "w", encoding="ascii") as handle:
                     handle.write(value)
+
+
+@pytest.fixture(scope="module")
+def conn(libvirtd):  # pylint: disable=redefined-outer-name
+    _remove_test_networks(libvirtd)  # a killed earlier run
+    try:
+        yield libvirtd
+    finally:
+        _remove_test_networks(libvirtd)
+        _remove_dnsmasq_pid_files()
 
 
 @pytest.fixture
@@ -387,35 +401,101 @@ def test_saved_intent_carries_the_backend(clean, netns_factory):  # pylint: disa
     assert names(clean) == ["hvtlv-saved"]
 
 
-def test_guest_namespace_gets_a_dhcp_lease(clean, netns_factory, tmp_path):  # pylint: disable=redefined-outer-name
-    """A 'VM' namespace on a libvirt NAT network: libvirt's dnsmasq leases it an address from the
-    range and the guest reaches the network's gateway. (Reaching beyond the host would route
-    through the root namespace's uplink: not done here.)"""
+# The NAT test's own networks and root-namespace links: narrower than hvtlv*, so that its cleanup
+# leaves alone the networks of another run of this file going on at the same time. Its subnets
+# (a /29 and a /30) are ones no other test gives a libvirt network: libvirt refuses to start a
+# network whose subnet is already routed on the host.
+UPSTREAM_PREFIX = "hvtlvup"
+UPLINK = "hvtlvup0"  # root end of the veth to the upstream namespace: the NAT network's forward dev
+GUEST_PORT = "hvtlvupvm0"  # root end of the guest's veth, on libvirt's bridge
+UPLINK_ADDRESS, UPSTREAM_ADDRESS = "203.0.113.249", "203.0.113.250"
+GATEWAY, GUEST_MAC = "198.51.100.225", "52:54:00:0e:00:01"
+
+
+def _remove_upstream_test(conn):  # pylint: disable=redefined-outer-name
+    _remove_test_networks(conn, UPSTREAM_PREFIX)
+    for name in (UPLINK, GUEST_PORT):
+        if link(name) is not None:
+            subprocess.run(["ip", "link", "del", name], check=False)
+    _remove_dnsmasq_pid_files(UPSTREAM_PREFIX)
+
+
+@pytest.fixture
+def upstream_clean(libvirtd):  # pylint: disable=redefined-outer-name
+    """No hvtlvup* network or link before and after the test, even when it fails."""
+    _remove_upstream_test(libvirtd)
+    try:
+        yield libvirtd
+    finally:
+        _remove_upstream_test(libvirtd)
+
+
+def _root_ip(*argv):
+    subprocess.run(["ip"] + list(argv), check=True, capture_output=True, timeout=30)
+
+
+def test_guest_gets_a_lease_and_reaches_an_upstream_namespace_through_nat(upstream_clean, netns_factory, tmp_path):  # pylint: disable=redefined-outer-name
+    """A 'VM' namespace on a libvirt NAT network gets a lease from libvirt's dnsmasq, then reaches an
+    'upstream' namespace through libvirt's NAT, and upstream sees the translated source.
+
+    libvirtd runs in the root namespace, so the way out starts there: a veth (root end UPLINK,
+    203.0.113.249/30) into the upstream namespace (203.0.113.250/30), and the network's forward dev
+    is UPLINK, so libvirt masquerades only out of it. Upstream has no route to the guests' subnet:
+    only translated traffic can be answered."""
     if not shutil.which("busybox"):
         pytest.skip("busybox (udhcpc) is not installed")
-    conn = clean
-    run("merged", [nat("hvtlv-dhcp", "hvtlvdhcp", 0)])
-    guest = netns_factory("lvdhcp")
-    subprocess.run(["ip", "link", "add", "hvtlvport1", "type", "veth", "peer", "name", "eth0", "netns", guest.name], check=True)
-    try:
-        subprocess.run(["ip", "link", "set", "hvtlvport1", "master", "hvtlvdhcp", "up"], check=True)
-        guest.run("ip", "link", "set", "eth0", "address", "52:54:00:0e:00:01", "up")
-        script = tmp_path / "udhcpc.sh"
-        script.write_text('#!/bin/sh\ncase "$1" in bound|renew) ip addr add "$ip/$subnet" dev "$interface";; esac\n', encoding="ascii")
-        script.chmod(0o755)
-        out = guest.run("busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "10", "-T", "1", "-s", str(script), check=False, timeout=30)
-        assert out.returncode == 0, out.stdout + out.stderr
-        leased = [a["local"] for a in guest.ip_json("-4", "addr", "show", "dev", "eth0")[0]["addr_info"]]
-        assert len(leased) == 1 and leased[0].startswith("198.51.100.") and 2 <= int(leased[0].rsplit(".", 1)[1]) <= 8
-        for _attempt in range(30):  # bounded: libvirt's lease helper writes the lease after dnsmasq answered
-            leases = conn.networkLookupByName("hvtlv-dhcp").DHCPLeases()
-            if leases:
-                break
-            time.sleep(0.1)
-        assert [(lease["mac"], lease["ipaddr"]) for lease in leases] == [("52:54:00:0e:00:01", leased[0])]
-        assert guest.run("ping", "-c", "1", "-W", "2", "198.51.100.1", check=False).returncode == 0
-    finally:
-        subprocess.run(["ip", "link", "del", "hvtlvport1"], check=False)
+    conn = upstream_clean
+    upstream = netns_factory("lvupstream")
+    _root_ip("link", "add", UPLINK, "type", "veth", "peer", "name", "eth0", "netns", upstream.name)
+    _root_ip("addr", "add", UPLINK_ADDRESS + "/30", "dev", UPLINK)
+    _root_ip("link", "set", UPLINK, "up")
+    upstream.run("ip", "addr", "add", UPSTREAM_ADDRESS + "/30", "dev", "eth0")
+    upstream.run("ip", "link", "set", "eth0", "up")
+    network = {"name": "hvtlvup-nat", "forward": {"mode": "nat", "dev": UPLINK}, "bridge": {"name": "hvtlvupbr", "stp": False},
+               "ips": [{"address": GATEWAY, "prefix": 29,
+                        "dhcp": {"ranges": [{"start": "198.51.100.226", "end": "198.51.100.230"}]}}]}
+    assert run("merged", [network])["changed"]
+    assert not run("merged", [network])["changed"]
+    live = ET.fromstring(conn.networkLookupByName("hvtlvup-nat").XMLDesc(0))
+    assert live.find("forward").get("dev") == UPLINK
+    # libvirt's masquerade rules for the subnet all name the forward dev
+    rules = subprocess.run(["iptables", "-t", "nat", "-S", "LIBVIRT_PRT"], capture_output=True, text=True, check=True,
+                           timeout=30).stdout.splitlines()
+    masquerade = [rule for rule in rules if "-s 198.51.100.224/29" in rule and "MASQUERADE" in rule]
+    assert masquerade and all("-o %s " % UPLINK in rule for rule in masquerade), rules
+
+    guest = netns_factory("lvguestup")
+    _root_ip("link", "add", GUEST_PORT, "type", "veth", "peer", "name", "eth0", "netns", guest.name)
+    _root_ip("link", "set", GUEST_PORT, "master", "hvtlvupbr", "up")
+    guest.run("ip", "link", "set", "eth0", "address", GUEST_MAC, "up")
+    script = tmp_path / "udhcpc.sh"
+    script.write_text('#!/bin/sh\ncase "$1" in bound|renew)\n  ip addr add "$ip/$subnet" dev "$interface"\n'
+                      '  for gateway in $router; do ip route replace default via "$gateway" dev "$interface"; break; done;;\nesac\n',
+                      encoding="ascii")
+    script.chmod(0o755)
+    out = guest.run("busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "10", "-T", "1", "-s", str(script), check=False, timeout=30)
+    assert out.returncode == 0, out.stdout + out.stderr
+    leased = [a["local"] for a in guest.ip_json("-4", "addr", "show", "dev", "eth0")[0]["addr_info"]]
+    assert len(leased) == 1 and leased[0].startswith("198.51.100.") and 226 <= int(leased[0].rsplit(".", 1)[1]) <= 230
+    assert [(r.get("gateway"), r.get("dev")) for r in guest.routes() if r.get("dst") == "default"] == [(GATEWAY, "eth0")]
+    leases = []
+    for _attempt in range(30):  # bounded: libvirt's lease helper writes the lease after dnsmasq answered
+        leases = conn.networkLookupByName("hvtlvup-nat").DHCPLeases()
+        if leases:
+            break
+        time.sleep(0.1)
+    assert [(lease["mac"], lease["ipaddr"]) for lease in leases] == [(GUEST_MAC, leased[0])]
+    assert guest.run("ping", "-c", "1", "-W", "2", GATEWAY, check=False).returncode == 0
+
+    # before any traffic leaves the guest: the root namespace sends it to our upstream namespace only
+    route = json.loads(subprocess.run(["ip", "-j", "route", "get", UPSTREAM_ADDRESS], capture_output=True, text=True,
+                                      check=True, timeout=30).stdout)[0]
+    assert route["dev"] == UPLINK, route
+    assert _read_sysctl("net/ipv4/ip_forward") == "1", "libvirt turns forwarding on when it starts a NAT network"
+    listener = nh.listen(upstream, UPSTREAM_ADDRESS, 8080, seconds=10)
+    assert nh.connect(guest, UPSTREAM_ADDRESS, 8080, seconds=5) == "connected"
+    assert nh.peer_of(listener) == UPLINK_ADDRESS  # the guest's leased address never reached upstream
+    assert guest.run("ping", "-c", "1", "-W", "2", UPSTREAM_ADDRESS, check=False).returncode == 0
 
 
 def test_through_ansible(clean, netns_factory, run_module):  # pylint: disable=redefined-outer-name
