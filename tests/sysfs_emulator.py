@@ -397,11 +397,13 @@ class EmulatedIPRoute:
             self.emulator.count_write("netlink %s vf %s" % (name, vf))
             for info in decoded.get_attr("IFLA_VFINFO_LIST").get_attrs("IFLA_VF_INFO"):
                 for attr, value in info["attrs"]:
-                    if table is None or value["vf"] >= len(table):
+                    # IFLA_VF_VLAN_LIST holds no VF number itself: each of its IFLA_VF_VLAN_INFO entries does
+                    number = value.get_attrs("IFLA_VF_VLAN_INFO")[0]["vf"] if attr == "IFLA_VF_VLAN_LIST" else value["vf"]
+                    if table is None or number >= len(table):
                         raise vf_netlink.NetlinkError(errno.EINVAL)
                     if attr in self.emulator.ignored_vf_attributes:
                         continue
-                    entry = table[value["vf"]]
+                    entry = table[number]
                     if attr == "IFLA_VF_VLAN_LIST":
                         item = value.get_attrs("IFLA_VF_VLAN_INFO")[0]
                         entry.update(vlan=item["vlan"], qos=item["qos"], proto=item["proto"])

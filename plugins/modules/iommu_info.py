@@ -46,7 +46,9 @@ options:
     type: list
     elements: str
   modules:
-    description: Kernel modules passthrough needs; each is reported loaded, loadable or missing.
+    description:
+      - Kernel modules passthrough needs; each is reported loaded, loadable or missing.
+      - Each is 1 to 55 ASCII letters, digits, C(_) and C(-), not starting with C(-) (a name modprobe takes, never an option).
     type: list
     elements: str
     default: [vfio, vfio_pci, vfio_iommu_type1]

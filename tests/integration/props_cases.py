@@ -828,8 +828,277 @@ def _pci_contradictions():
 
 
 PCI = {"bases": PCI_BASES, "values": PCI_VALUES, "free_text": set(), "contradictions": _pci_contradictions()}
+
+
+# ---- sriov_pool (emulated SR-IOV PF) ------------------------------------------------------------------
+# the emulated PF of the worker (EMULATED_SYSFS in test_properties.py): enp3s0f0 at 0000:03:00.0, 8 VFs at most
+SRIOV_FULL_ATTRIBUTES = {"vlan": 100, "qos": 3, "vlan_proto": "802.1Q", "spoofchk": True, "trust": False, "min_tx_rate": 10,
+                         "max_tx_rate": 1000, "link_state": "auto"}
+SRIOV_BASES = [
+    {"pf": "enp3s0f0", "num_vfs": 4, "driver": "vfio-pci", "eswitch_mode": "legacy", "allow_vf_reset": False,
+     "libvirt_network": "vf-pool0", "vf_defaults": dict(SRIOV_FULL_ATTRIBUTES),
+     "vf_groups": [{"range": "2-3", "driver": "iavf", "vlan": 200, "qos": 5, "vlan_proto": "802.1ad", "spoofchk": False, "trust": True,
+                    "min_tx_rate": 0, "max_tx_rate": 500, "link_state": "enable"}],
+     "vfs": [{"index": 0, "mac": "52:54:00:00:01:00", "driver": "vfio-pci", "vlan": 10, "qos": 1, "vlan_proto": "802.1Q", "spoofchk": True,
+              "trust": True, "min_tx_rate": 1, "max_tx_rate": 100, "link_state": "disable"}, {"index": 1, "mac": "52:54:00:00:01:01"}]},
+    {"pci_address": "0000:03:00.0", "num_vfs": 2},
+    {"pf": "enp3s0f0", "pci_address": "03:00.0", "num_vfs": 8, "vf_groups": [{"range": "0"}, {"range": "1-7", "vlan": 7}]},
+    {"pf": "enp3s0f0", "num_vfs": 0},
+]
+VF_RANGE_BAD = ["", "a", "3-1", "-1", "1-", "1--2", "1,2", " 1", "1 ", "1 - 2", "0x1", "1.5", "99999", "0-99999", "1-2-3", "\u0661"]
+PCI_DRIVER_BAD = NAME_BAD + ["x" * 65, "vfio pci"]
+SRIOV_VALUES = {
+    "config.pf": lambda s: ifname_bad("enp3s0f0"),
+    "config.pci_address": lambda s: st.one_of(st.sampled_from(PCI_BAD), _with_control("0000:03:00.0"), _with_meta("0000:03:00.0")),
+    "config.num_vfs": lambda s: int_bad(0, 65535),
+    "config.driver": lambda s: st.one_of(st.sampled_from(PCI_DRIVER_BAD), _with_control("vfio-pci"), _with_meta("vfio-pci")),
+    "config.eswitch_mode": lambda s: choice_bad(["legacy", "switchdev"]),
+    "config.allow_vf_reset": lambda s: bool_bad(),
+    "config.libvirt_network": lambda s: st.one_of(st.sampled_from(NAME_BAD + ["x" * 16, ".pool"]), _with_control("vf-pool0"),
+                                                  _with_meta("vf-pool0", exclude=(".", "_"))),
+    "config.vf_groups.range": lambda s: st.one_of(st.sampled_from(VF_RANGE_BAD), _with_control("2-3")),
+    "config.vfs.index": lambda s: int_bad(0, 65534),
+    "config.vfs.mac": lambda s: mac_bad(),
+}
+for _holder in ("vf_defaults", "vf_groups", "vfs"):
+    SRIOV_VALUES.update({
+        "config.%s.vlan" % _holder: lambda s: int_bad(0, 4095),
+        "config.%s.qos" % _holder: lambda s: int_bad(0, 7),
+        "config.%s.vlan_proto" % _holder: lambda s: choice_bad(["802.1Q", "802.1ad"]),
+        "config.%s.spoofchk" % _holder: lambda s: bool_bad(),
+        "config.%s.trust" % _holder: lambda s: bool_bad(),
+        "config.%s.min_tx_rate" % _holder: lambda s: int_bad(0, 2 ** 32 - 1),
+        "config.%s.max_tx_rate" % _holder: lambda s: int_bad(0, 2 ** 32 - 1),
+        "config.%s.link_state" % _holder: lambda s: choice_bad(["auto", "enable", "disable"]),
+    })
+    if _holder != "vf_defaults":
+        SRIOV_VALUES["config.%s.driver" % _holder] = SRIOV_VALUES["config.driver"]
+
+
+def _pool(**fields):
+    item = {"pf": "enp3s0f0", "num_vfs": 4}
+    item.update(fields)
+    return _compact(item)
+
+
+def _sriov_contradictions():
+    holders = st.sampled_from([("vf_defaults", None), ("vf_groups", {"range": "1-2"}), ("vfs", {"index": 2})])
+
+    def placed(holder, attributes):
+        """`attributes` in vf_defaults, a group or a VF -> (pool fields, path of the holder)."""
+        name, entry = holder
+        if entry is None:
+            return {name: attributes}, "config[0].%s" % name
+        return {name: [dict(entry, **attributes)]}, "config[0].%s[0]" % name
+
+    def attribute_case(attributes, field, label):
+        return holders.map(lambda holder: (placed(holder, attributes))).map(lambda o: case(
+            [_pool(**o[0])], ["%s.%s" % (o[1], field)], label, "config.%s" % field))
+
+    return [
+        lambda: st.integers(1, 7).flatmap(lambda qos: attribute_case({"qos": qos}, "qos", "qos_without_vlan")),
+        lambda: st.sampled_from([{}, {"vlan": 0}]).flatmap(lambda vlan: attribute_case(
+            dict(vlan, vlan_proto="802.1ad"), "vlan_proto", "802.1ad_without_vlan")),
+        lambda: st.tuples(st.integers(1, 10000), st.integers(1, 10000)).flatmap(lambda o: attribute_case(
+            {"min_tx_rate": o[0] + o[1], "max_tx_rate": o[0]}, "min_tx_rate", "min_rate_above_max_rate")),
+        lambda: st.tuples(st.integers(0, 8), st.integers(0, 3)).map(lambda o: case(
+            [_pool(num_vfs=o[0], vfs=[{"index": o[0] + o[1]}])], ["config[0].vfs[0].index"], "vf_index_not_below_num_vfs",
+            "config.vfs.index")),
+        lambda: st.integers(0, 3).map(lambda index: case(
+            [_pool(vfs=[{"index": index}, {"index": index, "trust": True}])], ["config[0].vfs[1].index"], "vf_listed_twice",
+            "config.vfs.index")),
+        lambda: st.sampled_from([("0-3", "3"), ("0-1", "1-2"), ("2", "0-3"), ("1-2", "2")]).map(lambda o: case(
+            [_pool(vf_groups=[{"range": o[0]}, {"range": o[1], "vlan": 5}])], ["config[0].vf_groups[1].range"], "overlapping_groups",
+            "config.vf_groups.range")),
+        lambda: st.sampled_from(["3-4", "4", "0-7", "5-9"]).map(lambda rng: case(
+            [_pool(vf_groups=[{"range": rng}])], ["config[0].vf_groups[0].range"], "group_beyond_num_vfs", "config.vf_groups.range")),
+        lambda: st.sampled_from([{"num_vfs": 2}, {"num_vfs": 2, "driver": "vfio-pci"}, {"vfs": [{"index": 0}]}]).map(lambda item: case(
+            [item], ["config[0]"], "neither_pf_nor_pci_address", "config")),
+        config_wrong_type(),
+    ]
+
+
+SRIOV = {"bases": SRIOV_BASES, "values": SRIOV_VALUES, "free_text": set(), "contradictions": _sriov_contradictions()}
+
+
+# ---- vm_network, backend libvirt, state rendered: the libvirt-only fields ----------------------------------
+LV_UUID = "3e3fce45-4f53-4fa7-bb32-11f34168b82b"
+LV_BANDWIDTH = {"inbound": {"average": 1000, "peak": 5000, "burst": 5120, "floor": 100}, "outbound": {"average": 128, "peak": 256, "burst": 256}}
+LV_POOL = {"name": "hvlvpool0", "uuid": LV_UUID, "trust_guest_rx_filters": True, "autostart": True,
+           "forward": {"mode": "private", "dev": "eth20", "interfaces": ["eth20", "eth21"]},
+           "portgroups": [{"name": "engineering", "default": True,
+                           "virtualport": {"type": "802.1Qbh", "parameters": {"profile_id": "test"}}},
+                          {"name": "sales", "trust_guest_rx_filters": False, "virtualport": {"type": "802.1Qbh", "parameters": {"profile_id": "s"}}}]}
+LV_HOSTDEV = {"name": "hvlvvfs", "forward": {"mode": "hostdev", "managed": False, "driver": "kvm", "addresses": ["0000:04:10.7", "04:10.6"]},
+              "vlan": {"tags": [{"id": 42}]},
+              "virtualport": {"type": "802.1Qbg", "parameters": {"manager_id": 11, "type_id": 1193047, "type_id_version": 2,
+                                                                 "instance_id": "09b11c53-8b5c-4eeb-8f00-d84eaa0aaa4f"}}}
+LV_OVS = {"name": "hvlvovs", "forward": {"mode": "bridge"}, "bridge": {"name": "ovsbr0"},
+          "virtualport": {"type": "openvswitch", "parameters": {"interface_id": LV_UUID, "profile_id": "p1"}},
+          "vlan": {"trunk": True, "tags": [{"id": 42}, {"id": 47, "native_mode": "untagged"}]},
+          "portgroups": [{"name": "vlan-42", "default": True, "vlan": {"tags": [{"id": 42, "native_mode": "tagged"}]}},
+                         {"name": "other", "bandwidth": LV_BANDWIDTH,
+                          "virtualport": {"type": "openvswitch", "parameters": {"profile_id": "p2"}}}]}
+LV_NAT = {"name": "hvlvnat", "forward": {"mode": "nat", "nat": {"addresses": {"start": "203.0.113.10", "end": "203.0.113.20"}}},
+          "bridge": {"name": "virbr9", "zone": "libvirt", "stp": False, "delay": 0},
+          "ips": [{"address": "198.51.100.1", "prefix": 24, "local_ptr": True,
+                   "dhcp": {"ranges": [{"start": "198.51.100.100", "end": "198.51.100.199", "lease": {"expiry": 1, "unit": "hours"}}],
+                            "hosts": [{"mac": "52:54:00:00:00:01", "name": "a", "ip": "198.51.100.10", "lease": {"expiry": 0}}]}}],
+          "domain": {"name": "example.test"},
+          "dns": {"srv": [{"service": "ldap", "protocol": "tcp", "domain": "example.test", "target": "a.example.test", "port": 389,
+                           "priority": 10, "weight": 5}],
+                  "txt": [{"name": "info", "value": "hello world"}]}}
+LV_ISOLATED = {"name": "hvlviso", "ipv6": True, "bridge": {"name": "virbr8", "zone": "trusted"}, "uuid": LV_UUID.replace("-", "")}
+LV_PASSTHROUGH = {"name": "hvlvpt", "forward": {"mode": "passthrough", "pf": "enp3s0f0"}, "vlan": {"tags": [{"id": 7}]}}
+LV_VFPOOL = {"name": "hvlvvfpool", "forward": {"mode": "hostdev", "pf": "enp3s0f0", "managed": True, "driver": "vfio"}}
+LIBVIRT_BASES = [LV_POOL, LV_HOSTDEV, LV_OVS, LV_NAT, LV_ISOLATED, LV_PASSTHROUGH, LV_VFPOOL]
+UUID_BAD = ["", "nope", LV_UUID[:-1], LV_UUID + "0", LV_UUID.replace("3", "g"), "{%s}" % LV_UUID, LV_UUID.replace("-", ":"),
+            "3e3fce45--4f53-4fa7-bb32-11f34168b82b", "%s;reboot" % LV_UUID]
+LV_PCI_BAD = ["", "zz", "4:20.1", "0000:04:20.8", "0000:04:20", "0000:04:20.1.1", "00000:04:20.1", "0000:004:20.1", "0000:04:20.1;x",
+              "../0000:04:20.1", " 0000:04:20.1"]
+LIBVIRT_VALUES = dict(NETWORK_VALUES)
+LIBVIRT_VALUES.update({
+    "config.forward.mode": lambda s: choice_bad(["isolated", "bridge", "nat", "route", "open", "private", "vepa", "passthrough", "hostdev"]),
+    "config.forward.interfaces": lambda s: bad_element(ifname_bad(), "eth2%d" % len(s.parent.get("interfaces") or [])),
+    "config.forward.pf": lambda s: ifname_bad("enp3s0f0"),
+    "config.forward.addresses": lambda s: bad_element(st.one_of(st.sampled_from(LV_PCI_BAD), _with_control("0000:04:10.5")), "0000:04:11.0"),
+    "config.forward.driver": lambda s: choice_bad(["vfio", "kvm"]),
+    "config.forward.managed": lambda s: bool_bad(),
+    "config.bridge.zone": lambda s: st.one_of(st.sampled_from(["", "a zone", "x" * 18, "a.b", "\u00e4"]), _with_control("libvirt"),
+                                              _with_meta("libvirt", exclude=("-",))),
+    "config.ips.local_ptr": lambda s: bool_bad(),
+    "config.ips.dhcp.ranges.lease.expiry": lambda s: int_bad(0, 2 ** 32 - 1),
+    "config.ips.dhcp.ranges.lease.unit": lambda s: choice_bad(["seconds", "minutes", "hours"]),
+    "config.ips.dhcp.hosts.lease.expiry": lambda s: int_bad(0, 2 ** 32 - 1),
+    "config.ips.dhcp.hosts.lease.unit": lambda s: choice_bad(["seconds", "minutes", "hours"]),
+    "config.uuid": lambda s: st.one_of(st.sampled_from(UUID_BAD), _with_control(LV_UUID)),
+    "config.ipv6": lambda s: bool_bad(),
+    "config.trust_guest_rx_filters": lambda s: bool_bad(),
+    "config.autostart": lambda s: bool_bad(),
+})
+for _prefix in ("config", "config.portgroups"):
+    LIBVIRT_VALUES.update({
+        _prefix + ".vlan.trunk": lambda s: bool_bad(),
+        _prefix + ".vlan.tags.id": lambda s: int_bad(0, 4095),
+        _prefix + ".vlan.tags.native_mode": lambda s: choice_bad(["tagged", "untagged"]),
+        _prefix + ".virtualport.type": lambda s: choice_bad(["openvswitch", "802.1Qbg", "802.1Qbh", "midonet"]),
+        _prefix + ".virtualport.parameters.interface_id": lambda s: st.one_of(st.sampled_from(UUID_BAD), _with_control(LV_UUID)),
+        _prefix + ".virtualport.parameters.instance_id": lambda s: st.one_of(st.sampled_from(UUID_BAD), _with_control(LV_UUID)),
+        _prefix + ".virtualport.parameters.profile_id": lambda s: st.one_of(st.sampled_from(["", "x" * 40, "\u00e9t\u00e9"]),
+                                                                            _with_control("test")),
+        _prefix + ".virtualport.parameters.manager_id": lambda s: int_bad(0, 255),
+        _prefix + ".virtualport.parameters.type_id": lambda s: int_bad(0, 0xFFFFFF),
+        _prefix + ".virtualport.parameters.type_id_version": lambda s: int_bad(0, 255),
+    })
+LIBVIRT_VALUES.update({
+    "config.portgroups.name": lambda s: st.one_of(st.sampled_from(["", "a b", "a/b", "x" * 65, "a;b", "$(id)", "\u00e4"]),
+                                                  _with_control("sales")),
+    "config.portgroups.default": lambda s: bool_bad(),
+    "config.portgroups.trust_guest_rx_filters": lambda s: bool_bad(),
+})
+for _direction in ("inbound", "outbound"):
+    for _rate in ("average", "peak", "burst") + (("floor",) if _direction == "inbound" else ()):
+        LIBVIRT_VALUES["config.portgroups.bandwidth.%s.%s" % (_direction, _rate)] = lambda s: int_bad(1, 2 ** 32 - 1)
+# a profile id is any printable ASCII: the repr of a list or dict is one
+LIBVIRT_FREE_TEXT = NETWORK_FREE_TEXT | {"config.virtualport.parameters.profile_id", "config.portgroups.virtualport.parameters.profile_id"}
+
+
+def _libvirt_contradictions():
+    return [
+        lambda: st.sampled_from(["private", "vepa", "passthrough", "bridge"]).map(lambda mode: case(
+            [{"name": "hvlvc", "forward": {"mode": mode, "dev": "eth1", "interfaces": ["eth0", "eth1"]}}], ["config[0].forward.dev"],
+            "dev_not_first_of_interfaces", "config.forward.dev")),
+        lambda: st.sampled_from(["nat", "route", "isolated", "open", "hostdev"]).map(lambda mode: case(
+            [{"name": "hvlvc", "forward": {"mode": mode, "interfaces": ["eth0"]}}], ["config[0].forward.interfaces"],
+            "nic_pool_without_macvtap_mode", "config.forward.interfaces")),
+        lambda: st.sampled_from(["nat", "route", "private", "bridge"]).flatmap(lambda mode: st.sampled_from(["managed", "driver"]).map(
+            lambda field: case([{"name": "hvlvc", "forward": _compact({"mode": mode, "dev": "eth0" if mode in ("private",) else None,
+                                                                       field: True if field == "managed" else "vfio"})}],
+                               ["config[0].forward.%s" % field], "hostdev_field_without_hostdev", "config.forward." + field))),
+        lambda: st.just(case([{"name": "hvlvc", "forward": {"mode": "hostdev", "pf": "eth0"}, "bridge": {"name": "br0"}}],
+                             ["config[0].bridge"], "hostdev_with_bridge", "config.bridge")),
+        lambda: st.sampled_from(["passthrough", "hostdev"]).map(lambda mode: case(
+            [{"name": "hvlvc", "forward": {"mode": mode}}], ["config[0].forward"], "pool_missing", "config.forward")),
+        lambda: st.sampled_from(["04:00.1", "0000:04:00.1", "0:4:0.1"]).map(lambda again: case(
+            [{"name": "hvlvc", "forward": {"mode": "hostdev", "addresses": ["0000:04:00.1", again]}}], ["config[0].forward.addresses[1]"],
+            "address_twice", "config.forward.addresses")),
+        lambda: st.lists(st.integers(0, 4095), min_size=2, max_size=4, unique=True).map(lambda ids: case(
+            [{"name": "hvlvc", "forward": {"mode": "passthrough", "pf": "eth0"}, "vlan": {"trunk": False, "tags": [{"id": i} for i in ids]}}],
+            ["config[0].vlan.trunk"], "several_tags_without_trunk", "config.vlan.trunk")),
+        lambda: st.sampled_from([{"bridge": {"name": "br0"}, "forward": {"mode": "bridge"}}, {"forward": {"mode": "private", "dev": "eth0"}},
+                                 {"forward": {"mode": "nat"}}]).map(lambda item: case(
+                                     [dict(item, name="hvlvc", vlan={"tags": [{"id": 3}]})], ["config[0].vlan"], "vlan_where_nothing_tags",
+                                     "config.vlan")),
+        lambda: st.sampled_from(["manager_id", "type_id", "instance_id"]).map(lambda key: case(
+            [{"name": "hvlvc", "forward": {"mode": "bridge"}, "bridge": {"name": "br0"},
+              "virtualport": {"type": "openvswitch", "parameters": {key: LV_UUID if key == "instance_id" else 3}}}],
+            ["config[0].virtualport.parameters.%s" % key], "parameter_of_another_virtualport_type", "config.virtualport.parameters")),
+        lambda: st.sampled_from(["a", "pg.1"]).map(lambda name: case(
+            [dict(LV_POOL, portgroups=[{"name": name}, {"name": name, "trust_guest_rx_filters": True}])], ["config[0].portgroups[1].name"],
+            "portgroup_twice", "config.portgroups.name")),
+        lambda: st.just(case([dict(LV_POOL, portgroups=[{"name": "a", "default": True}, {"name": "b", "default": True}])],
+                             ["config[0].portgroups[1].default"], "two_default_portgroups", "config.portgroups.default")),
+        lambda: st.integers(1, 1000).map(lambda floor: case(
+            [dict(LV_OVS, portgroups=[{"name": "a", "bandwidth": {"outbound": {"average": 10, "floor": floor}}}])],
+            ["config[0].portgroups[0].bandwidth.outbound.floor"], "outbound_floor", "config.portgroups.bandwidth")),
+        lambda: st.sampled_from(["bridge", "private", "hostdev"]).map(lambda mode: case(
+            [{"name": "hvlvc", "forward": _compact({"mode": mode, "pf": "eth0" if mode != "bridge" else None}),
+              "bridge": {"name": "br0", "zone": "trusted"} if mode == "bridge" else {"zone": "trusted"}}],
+            ["config[0].bridge.zone", "config[0].bridge"], "zone_without_libvirt_bridge", "config.bridge.zone")),
+        config_wrong_type(),
+    ]
+
+
+# state rendered opens no backend (a case that did would be reported at stage "host"): one dump in 20 cases
+NETWORK_LIBVIRT = {"bases": LIBVIRT_BASES, "values": LIBVIRT_VALUES, "free_text": LIBVIRT_FREE_TEXT,
+                   "contradictions": _libvirt_contradictions(), "fingerprint_every": 20}
+
+
+# ---- iommu_info (emulated IOMMU tree; no config: its options are lists at the top) ----------------------
+IOMMU_BASES = [{"devices": ["0000:02:00.0", "eth3"], "modules": ["vfio_pci", "vfio"], "kernel_args": ["intel_iommu=on", "iommu=pt"]},
+               {"devices": ["01:00.0"]}, {"devices": ["eth0", "0000:06:00.0", "eth5"], "kernel_args": ["amd_iommu=on"]}, {}]
+IOMMU_VALID_ELEMENTS = {"devices": "eth2", "modules": "vfio_iommu_type1", "kernel_args": "vfio-pci.ids=8086:10fb"}
+KERNEL_ARG_BAD = ["", "-x", "=on", ".x", "a b", "a;b", "a|b", "$(id)", "`id`", "a\"b", "a'b", "a\\b", "\u00e4", "a*", "a>b", "a&b"]
+MODULE_NAME_BAD = ["", "a b", "a.b", "a/b", "a;b", "$(id)", "-", "a=b", "\u00e4", "a,b", "a:b", "a+b"]
+# a device is a PCI address or else an interface name: a bad PCI address that is a good interface name (0000-01-00.0) is one
+IOMMU_PCI_BAD = [value for value in PCI_BAD if not re.fullmatch(r"[A-Za-z0-9_.+][A-Za-z0-9_.+-]{0,14}", value)]
+IOMMU_ELEMENTS_BAD = {
+    "devices": lambda: st.one_of(ifname_bad(), st.sampled_from(IOMMU_PCI_BAD), _with_control("0000:02:00.0")),
+    "modules": lambda: st.one_of(st.sampled_from(MODULE_NAME_BAD), _with_control("vfio_pci"), _with_meta("vfio_pci")),
+    "kernel_args": lambda: st.one_of(st.sampled_from(KERNEL_ARG_BAD), _with_control("intel_iommu=on"), _with_meta("intel_iommu=on",
+                                                                                                                  exclude=tuple("=,:/"))),
+}
+IOMMU_WRONG_TYPES = [{"a": 1}, [{"a": 1}], [["x"]], [["eth0", "eth1"]], [{"a": "b"}]]
+
+
+@st.composite
+def iommu_fault(draw):
+    """The module's options with one fault: a bad element of one of its lists, a list of the wrong type, an unknown option.
+    Paths have no `config`: devices[1], kernel_args[0]."""
+    base = copy.deepcopy(draw(st.sampled_from(IOMMU_BASES)))
+    kind = draw(st.sampled_from(["bad_value"] * 6 + ["wrong_type"] * 2 + ["unknown"]))
+    option = draw(st.sampled_from(sorted(IOMMU_ELEMENTS_BAD)))
+    if kind == "unknown":
+        key = draw(st.sampled_from([option + "s", option[:-1], option.upper(), "x" + option, "foo", "device", "config"]))
+        base[key] = ["x"]
+        return Case(base, (key,), "unknown_option", key)
+    if kind == "wrong_type":
+        base[option] = draw(st.sampled_from(IOMMU_WRONG_TYPES))
+        return Case(base, (option,), "wrong_type:" + option, option)
+    valid = list(base.get(option) or [IOMMU_VALID_ELEMENTS[option]])
+    index = draw(st.integers(0, len(valid)))
+    valid.insert(index, draw(IOMMU_ELEMENTS_BAD[option]()))
+    base[option] = valid
+    return Case(base, ("%s[%d]" % (option, index),), "bad_value:" + option, option)
+
+
+# iommu_info only reads: a dump per case would prove little and cost ~25 ms (the batch's dumps before and after still compare)
+IOMMU = {"bases": IOMMU_BASES, "strategy": iommu_fault, "fingerprint_every": 20}
+
+
 MODULE_CASES = {"vm_network": NETWORK, "vm_interface": INTERFACE, "ovs_dpdk_port": OVS, "ovs_dpdk_bridge": BRIDGE,
-                "ovs_dpdk_global": GLOBAL, "hugepages": HUGEPAGES, "pci_driver": PCI}
+                "ovs_dpdk_global": GLOBAL, "hugepages": HUGEPAGES, "pci_driver": PCI,
+                "sriov_pool": SRIOV, "vm_network_libvirt": NETWORK_LIBVIRT, "iommu_info": IOMMU}
 
 
 # ---- valid random configs (applied to a real kernel in a namespace) ------------------------------
@@ -1004,3 +1273,28 @@ def valid_ovs_global(draw):
     if draw(st.booleans()):
         config["other_config"]["pmd-rxq-assign"] = draw(st.sampled_from(["cycles", "roundrobin", "group"]))
     return config
+
+
+@st.composite
+def valid_sriov_pool(draw):
+    """VFs of the emulated PF (enp3s0f0 at 0000:03:00.0, 8 VFs at most), named either way, with drivers and attributes."""
+    item = dict(draw(st.sampled_from([{"pf": "enp3s0f0"}, {"pci_address": "0000:03:00.0"}, {"pci_address": "03:00.0"},
+                                      {"pf": "enp3s0f0", "pci_address": "0000:03:00.0"}])))
+    count = draw(st.integers(1, 8))
+    item["num_vfs"] = count
+    if draw(st.booleans()):
+        item["driver"] = draw(st.sampled_from(["vfio-pci", "iavf"]))
+    if draw(st.booleans()):
+        # legacy, the PF's mode: state deleted leaves the eswitch mode as it is (switchdev would stay behind)
+        item["eswitch_mode"] = "legacy"
+    if draw(st.booleans()):
+        item["vf_defaults"] = {"vlan": draw(st.integers(1, 4095)), "qos": draw(st.integers(0, 7)), "spoofchk": draw(st.booleans()),
+                               "trust": draw(st.booleans())}
+    if count > 1 and draw(st.booleans()):
+        first = draw(st.integers(1, count - 1))
+        item["vf_groups"] = [{"range": "%d-%d" % (first, count - 1), "driver": draw(st.sampled_from(["vfio-pci", "iavf"])),
+                              "max_tx_rate": draw(st.integers(0, 10000)), "link_state": draw(st.sampled_from(["auto", "enable", "disable"]))}]
+    if draw(st.booleans()):
+        item["vfs"] = [{"index": 0, "mac": draw(_LOCAL_MAC), "vlan": draw(st.integers(1, 4095)),
+                        "vlan_proto": draw(st.sampled_from(["802.1Q", "802.1ad"]))}]
+    return item

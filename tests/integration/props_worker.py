@@ -18,7 +18,8 @@ module's real argument spec and the engine's converge() runs in-process. Request
   {"op": "sysfs", "root": ..., "emulator": {...}} -> {"ok": true}
       builds an emulated sysfs (tests/sysfs_emulator.py, keyword arguments in "emulator") at
       "root" and routes the backend's writes there through it; from then on dump() also holds
-      every file and link of that tree (the hugepages and pci_driver cases run against it)
+      every file and link of that tree (the hugepages, pci_driver and sriov_pool cases run against it; with an SR-IOV
+      PF, its VF table, devlink and the udev rule directory are emulated too)
 
 ``stage`` says how far the call got: "argspec" (Ansible's checks, before the module's
 code ran), "engine" (in the engine, before any host access) or "host" (the backend was
@@ -43,7 +44,8 @@ sys.path.insert(0, os.path.join(REPO_ROOT, ".collections"))
 from ansible.module_utils import basic  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.hypervisor.networking.plugins.module_utils import entry, persist  # noqa: E402  pylint: disable=wrong-import-position
 
-MODULES = ("vm_network", "vm_interface", "ovs_dpdk_port", "ovs_dpdk_bridge", "ovs_dpdk_global", "hugepages", "pci_driver")
+MODULES = ("vm_network", "vm_interface", "ovs_dpdk_port", "ovs_dpdk_bridge", "ovs_dpdk_global", "hugepages", "pci_driver", "sriov_pool",
+           "iommu_info")
 SYSCTLS = ("net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding", "net/ipv6/conf/default/forwarding")
 # ip -d output the kernel changes by itself (running timers, STP bookkeeping; a bridge's TSO limits follow its ports)
 VOLATILE_KEYS = frozenset({
@@ -79,7 +81,11 @@ def emulate_sysfs(root, options):
     options = dict(options)
     for key in ("pools", "capacity"):  # JSON keys are strings
         options[key] = {int(kb): value for kb, value in options.get(key, {}).items()}
-    EmulatedSysfs.emulator = SysfsEmulator(root, **options).install(_Patcher())
+    emulator = SysfsEmulator(root, **options)
+    if emulator.sriov:  # an SR-IOV PF: its VF table (netlink), devlink and the udev rule directory are emulated too
+        EmulatedSysfs.emulator = emulator.install_sriov(_Patcher())
+    else:
+        EmulatedSysfs.emulator = emulator.install(_Patcher())
 
 
 class Stages:
@@ -91,19 +97,23 @@ class Stages:
 def instrument(modules):
     """Mark when a call enters the engine and when it opens the host's backend."""
     for module in modules.values():
-        real_run = module.run
+        # entry.run, or engine.run_module (vm_network's libvirt backend); iommu_info has neither (it reads, and is "argspec" throughout)
+        for name in ("run", "run_module"):
+            if not hasattr(module, name):
+                continue
 
-        def run(*args, _real=real_run, **kwargs):
-            Stages.engine = True
-            return _real(*args, **kwargs)
-        module.run = run
-    for resource in entry.ALL_RESOURCES:  # every backend's resource
-        real_open = resource.open_backend
+            def run(*args, _real=getattr(module, name), **kwargs):
+                Stages.engine = True
+                return _real(*args, **kwargs)
+            setattr(module, name, run)
+    # on the classes, for every backend's resource (sriov_pool makes a libvirt network resource of its own)
+    for resource_class in {type(resource) for resource in entry.ALL_RESOURCES}:
+        real_open = resource_class.open_backend
 
-        def open_backend(*args, _real=real_open, **kwargs):
+        def open_backend(self, *args, _real=real_open, **kwargs):
             Stages.host = True
-            return _real(*args, **kwargs)
-        resource.open_backend = open_backend
+            return _real(self, *args, **kwargs)
+        resource_class.open_backend = open_backend
 
 
 def call(modules, module_name, args, check_mode):
@@ -208,7 +218,10 @@ def dump(ns):
     state["processes"] = _processes()
     state["files"] = _files(ns)
     if EmulatedSysfs.emulator is not None:
-        state["sysfs"] = EmulatedSysfs.emulator.dump()
+        emulator = EmulatedSysfs.emulator
+        state["sysfs"] = emulator.dump()
+        if emulator.sriov:  # what the emulated PF driver keeps outside sysfs
+            state["sriov"] = {"vf_table": emulator.vf_table, "eswitch": {address: spec["eswitch"] for address, spec in emulator.sriov.items()}}
     return state
 
 

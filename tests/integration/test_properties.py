@@ -29,11 +29,12 @@ from hypothesis import HealthCheck, Phase, given, settings
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import props_cases as pc  # noqa: E402  pylint: disable=wrong-import-position
 import props_worker  # noqa: E402  pylint: disable=wrong-import-position
+import iommu_tree  # noqa: E402  pylint: disable=wrong-import-position
 from netns import Netns  # noqa: E402  pylint: disable=wrong-import-position
 
 from ansible_collections.hypervisor.networking.plugins.module_utils import persist  # noqa: E402
 from ansible_collections.hypervisor.networking.plugins.modules import (  # noqa: E402
-    hugepages, ovs_dpdk_bridge, ovs_dpdk_global, ovs_dpdk_port, pci_driver, vm_interface, vm_network)
+    hugepages, ovs_dpdk_bridge, ovs_dpdk_global, ovs_dpdk_port, pci_driver, sriov_pool, vm_interface, vm_network)
 
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "props_worker.py")
 INVALID_EXAMPLES = int(os.environ.get("HV_PROPS_INVALID", "1600"))  # hypothesis repeats some: 1,100 to 1,250 are distinct
@@ -44,15 +45,22 @@ REPORT_DIR = os.environ.get("HV_PROPS_REPORT_DIR")
 CASE_TIMEOUT = 120
 SPECS = {"vm_network": vm_network.CONFIG_SPEC, "vm_interface": vm_interface.CONFIG_SPEC, "ovs_dpdk_port": ovs_dpdk_port.CONFIG_SPEC,
          "ovs_dpdk_bridge": ovs_dpdk_bridge.CONFIG_SPEC, "ovs_dpdk_global": ovs_dpdk_global.CONFIG_SPEC,
-         "hugepages": hugepages.CONFIG_SPEC, "pci_driver": pci_driver.CONFIG_SPEC}
+         "hugepages": hugepages.CONFIG_SPEC, "pci_driver": pci_driver.CONFIG_SPEC, "sriov_pool": sriov_pool.CONFIG_SPEC,
+         "vm_network_libvirt": vm_network.CONFIG_SPEC,
+         # iommu_info has no config: its own options are what the cases put faults in
+         "iommu_info": {"devices": {"type": "list", "elements": "str"}, "kernel_args": {"type": "list", "elements": "str"},
+                        "modules": {"type": "list", "elements": "str"}}}
+# a set of cases of its own for one way of calling a module: vm_network with backend libvirt, state rendered
+MODULE_UNDER_TEST = {"vm_network_libvirt": "vm_network"}
 OVS_MODULES = ("ovs_dpdk_port", "vm_interface", "ovs_dpdk_bridge", "ovs_dpdk_global")
-SYSFS_MODULES = ("hugepages", "pci_driver")
-# the emulated host of the sysfs modules (tests/sysfs_emulator.py): 2 MiB and 1 GiB pools, two NICs on their
-# kernel driver, one carrying the management interface eth0 (under bond0 and br-mgmt)
+SYSFS_MODULES = ("hugepages", "pci_driver", "sriov_pool")
+# the emulated host of the sysfs modules (tests/sysfs_emulator.py): 2 MiB and 1 GiB pools, three NICs on their
+# kernel driver, one carrying the management interface eth0 (under bond0 and br-mgmt), and an SR-IOV PF (enp3s0f0, 8 VFs)
 EMULATED_SYSFS = {"pools": {2048: 0, 1048576: 0}, "capacity": {2048: 600, 1048576: 4},
                   "devices": {"0000:01:00.0": {"driver": "ixgbe", "netdevs": ["eth1"]}, "0000:01:00.1": {"driver": "ixgbe"},
-                              "0000:02:00.0": {"driver": "ixgbe", "netdevs": ["eth0"]}},
-                  "drivers": ["ixgbe", "vfio-pci", "uio_pci_generic"], "uppers": {"eth0": ["bond0"], "bond0": ["br-mgmt"]}}
+                              "0000:02:00.0": {"driver": "ixgbe", "netdevs": ["eth0"]},
+                              "0000:03:00.0": {"driver": "ice", "netdevs": ["enp3s0f0"], "sriov": {"total": 8}}},
+                  "drivers": ["ixgbe", "vfio-pci", "uio_pci_generic", "ice", "iavf"], "uppers": {"eth0": ["bond0"], "bond0": ["br-mgmt"]}}
 HYPOTHESIS = dict(derandomize=True, deadline=None, database=None, phases=[Phase.generate], print_blob=False,
                   suppress_health_check=list(HealthCheck))
 
@@ -81,7 +89,8 @@ class Worker:
         return self._read()
 
     def call(self, module, args, check_mode=False, fingerprint=True):
-        return self.ask({"op": "call", "module": module, "args": args, "check_mode": check_mode, "fingerprint": fingerprint})
+        return self.ask({"op": "call", "module": MODULE_UNDER_TEST.get(module, module), "args": args, "check_mode": check_mode,
+                         "fingerprint": fingerprint})
 
     def dump(self):
         return self.ask({"op": "dump"})["dump"]
@@ -118,6 +127,7 @@ def fixture_worker(props_ns, tmp_path):
     worker = Worker(props_ns, tmp_path / "worker.log")
     # always there, so that every dump (and fingerprint) also covers the emulated sysfs tree
     assert worker.ask({"op": "sysfs", "root": str(tmp_path / "sys"), "emulator": EMULATED_SYSFS}) == {"ok": True}
+    iommu_tree.build(tmp_path / "iommu")  # what iommu_info reads (module_args points it there); nothing writes it
     try:
         yield worker
     finally:
@@ -207,7 +217,13 @@ def _case_key(config):
 
 
 def module_args(module, config, tmp_path, state="merged"):
+    if module == "iommu_info":  # no config: the case is the module's options; the tree is the worker fixture's
+        roots = {name: str(tmp_path / "iommu" / directory) for name, directory in (
+            ("sysfs_root", "sys"), ("proc_root", "proc"), ("modules_root", "modules"))}
+        return dict(config or {}, **roots)
     args = {"config": config, "state": state}
+    if module == "vm_network_libvirt":  # offline: the libvirt-only fields are checked and rendered to XML, nothing is applied
+        args.update(backend="libvirt", state="rendered")
     if module in OVS_MODULES:
         # no OVS here: a case that got past validation fails to connect instead of touching any OVS
         args["database"] = "unix:%s/no-ovs/db.sock" % tmp_path
@@ -215,6 +231,8 @@ def module_args(module, config, tmp_path, state="merged"):
         args["vhost_socket_dir"] = str(tmp_path / "no-ovs")
     if module in SYSFS_MODULES:
         args["sysfs_root"] = str(tmp_path / "sys")  # the emulated tree of the worker fixture, never /sys
+    if module == "sriov_pool":
+        args["timeout"] = 5
     if module == "pci_driver":
         args["protected_interfaces"] = ["eth0"]
     return args
@@ -222,14 +240,17 @@ def module_args(module, config, tmp_path, state="merged"):
 
 # ---- invalid configs ------------------------------------------------------------------------------
 @pytest.mark.parametrize("module", ["vm_network", "vm_interface", "ovs_dpdk_port", "ovs_dpdk_bridge", "ovs_dpdk_global",
-                                    "hugepages", "pci_driver"])
+                                    "hugepages", "pci_driver", "sriov_pool", "vm_network_libvirt", "iommu_info"])
 def test_invalid_configs_fail_naming_the_field_and_change_nothing(module, worker, tmp_path):
     """The OVS modules run without OVS (validation comes before reading OVSDB); hugepages and pci_driver run
     against the worker's emulated sysfs tree (tests/sysfs_emulator.py, never /sys), which must stay unchanged
-    (it is part of every dump and fingerprint)."""
+    (it is part of every dump and fingerprint); sriov_pool against the SR-IOV PF of that tree (its VF table and
+    eswitch mode are in the dump too); vm_network_libvirt is vm_network with backend libvirt in state rendered
+    (the libvirt-only fields); iommu_info against the read-only tree of tests/iommu_tree.py, its options
+    (devices, modules, kernel_args) taking the place of config."""
     cases = pc.MODULE_CASES[module]
     spec = SPECS[module]
-    single = cases.get("single", False)
+    single = cases.get("single", False) or "strategy" in cases
     # the bases must be valid, or a rejection would prove nothing about the fault put in
     for base in cases["bases"]:
         answer = worker.call(module, module_args(module, base if single else [base], tmp_path, state="rendered"), fingerprint=False)
@@ -237,20 +258,23 @@ def test_invalid_configs_fail_naming_the_field_and_change_nothing(module, worker
 
     before = worker.dump()
     baseline = worker.call(module, module_args(module, {} if single else [], tmp_path, state="gathered"))["fingerprint"]
+    strategy = cases["strategy"]() if "strategy" in cases else pc.one_fault(
+        cases["bases"], spec, cases["values"], cases["contradictions"], cases["free_text"], single)
     tally = Tally(module)
     name_counts = _leaf_names(spec)
     started = time.monotonic()
 
     # a module with few fields makes more repeats: it draws more examples for as many distinct cases
     @settings(max_examples=int(INVALID_EXAMPLES * cases.get("example_factor", 1)), **HYPOTHESIS)
-    @given(case=pc.one_fault(cases["bases"], spec, cases["values"], cases["contradictions"], cases["free_text"], single))
+    @given(case=strategy)
     def run(case):
         nonlocal baseline
         key = _case_key(case.config)
         if key in tally.seen:
             return
         tally.seen.add(key)
-        answer = worker.call(module, module_args(module, case.config, tmp_path))
+        answer = worker.call(module, module_args(module, case.config, tmp_path),
+                             fingerprint=len(tally.seen) % cases.get("fingerprint_every", 1) == 0)
         if answer["outcome"] == "crash":
             outcome = "crashed"
         elif answer["outcome"] == "ok":
@@ -261,7 +285,7 @@ def test_invalid_configs_fail_naming_the_field_and_change_nothing(module, worker
             outcome = "rejected_ansible_path"
         else:
             outcome = "rejected_wrong_path"
-        host_changed = answer["fingerprint"] != baseline
+        host_changed = answer.get("fingerprint", baseline) != baseline
         tally.record(case, answer, outcome, host_changed)
         if host_changed:
             # put the namespace back so that the next cases are judged on their own
@@ -276,6 +300,8 @@ def test_invalid_configs_fail_naming_the_field_and_change_nothing(module, worker
     assert after == before, "the namespace changed during the batch of invalid configs"
     assert counts["generated"] >= INVALID_GOAL, counts
     assert counts["host_changed"] == 0, tally.classes
+    if cases.get("fingerprint_every", 1) > 1:  # sampled dumps hold only for calls that never open the host's backend
+        assert counts["rejected_after_host_read"] == 0, tally.classes
     assert counts["crashed"] == 0 and counts["accepted"] == 0 and counts["rejected_wrong_path"] == 0, \
         "see the failure classes printed above (pytest -s) and in %s" % (tmp_path / ("props-%s.json" % module))
 
@@ -377,6 +403,30 @@ def test_valid_interfaces_apply_are_idempotent_and_delete_cleanly(props_ns, work
 
 
 # ---- valid configs of the sysfs modules (emulated sysfs) -------------------------------------------
+SRIOV_PF = "bus/pci/devices/0000:03:00.0"
+
+
+def sriov_state(tree, sriov):
+    """The emulated PF as the kernel holds it: VF count, each VF's driver, VF 0's MAC and VLAN, the eswitch mode."""
+    count = int(tree[SRIOV_PF + "/sriov_numvfs"])
+    drivers = [tree["bus/pci/devices/%s/driver" % tree["%s/virtfn%d" % (SRIOV_PF, index)].rsplit("/", 1)[-1]].rsplit("/", 1)[-1]
+               for index in range(count)]
+    first = sriov["vf_table"]["enp3s0f0"][0] if count else {}
+    return count, drivers, first.get("mac"), first.get("vlan"), sriov["eswitch"]["0000:03:00.0"]
+
+
+def sriov_expected(item):
+    """What sriov_state() must hold after `item` is applied to the fresh PF (VF driver iavf, eswitch legacy)."""
+    count = item["num_vfs"]
+    drivers = [item.get("driver", "iavf")] * count
+    for group in item.get("vf_groups", []):
+        first, last = (int(number) for number in group["range"].split("-"))
+        drivers[first:last + 1] = [group["driver"]] * (last - first + 1)
+    vf0 = (item.get("vfs") or [{}])[0]
+    defaults = item.get("vf_defaults", {})
+    return count, drivers, vf0.get("mac", "00:00:00:00:00:00"), vf0.get("vlan", defaults.get("vlan", 0)), item.get("eswitch_mode", "legacy")
+
+
 SYSFS_VALID_EXAMPLES = int(os.environ.get("HV_PROPS_VALID_SYSFS", "15"))
 
 
@@ -385,35 +435,53 @@ def test_valid_sysfs_configs_apply_are_idempotent_and_undo_cleanly(module, worke
     """Against the worker's EMULATED sysfs tree (tests/sysfs_emulator.py stands in for the kernel; /sys is never
     written): apply, re-apply (changed false), undo; the tree and the namespace are as before. A hugepage pool
     cannot be deleted (the module refuses it), so it is undone by setting its count back to 0; a binding is
-    deleted (persist: true, as ownership of a binding is its saved state), which gives the NIC back to ixgbe."""
-    strategy = pc.valid_hugepages() if module == "hugepages" else pc.valid_pci_binding()
+    deleted (persist: true, as ownership of a binding is its saved state), which gives the NIC back to ixgbe; an SR-IOV pool
+    is deleted (allow_vf_reset: its VFs may be bound to vfio-pci), which removes its VFs and udev rule."""
+    strategy = {"hugepages": pc.valid_hugepages, "pci_driver": pc.valid_pci_binding, "sriov_pool": pc.valid_sriov_pool}[module]()
     baseline = without_saved_intent(worker.dump())
     failures, done = [], []
+
+    def clean_up():
+        """So that the next cases start from the fresh emulated host, as far as the module can undo."""
+        undo_all = {"hugepages": [dict(size=size, count=0) for size in ("2M", "1G")], "pci_driver": [],
+                    "sriov_pool": [{"pf": "enp3s0f0", "allow_vf_reset": True}]}[module]
+        worker.call(module, dict(module_args(module, undo_all, tmp_path, state="merged" if module == "hugepages" else "deleted"),
+                                 persist=True), fingerprint=False)
 
     @settings(max_examples=SYSFS_VALID_EXAMPLES, **HYPOTHESIS)
     @given(item=strategy)
     def run(item):
         done.append(item)
-        undo = ("merged", [dict(item, count=0)]) if module == "hugepages" else ("deleted", [{"address": item["address"]}])
+        if module == "hugepages":
+            undo = ("merged", [dict(item, count=0)])
+        elif module == "pci_driver":
+            undo = ("deleted", [{"address": item["address"]}])
+        else:
+            undo = ("deleted", [dict({key: item[key] for key in ("pf", "pci_address") if key in item}, allow_vf_reset=True)])
         for step, state, config, changed in (("apply", "merged", [item], True), ("again", "merged", [item], False),
                                              ("undo", undo[0], undo[1], True)):
             args = dict(module_args(module, config, tmp_path, state=state), persist=True)
             answer = worker.call(module, args, fingerprint=False)
             if answer["outcome"] != "ok" or answer.get("changed") is not changed:
                 failures.append({"item": item, "step": step, "answer": answer})
+                clean_up()
                 return
             if step == "apply":  # the emulated kernel's word, not the module's
-                tree = worker.dump()["sysfs"]
+                state_now = worker.dump()
+                tree = state_now["sysfs"]
                 if module == "hugepages":
                     kb = {"2M": 2048, "2048kB": 2048, "2m": 2048}.get(item["size"], 1048576)
                     got = tree["kernel/mm/hugepages/hugepages-%dkB/nr_hugepages" % kb]
                     expected = str(item["count"])
+                elif module == "sriov_pool":
+                    got, expected = sriov_state(tree, state_now["sriov"]), sriov_expected(item)
                 else:
                     address = item["address"] if item["address"].startswith("0000:") else "0000:" + item["address"]
                     got = tree["bus/pci/devices/%s/driver" % address]
                     expected = "-> ../../../bus/pci/drivers/" + item["driver"]
                 if got != expected:
                     failures.append({"item": item, "step": step, "problem": "sysfs holds %r, not %r" % (got, expected)})
+                    clean_up()
                     return
         after = without_saved_intent(worker.dump())
         if after != baseline:

@@ -65,8 +65,18 @@ def test_every_bad_value_is_named_at_once():
     assert error.value.problems == [
         "devices[1]: 'a/b' is neither a PCI address (such as 0000:01:00.0) nor an interface name",
         "devices[2]: '%s' is neither a PCI address (such as 0000:01:00.0) nor an interface name" % ("x" * 16),
+        "modules[1]: '-x' is not a kernel module name (1 to 55 ASCII letters, digits, '_', '-', not starting with '-')",
         "kernel_args[1]: '-bad' " + allowed, "kernel_args[2]: 'a b' " + allowed, "kernel_args[3]: 'q=\"1\"' " + allowed,
     ], error.value.problems
+
+
+@pytest.mark.parametrize("name", ["-", "-x", "--help", "\u00e4", "vfio\u0661", "x" * 56, "", "a b", "a.b"])
+def test_module_names_are_what_modprobe_takes_never_an_option(name):
+    """Found by the property tests: '-' and '--help' (an option to modprobe) and non-ASCII letters passed."""
+    with pytest.raises(ValidationError) as error:
+        iommu.check_devices([], ["vfio", name])
+    assert error.value.problems[0].startswith("modules[1]: ")
+    assert iommu.check_devices([], ["vfio_pci", "vfio-pci", "x" * 55]) == []
 
 
 def test_module_file_names_read_as_the_kernel_reads_them():

@@ -25,6 +25,8 @@ BRIDGE_CLASS = "0x0604"
 DEFAULT_MODULES = ("vfio", "vfio_pci", "vfio_iommu_type1")
 # what a kernel argument may hold: it is written into a GRUB file the shell sources
 _KERNEL_ARG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.,:=+/-]*")
+# a module name as modprobe takes it: ASCII, never an option (no leading '-'), below the kernel's MODULE_NAME_LEN (56)
+_MODULE_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,54}")
 
 
 def recommended_kernel_args(vendor):
@@ -57,8 +59,9 @@ def check_devices(devices, modules, kernel_args=None):
                 continue
             checked.append((value, "netdev", name))
     for index, value in enumerate(modules):
-        if not isinstance(value, str) or not value or not all(char.isalnum() or char in "_-" for char in value):
-            problems.add("modules[%d]" % index, "%s is not a kernel module name (letters, digits, '_', '-')" % f.quoted(value))
+        if not isinstance(value, str) or not _MODULE_RE.fullmatch(value):
+            problems.add("modules[%d]" % index, "%s is not a kernel module name (1 to 55 ASCII letters, digits, '_', '-', not starting"
+                         " with '-')" % f.quoted(value))
     for index, value in enumerate(kernel_args or []):
         if not isinstance(value, str) or not _KERNEL_ARG_RE.fullmatch(value):
             problems.add("kernel_args[%d]" % index, "%s is not a kernel argument; allowed: letters, digits and '_.,:=+/-', "
