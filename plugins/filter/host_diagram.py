@@ -25,7 +25,11 @@ options:
       - "Module name to its C(gathered) list: C(vm_network), C(vm_interface), C(ovs_dpdk_bridge),
         C(ovs_dpdk_port), C(ovs_dpdk_global) (its list of one item, or the item), C(hugepages), C(pci_driver),
         C(sriov_pool)."
-      - "C(vm_network) items with C(backend: libvirt) are drawn as libvirt networks."
+      - "C(vm_network) items with C(backend: libvirt) are drawn as libvirt networks (the module's C(gathered) with
+        O(hypervisor.networking.vm_network#module:backend=libvirt) does not say so: C(playbooks/host_diagram.yml) adds the key)."
+      - "C(sriov_pool) items as that module's C(gathered) returns them, the host's facts under C(host) (C(owned),
+        C(total_vfs), each VF's C(pci_address) and C(netdev)). A VF with a network interface is drawn as that link,
+        one without as its PCI device, so that libvirt pools and C(pci_driver) items that name it join it."
       - "Key C(host): facts about objects the collection does not own, drawn greyed: C(links), the output of
         C(ip -j -d link show) (a list of links with C(ifname), C(master), C(linkinfo)); links the
         collection owns are drawn once, as the collection's."
