@@ -192,6 +192,8 @@ def test_passthrough_profile_diagram(sandbox, ansible_runner, tmp_path, monkeypa
         assert drawn.text("link:hvtlvdiso0")[0] == "bridge hvtlvdiso0" and not drawn.foreign("link:hvtlvdiso0")
         assert drawn.text("pool:hvtlvdmvt") == ["pool hvtlvdmvt"]
         assert {("pool:hvtlvdmvt", "link:enp1s0f0v2"), ("pool:hvtlvdmvt", "link:enp1s0f0v3")} <= drawn.edges
+        mermaid = (out_dir / "hv1.mmd").read_text(encoding="utf-8")
+        assert "PF enp1s0f0<br/>" in mermaid and "libvirt network hvtlvdmvt<br/>mode passthrough" in mermaid
         diagrams.keep_for_docs(str(out_dir / "hv1.svg"), "passthrough")
 
         again = sandbox.play(ansible_runner, play)[1]
