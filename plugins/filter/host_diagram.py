@@ -25,7 +25,11 @@ options:
       - "Module name to its C(gathered) list: C(vm_network), C(vm_interface), C(ovs_dpdk_bridge),
         C(ovs_dpdk_port), C(ovs_dpdk_global) (its list of one item, or the item), C(hugepages), C(pci_driver),
         C(sriov_pool)."
-      - "C(vm_network) items with C(backend: libvirt) are drawn as libvirt networks."
+      - "C(vm_network) items with C(backend: libvirt) are drawn as libvirt networks (the module's C(gathered) with
+        O(hypervisor.networking.vm_network#module:backend=libvirt) does not say so: C(playbooks/host_diagram.yml) adds the key)."
+      - "C(sriov_pool) items as that module's C(gathered) returns them, the host's facts under C(host) (C(owned),
+        C(total_vfs), each VF's C(pci_address) and C(netdev)). A VF with a network interface is drawn as that link,
+        one without as its PCI device, so that libvirt pools and C(pci_driver) items that name it join it."
       - "Key C(host): facts about objects the collection does not own, drawn greyed: C(links), the output of
         C(ip -j -d link show) (a list of links with C(ifname), C(master), C(linkinfo)); links the
         collection owns are drawn once, as the collection's."
@@ -127,8 +131,9 @@ class Graph:
         known = self.nodes.get(node_id)
         if known is None:
             self.nodes[node_id] = {"label": list(label), "kind": kind, "foreign": foreign, "cluster": cluster}
-        elif known["foreign"] and not foreign:
-            known.update(label=list(label), kind=kind, foreign=False, cluster=cluster or known["cluster"])
+        elif (known["foreign"] and not foreign) or (known["foreign"] == foreign and known["cluster"] is None and cluster):
+            # also a link named first by a network (a macvtap pool's VF), drawn later where it belongs
+            known.update(label=list(label), kind=kind, foreign=foreign, cluster=cluster or known["cluster"])
         return node_id
 
     def edge(self, source, target, label="", dashed=False):
@@ -196,8 +201,9 @@ def _networks(graph, state):
         bridge = net.get("bridge") or {}
         mode = forward.get("mode") or "isolated"
         libvirt = net.get("backend") == "libvirt"
-        label = [("libvirt network " if libvirt else "network ") + name,
-                 "mode " + mode + (" via " + forward["dev"] if forward.get("dev") else "")]
+        # forward.dev of a macvtap pool is only its first interface, drawn with the others
+        via = " via " + forward["dev"] if forward.get("dev") and mode in ("nat", "route") else ""
+        label = [("libvirt network " if libvirt else "network ") + name, "mode " + mode + via]
         dhcp_hosts = 0
         for ip in net.get("ips") or []:
             label.append(_address(ip))
@@ -212,10 +218,11 @@ def _networks(graph, state):
         forwards = net.get("port_forwards") or []
         if forwards:
             label.append("%d port forward%s" % (len(forwards), "" if len(forwards) == 1 else "s"))
-        cluster = graph.cluster("net:" + name, label, "network")
+        # a kernel network and a libvirt network may share a name: two clusters
+        cluster = graph.cluster(("libvirt-net:" if libvirt else "net:") + name, label, "network")
 
         pool = forward.get("pf") or forward.get("interfaces") or forward.get("addresses")
-        if libvirt and mode in ("hostdev", "passthrough", "private", "vepa") and pool and not bridge.get("name"):
+        if libvirt and mode in ("hostdev", "passthrough", "private", "vepa", "bridge") and pool and not bridge.get("name"):
             # a pool of devices, no bridge: the network node stands for the pool
             node = graph.node("pool:" + name, ["pool " + name], "bridge", cluster)
             devices = [forward["pf"]] if forward.get("pf") else (forward.get("interfaces") or [])
@@ -223,6 +230,9 @@ def _networks(graph, state):
                 dev = _dev(device)
                 if dev:
                     graph.edge(node, _host_link(graph, dev), mode)
+            for address in forward.get("addresses") or []:  # VFs of a hostdev pool, by PCI address
+                address = _text(address.get("address") if isinstance(address, dict) else address)
+                graph.edge(node, graph.node("pci:" + address, ["PCI " + address], "nic", foreign=True), mode)
             continue
         bridge_name = bridge.get("name") or (None if libvirt else name)
         bridge_label = ["bridge " + (bridge_name or "(libvirt chooses)")]
@@ -338,32 +348,69 @@ def _ovs(graph, state):
         graph.node("ovs-global", ["Open_vSwitch / host"] + info, "info")
 
 
+def _vf_node_id(pf, vf):
+    """A VF with a netdev is that link (a libvirt macvtap pool names it), one bound to vfio-pci is its PCI
+    device (a hostdev pool or pci_driver names it)."""
+    if vf.get("netdev"):
+        return _link_id(vf["netdev"])
+    if vf.get("pci_address"):
+        return "pci:" + _text(vf["pci_address"])
+    return "vf:%s:%s" % (pf, vf.get("index"))
+
+
+def _vf_label(vf):
+    label = ["VF %s" % _text(vf.get("index"))]
+    for key, fmt in (("pci_address", "%s"), ("netdev", "%s"), ("driver", "driver %s")):
+        if vf.get(key) not in (None, ""):
+            label.append(fmt % vf[key])
+    details = []
+    if vf.get("mac") and vf["mac"] != "00:00:00:00:00:00":
+        details.append(_text(vf["mac"]))
+    if vf.get("vlan"):  # 0 is no VLAN
+        details.append("vlan %s" % vf["vlan"] + (" qos %s" % vf["qos"] if vf.get("qos") else ""))
+    if vf.get("trust"):
+        details.append("trust")
+    if vf.get("max_tx_rate"):
+        details.append("max %s Mbit/s" % vf["max_tx_rate"])
+    if vf.get("link_state") in ("enable", "disable"):
+        details.append("link " + vf["link_state"])
+    if details:
+        label.append(", ".join(details))
+    return label
+
+
 def _pci(graph, state):
-    for device in _items(state, "pci_driver"):
-        address = _text(device.get("address"))
-        graph.node("pci:" + address, ["PCI " + address, "driver " + _text(device.get("driver"))], "nic")
+    # the PFs first: a VF that pci_driver also reports is drawn once, as its PF's VF
     for pool in _items(state, "sriov_pool"):
+        # sriov_pool's gathered: the config item, with what only the host knows under `host` (owned,
+        # total_vfs, each VF's pci_address and netdev); older shapes had them on the item
+        host = pool.get("host") if isinstance(pool.get("host"), dict) else {}
         pf = _text(pool.get("pf") or pool.get("name") or pool.get("pci_address"))
-        foreign = pool.get("owned") is False
+        foreign = host.get("owned", pool.get("owned")) is False
         cluster = graph.cluster("pf:" + pf, ["SR-IOV " + pf], "pf")
         label = ["PF " + pf]
-        for key, fmt in (("pci_address", "%s"), ("driver", "driver %s"), ("num_vfs", "%s VFs"), ("eswitch_mode", "eswitch %s")):
-            if pool.get(key) not in (None, ""):
-                label.append(fmt % pool[key])
+        if pool.get("pci_address") and pool.get("pci_address") != pf:
+            label.append(_text(pool["pci_address"]))
+        if pool.get("driver"):
+            label.append("driver %s" % pool["driver"])
+        total = host.get("total_vfs", pool.get("total_vfs"))
+        if pool.get("num_vfs") is not None:
+            label.append("%s of %s VFs" % (pool["num_vfs"], total) if total is not None else "%s VFs" % pool["num_vfs"])
+        if pool.get("eswitch_mode") not in (None, "", "legacy"):  # legacy is every NIC's default
+            label.append("eswitch %s" % pool["eswitch_mode"])
         # a PF that is also a bridge's uplink or a macvtap's link is the same node
         pf_node = graph.node(_link_id(pf), label, "nic", cluster, foreign=foreign)
-        vfs = [vf for vf in pool.get("vfs") or [] if isinstance(vf, dict)]
+        host_vfs = {vf.get("index"): vf for vf in host.get("vfs") or [] if isinstance(vf, dict)}
+        vfs = [dict(host_vfs.get(vf.get("index"), {}), **vf) for vf in pool.get("vfs") or [] if isinstance(vf, dict)]
         for number, vf in enumerate(vfs[:VFS_DRAWN]):
-            index = vf.get("index", vf.get("vf", number))
-            vf_label = ["VF %s" % index]
-            for key, fmt in (("pci_address", "%s"), ("address", "%s"), ("netdev", "%s"), ("name", "%s"),
-                             ("driver", "driver %s"), ("mac", "%s"), ("vlan", "vlan %s")):
-                if vf.get(key) not in (None, ""):
-                    vf_label.append(fmt % vf[key])
-            graph.edge(pf_node, graph.node("vf:%s:%s" % (pf, index), vf_label, "port", cluster, foreign=foreign))
+            vf.setdefault("index", vf.get("vf", number))
+            graph.edge(pf_node, graph.node(_vf_node_id(pf, vf), _vf_label(vf), "port", cluster, foreign=foreign))
         if len(vfs) > VFS_DRAWN:
             more = graph.node("vf:%s:more" % pf, ["... %d more VFs" % (len(vfs) - VFS_DRAWN)], "port", cluster, foreign=foreign)
             graph.edge(pf_node, more)
+    for device in _items(state, "pci_driver"):
+        address = _text(device.get("address"))
+        graph.node("pci:" + address, ["PCI " + address, "driver " + _text(device.get("driver"))], "nic")
 
 
 def _host_links(graph, host):

@@ -14,6 +14,10 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.hypervisor.networking.plugins.filter.host_diagram import FilterModule, build_graph, host_diagram
 
+# every VF attribute sriov_pool's gathered reports, at the kernel's defaults (none is news)
+VF_ATTRIBUTES = {"vlan": 0, "qos": 0, "vlan_proto": "802.1Q", "spoofchk": True, "trust": False, "min_tx_rate": 0,
+                 "max_tx_rate": 0, "link_state": "auto"}
+
 HOST = {
     "vm_network": [
         {"name": "lan", "forward": {"mode": "bridge"}, "bridge": {"name": "br0", "uplink": "eno1", "stp": True}, "mtu": 9000},
@@ -25,6 +29,14 @@ HOST = {
         # the libvirt backend's shapes: libvirt picks the bridge; a hostdev pool of a PF
         {"name": "routed", "backend": "libvirt", "forward": {"mode": "route"}, "ips": [{"address": "203.0.113.1", "netmask": "255.255.255.0"}]},
         {"name": "pool0", "backend": "libvirt", "forward": {"mode": "hostdev", "pf": {"dev": "enp3s0f0"}}},
+        # as vm_network's gathered with backend libvirt has them (no backend key: the playbook tags them);
+        # a libvirt network may have the name of a kernel one
+        {"name": "default", "backend": "libvirt", "forward": {"mode": "isolated"},
+         "bridge": {"name": "virbr9", "stp": True, "delay": 0, "mac_table_manager": "kernel"}, "uuid": "c30bbf62-9702-4d98-8274-83cf59f33499",
+         "ips": [{"address": "198.51.100.225", "prefix": 28, "family": "ipv4",
+                  "dhcp": {"ranges": [{"start": "198.51.100.230", "end": "198.51.100.238"}]}}]},
+        {"name": "mvt", "backend": "libvirt", "forward": {"mode": "passthrough", "dev": "enp4s0v0", "interfaces": ["enp4s0v0", "enp4s0v1"]}},
+        {"name": "vfpool", "backend": "libvirt", "forward": {"mode": "hostdev", "managed": True, "addresses": ["0000:03:01.0", "0000:03:01.1"]}},
     ],
     "vm_interface": [
         {"name": "vm1-tap0", "bridge": "br0", "multi_queue": True, "owner": "cloud-hypervisor", "mtu": 1500,
@@ -40,12 +52,18 @@ HOST = {
     ],
     "ovs_dpdk_global": [{"dpdk_init": True, "pmd_cores": [2, 3], "lcore_cores": [1], "socket_mem": [1024]}],
     "hugepages": [{"size": "2048kB", "count": 512}, {"size": "1048576kB", "count": 0}],
-    "pci_driver": [{"address": "0000:01:00.0", "driver": "vfio-pci"}],
-    # sriov_pool: PFs with VFs, owned or not (a tolerant reading of its gathered items)
+    "pci_driver": [{"address": "0000:01:00.0", "driver": "vfio-pci"}, {"address": "0000:03:01.2", "driver": "vfio-pci"}],
+    # sriov_pool: PFs with VFs, owned or not, as its gathered has them (tests/integration/test_sriov_pool.py's
+    # emulated NIC): the config item, what only the host knows under `host`
     "sriov_pool": [
-        {"pf": "enp3s0f0", "pci_address": "0000:03:00.0", "num_vfs": 12, "driver": "ice",
-         "vfs": [{"index": i, "pci_address": "0000:03:01.%d" % i, "driver": "vfio-pci"} for i in range(12)]},
-        {"pf": "enp4s0", "owned": False, "vfs": [{"index": 0, "driver": "iavf", "mac": "52:54:00:00:01:00"}]},
+        {"pf": "enp3s0f0", "pci_address": "0000:03:00.0", "num_vfs": 12, "eswitch_mode": "legacy",
+         "vfs": [dict(VF_ATTRIBUTES, index=i, driver="vfio-pci") for i in range(12)],
+         "host": {"owned": True, "total_vfs": 64, "vfs": [{"index": i, "pci_address": "0000:03:01.%d" % i, "netdev": None} for i in range(12)]}},
+        {"pf": "enp4s0", "pci_address": "0000:04:00.0", "num_vfs": 2, "eswitch_mode": "switchdev",
+         "vfs": [dict(VF_ATTRIBUTES, index=0, driver="iavf", mac="52:54:00:00:01:00", vlan=100, trust=True),
+                 dict(VF_ATTRIBUTES, index=1, driver="iavf")],
+         "host": {"owned": False, "total_vfs": 16, "vfs": [{"index": 0, "pci_address": "0000:04:10.0", "netdev": "enp4s0v0"},
+                                                           {"index": 1, "pci_address": "0000:04:10.1", "netdev": "enp4s0v1"}]}},
     ],
     "host": {"links": [
         {"ifname": "lo"}, {"ifname": "eno1", "master": "br0", "link_type": "ether"}, {"ifname": "eno2", "link_type": "ether"},
@@ -64,19 +82,35 @@ def test_every_object_is_drawn_once_and_owned_objects_are_not_greyed():
     graph = build_graph(HOST, "hv1")
     owned = {"link:br0", "link:virbr0", "net-bridge:routed", "pool:pool0", "link:vm1-tap0", "link:mvt0", "ovsport:vhu0",
              "ovs:br-dpdk", "ovsport:dpdk0", "ovsport:bond0", "ovsport:vhu1", "pci:0000:01:00.0", "link:enp3s0f0", "ovs-global"}
-    foreign = {"link:eno1", "link:eno2", "link:docker0", "link:veth1", "link:enp4s0", "vf:enp4s0:0"}
+    foreign = {"link:eno1", "link:eno2", "link:docker0", "link:veth1", "link:enp4s0", "link:enp4s0v0", "link:enp4s0v1"}
     assert {node for node in owned if graph.nodes[node]["foreign"]} == set()
     assert {node for node in foreign if not graph.nodes[node]["foreign"]} == set()
     # OVS's netdev tap is the OVS bridge; its datapath's tap is OVS's too
     assert "link:lo" not in graph.nodes and "link:br-dpdk" not in graph.nodes and "link:ovs-netdev" not in graph.nodes
     assert graph.nodes["ovsport:bond0"]["label"][0] == "bond bond0"
     # at most 8 VFs per PF, the rest summed up
-    assert [node for node in graph.nodes if node.startswith("vf:enp3s0f0:")][-1] == "vf:enp3s0f0:more"
+    assert [node for node in graph.nodes if node.startswith("vf:enp3s0f0:")] == ["vf:enp3s0f0:more"]
     assert graph.nodes["vf:enp3s0f0:more"]["label"] == ["... 4 more VFs"]
+    # a VF is its PCI device under vfio-pci, its netdev under a kernel driver; the PF's host facts on the PF;
+    # attributes at their defaults are no news
+    assert graph.nodes["link:enp3s0f0"]["label"] == ["PF enp3s0f0", "0000:03:00.0", "12 of 64 VFs"]
+    assert graph.nodes["pci:0000:03:01.0"]["label"] == ["VF 0", "0000:03:01.0", "driver vfio-pci"]
+    assert graph.nodes["link:enp4s0"]["label"] == ["PF enp4s0", "0000:04:00.0", "2 of 16 VFs", "eswitch switchdev"]
+    assert graph.nodes["link:enp4s0v0"]["label"] == ["VF 0", "0000:04:10.0", "enp4s0v0", "driver iavf",
+                                                     "52:54:00:00:01:00, vlan 100, trust"]
+    # a VF that pci_driver also reports is drawn once, as its PF's
+    assert graph.nodes["pci:0000:03:01.2"]["label"][0] == "VF 2" and graph.nodes["pci:0000:03:01.2"]["cluster"] == "pf:enp3s0f0"
+    # libvirt networks: their own cluster beside a kernel network of the same name; pools drawn to their VFs
+    assert graph.clusters["libvirt-net:default"]["label"] == ["libvirt network default", "mode isolated", "198.51.100.225/28",
+                                                              "DHCP 198.51.100.230 - 198.51.100.238"]
+    assert graph.nodes["link:virbr9"]["cluster"] == "libvirt-net:default"
+    assert graph.clusters["libvirt-net:mvt"]["label"] == ["libvirt network mvt", "mode passthrough"]  # dev is the first interface
     edges = {(source, target) for source, target, _label, _dashed in graph.edges}
     assert {("link:eno1", "link:br0"), ("link:vm1-tap0", "link:br0"), ("vm:vm1-tap0", "link:vm1-tap0"),
             ("link:mvt0", "link:eno2"), ("ovsport:vhu0", "ovs:br-dpdk"), ("pci:0000:01:00.0", "ovsport:dpdk0"),
-            ("pool:pool0", "link:enp3s0f0"), ("link:veth1", "link:docker0"), ("link:virbr0", "link:eno1")} <= edges
+            ("pool:pool0", "link:enp3s0f0"), ("link:veth1", "link:docker0"), ("link:virbr0", "link:eno1"),
+            ("pool:mvt", "link:enp4s0v0"), ("pool:mvt", "link:enp4s0v1"), ("pool:vfpool", "pci:0000:03:01.0"),
+            ("link:enp3s0f0", "pci:0000:03:01.0"), ("link:enp4s0", "link:enp4s0v1")} <= edges
     assert len(edges) == len(graph.edges), "an edge drawn twice"
     cluster = graph.clusters["net:default"]["label"]
     assert cluster == ["network default", "mode nat via eno1", "198.51.100.1/24", "DHCP 198.51.100.100 - 198.51.100.200",
