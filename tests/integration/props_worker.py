@@ -97,7 +97,7 @@ class Stages:
 def instrument(modules):
     """Mark when a call enters the engine and when it opens the host's backend."""
     for module in modules.values():
-        # entry.run, or engine.run_module (vm_network's libvirt backend); iommu_info has neither (it reads, and is "argspec" throughout)
+        # entry.run (every engine module), or engine.run_module; iommu_info has neither (it reads, and is "argspec" throughout)
         for name in ("run", "run_module"):
             if not hasattr(module, name):
                 continue
