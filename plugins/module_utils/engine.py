@@ -318,8 +318,7 @@ def restore_all(kinds_in_order, resource_for):
         for name in sorted(saved):
             item = dict(saved[name])
             backend = item.pop(persist.BACKEND_KEY, None)
-            # boot_restore: what another daemon keeps by itself (a pool's libvirt network) is left to it
-            params = {"state": "replaced", "config": [item], "persist": False, "adopt": True, "backend": backend, "boot_restore": True}
+            params = {"state": "replaced", "config": [item], "persist": False, "adopt": True, "backend": backend}
             try:
                 resource = resource_for(kind, backend)
                 if not resource.restored_at_boot:

@@ -53,10 +53,11 @@ def udev_rule(pf_address, vf_addresses):
 
 
 class SriovBackend(sysfs.Sysfs):
-    def __init__(self, root=None, timeout=60, vf_netlink=None, udev_rules_dir=None, nm_run_dir=None, uri=None):
+    def __init__(self, root=None, timeout=60, vf_netlink=None, udev_rules_dir=None, nm_run_dir=None, uri=None, ask_libvirt=True):
         super().__init__(root)
         self.timeout = timeout
-        self.uri = uri  # the libvirtd asked which running domain uses a VF; None: none is asked
+        # the libvirtd asked which running domain uses a VF (not asked when ask_libvirt is false)
+        self.uri = (uri or backend_libvirt.DEFAULT_URI) if ask_libvirt else None
         self.netlink = vf_netlink or VfNetlink()
         self.udev_rules_dir = udev_rules_dir or UDEV_RULES_DIR
         self.nm_run_dir = nm_run_dir or NM_RUN_DIR

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from ansible_collections.hypervisor.networking.plugins.module_utils.backend import libvirt as backend_libvirt
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend import sriov as backend_sriov
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend import sysfs
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HostError, ValidationError
@@ -51,8 +50,8 @@ class SriovPoolResource(SysfsResource):
         if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
             raise ValidationError(["timeout: must be a whole number of seconds, 1 or more (got %r)" % (timeout,)])
         # never at boot: libvirtd may not run yet, and asking its socket could start it before the network
-        uri = None if params.get("boot_restore") else params.get("uri") or backend_libvirt.DEFAULT_URI
-        return backend_sriov.SriovBackend(params.get("sysfs_root"), timeout=timeout, uri=uri)
+        return backend_sriov.SriovBackend(params.get("sysfs_root"), timeout=timeout, uri=params.get("uri"),
+                                          ask_libvirt=not params.get("boot_restore"))
 
     def to_config(self, model):
         """The config item: allow_vf_reset is a permission of one call, and the kernel driver the default (neither saved)."""
