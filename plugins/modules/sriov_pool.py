@@ -18,7 +18,11 @@ description:
     failure after the first change rolls the whole call back.
   - The kernel cannot change a non-zero VF count to another non-zero count; it has to go through 0, which removes every
     VF and pulls it out of any VM using it. Such a change is refused unless O(config[].allow_vf_reset=true), and the
-    message lists the VFs in use (bound to C(vfio-pci), or whose interface holds an address).
+    message lists the VFs in use - bound to C(vfio-pci), whose interface holds an address, or passed through by a
+    running libvirt domain (its C(<hostdev type='pci'>) or C(<interface type='hostdev'>)), named in the message. The
+    running domains are read once, read-only, from the libvirtd at O(uri) when the PF has VFs; without libvirt's
+    Python binding or without a libvirtd answering there, that last check is skipped silently. The boot-time restore
+    never asks libvirtd.
   - VF attributes resolve per VF, the later winning - the secure defaults (C(spoofchk) on, C(trust) off, no VLAN, no
     rate limit, link state C(auto)), O(config[].vf_defaults), every O(config[].vf_groups) entry whose range holds the
     VF, then the VF's own O(config[].vfs) entry. The VF driver resolves the same way from O(config[].driver).
@@ -66,8 +70,10 @@ options:
     default: 60
   uri:
     description:
-      - The libvirt connection URI for the hostdev networks of O(config[].libvirt_network). libvirt and its Python
-        binding (C(python3-libvirt)) are needed only when an item or a saved pool names such a network.
+      - The libvirt connection URI for the hostdev networks of O(config[].libvirt_network), and of the libvirtd asked
+        which running domains use a VF (a VF in use is never dropped without O(config[].allow_vf_reset)). libvirt and
+        its Python binding (C(python3-libvirt)) are needed only when an item or a saved pool names such a network;
+        without them, or without a libvirtd answering, the domains are not looked at.
     type: str
     default: qemu:///system
   running_config:
@@ -223,7 +229,8 @@ options:
         description:
           - Allow a change that removes every VF of this PF. Without it, a change from a non-zero count to another and
             an eswitch mode change while VFs exist are always refused, and O(config[].num_vfs=0) and O(state=deleted)
-            are refused while a VF is in use; the message names the VFs in use.
+            are refused while a VF is in use; the message names the VFs in use, and the running libvirt domain using
+            each one (see O(uri)).
           - With O(state=deleted) it is the one field read besides O(config[].pf) and O(config[].pci_address).
           - Not saved for the boot-time restore.
         type: bool

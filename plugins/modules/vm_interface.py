@@ -77,7 +77,7 @@ options:
           - Defaults to V(tap) for new interfaces.
           - For O(state=rendered) and O(state=parsed) only, libvirt's NIC types without a host side the collection
             builds, rendered as the C(<interface type>) of the same name. V(hostdev) is a VF by
-            O(config[].pci_address) (C(<driver name='vfio'/>), O(config[].managed)); V(user) is user-mode networking;
+            O(config[].pci_address) (O(config[].assignment), O(config[].managed)); V(user) is user-mode networking;
             V(vdpa) uses O(config[].device); V(mcast), V(server), V(client) and V(udp) are QEMU's socket
             back-ends with O(config[].source_address), O(config[].source_port) and, for V(udp),
             O(config[].local_address) and O(config[].local_port).
@@ -121,6 +121,14 @@ options:
       managed:
         description: Kind V(hostdev); libvirt detaches the VF from its host driver before the guest starts (C(managed='yes')).
         type: bool
+      assignment:
+        description:
+          - Kind V(hostdev); how libvirt assigns the VF to the guest, rendered as C(<driver name='...'/>) - V(vfio), or
+            the legacy V(kvm) or Xen's V(xen).
+          - Omitted, no C(<driver>) name is rendered and libvirt chooses (VFIO on every current QEMU/KVM host), so that
+            an C(<interface type='hostdev'>) without C(<driver>) parses and renders back unchanged.
+        type: str
+        choices: [vfio, kvm, xen]
       pci_address:
         description: Kind V(hostdev), and required there; the VF's PCI address, domain:bus:slot.function (C(0000:03:10.2)).
         type: str
@@ -284,7 +292,10 @@ options:
             description: Guest MAC address (unicast).
             type: str
           model:
-            description: NIC model.
+            description:
+              - NIC model.
+              - Omitted, V(virtio) for a tap, macvtap or vhost-user port the collection builds (libvirt's
+                C(<model type='virtio'/>) is rendered); nothing for the NICs libvirt or the VMM sets up.
             type: str
             choices: [virtio, virtio-transitional, virtio-non-transitional, e1000, e1000e, igb, rtl8139, vmxnet3, ne2k_pci, pcnet]
           queues:
@@ -293,7 +304,10 @@ options:
                 cloud-hypervisor's C(num_queues) is twice this.
             type: int
           queue_size:
-            description: Entries per virtio queue, a power of two from 64 to 32768.
+            description:
+              - Entries per virtio queue, a power of two from 64 to 32768 (libvirt's C(rx_queue_size)).
+              - With V(vhostuser), libvirt's C(tx_queue_size) is rendered equal to it unless
+                O(config[].guest.driver.tx_queue_size) is given (QEMU takes a tx queue size only with vhost-user).
             type: int
           ip:
             description: Guest address as address/prefix.
@@ -402,7 +416,7 @@ EXAMPLES = r"""
     state: rendered
     targets: [libvirt]
     config:
-      - {name: vf0, kind: hostdev, pci_address: "0000:03:10.2", managed: true,
+      - {name: vf0, kind: hostdev, pci_address: "0000:03:10.2", managed: true, assignment: vfio,
          guest: {mac: "52:54:00:6d:90:02", boot_order: 2}}
       - name: vnet7
         libvirt_type: network
@@ -595,6 +609,7 @@ CONFIG_SPEC = {
     "socket_mode": {"type": "str", "choices": ["server", "client"]},
     "reconnect": {"type": "dict"},
     "managed": {"type": "bool"},
+    "assignment": {"type": "str", "choices": ["vfio", "kvm", "xen"]},
     "pci_address": {"type": "str"},
     "device": {"type": "str"},
     "source_address": {"type": "str"},

@@ -149,7 +149,7 @@ LIBVIRT_OWN_ITEMS = [
                "coalesce": {"rx": {"frames": 7}}}},
     {"name": "hvt-nd0", "kind": "macvtap", "libvirt_type": "direct", "link": "hvt-up0", "mode": "vepa", "target": False,
      "guest": {"mac": "52:54:00:00:01:03", "model": "virtio"}},
-    {"name": "vf0", "kind": "hostdev", "pci_address": "0000:03:10.2", "managed": True, "guest": {"mac": "52:54:00:00:01:04"}},
+    {"name": "vf0", "kind": "hostdev", "pci_address": "0000:03:10.2", "managed": True, "assignment": "vfio", "guest": {"mac": "52:54:00:00:01:04"}},
     {"name": "u0", "kind": "user", "guest": {"mac": "52:54:00:00:01:05", "model": "virtio"}},
     {"name": "mc0", "kind": "mcast", "source_address": "230.0.0.1", "source_port": 5558, "guest": {"mac": "52:54:00:00:01:06"}},
     {"name": "ud0", "kind": "udp", "source_address": "127.0.0.1", "source_port": 11115, "local_address": "127.0.0.1", "local_port": 11116,

@@ -79,7 +79,8 @@ def host(new_host):  # pylint: disable=redefined-outer-name
 
 
 def _run(host, config, state="merged", check=False, **params):  # pylint: disable=redefined-outer-name
-    args = {"state": state, "config": config, "persist": True, "sysfs_root": host.root, "timeout": 5}
+    # libvirt's in-process test driver: the host's libvirtd is never asked which domain uses an emulated VF
+    args = {"state": state, "config": config, "persist": True, "sysfs_root": host.root, "timeout": 5, "uri": "test:///default"}
     args.update(params)
     return converge(SriovPoolResource(), args, check)
 
@@ -165,6 +166,45 @@ def test_a_count_change_needs_allow_vf_reset_and_names_the_vfs_in_use(host):  # 
                                        "0000:01:00.0 (enp1s0f0): sriov_numvfs 0 -> 8 (wait at most 5 s for the VFs)"]
     assert host.numvfs(PF0) == 8
     assert "allow_vf_reset" not in str(persist.Store().load("sriov_pool", "pci_address")), "a permission is never saved"
+
+
+def test_the_refusal_names_the_running_libvirt_domain_using_a_vf(host):  # pylint: disable=redefined-outer-name
+    """The domain runs in libvirt's own test driver (test:///default, in this process): a real
+    libvirtd cannot start a domain whose hostdev is a VF that does not exist. The module reads it
+    through the binding (listAllDomains, XMLDesc) like any libvirtd at its uri."""
+    libvirt = pytest.importorskip("libvirt")
+    _run(host, [{"pf": "enp1s0f0", "num_vfs": 4}])
+    conn = libvirt.open("test:///default")
+    domain = conn.createXML(
+        "<domain type='test'><name>hvt-sriov-vm</name><memory>65536</memory><os><type>hvm</type></os><devices>"
+        "<interface type='hostdev' managed='yes'><source><address type='pci' domain='0x0000' bus='0x01' slot='0x10' function='0x1'/>"
+        "</source></interface></devices></domain>", 0)
+    try:
+        before = _state(host)
+        with pytest.raises(ValidationError) as caught:
+            _run(host, [{"pf": "enp1s0f0", "num_vfs": 8}])
+        assert "VFs in use: VF 1 (0000:01:10.1) in the running libvirt domain hvt-sriov-vm." in str(caught.value)
+        with pytest.raises(ValidationError) as caught:  # a VF only a domain names is in use: no silent removal
+            _run(host, [{"pf": "enp1s0f0", "num_vfs": 0}])
+        assert "num_vfs 0, which removes every VF" in str(caught.value) and "hvt-sriov-vm" in str(caught.value)
+        assert _state(host) == before
+    finally:
+        domain.destroy()
+        conn.close()
+    with pytest.raises(ValidationError) as caught:
+        _run(host, [{"pf": "enp1s0f0", "num_vfs": 8}])
+    assert "No VF is in use now" in str(caught.value), "the domain stopped: nothing names the VF any more"
+
+
+def test_the_boot_restore_never_asks_libvirtd(host, monkeypatch):  # pylint: disable=redefined-outer-name
+    """At boot libvirtd may not run yet, and a connection to its socket could start it early."""
+    _run(host, [{"pf": "enp1s0f0", "num_vfs": 2}])
+    asked = []
+    monkeypatch.setattr(lvbackend, "running_pci_users", asked.append)
+    assert not _run(host, [{"pf": "enp1s0f0", "num_vfs": 2}], state="replaced", boot_restore=True)["changed"]
+    assert asked == []
+    _run(host, [{"pf": "enp1s0f0", "num_vfs": 2}])
+    assert asked == ["test:///default"], "a module call with VFs asks the libvirtd at its uri"
 
 
 def test_host_refusals_come_after_value_checks_all_in_one_message(host):  # pylint: disable=redefined-outer-name

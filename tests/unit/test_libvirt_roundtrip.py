@@ -105,6 +105,26 @@ def test_parse_then_render_gives_the_example_back(example):
     assert parsed(xml) == items  # and the rendering parses to the same items
 
 
+HOSTDEV_SOURCE = "<source><address type='pci' domain='0x0000' bus='0x03' slot='0x10' function='0x2'/></source>"
+
+
+@pytest.mark.parametrize("driver, assignment", [("", None), ("<driver name='vfio'/>", "vfio"), ("<driver name='kvm'/>", "kvm")])
+def test_a_hostdev_s_driver_follows_the_xml(driver, assignment):
+    """No <driver> parses to no assignment and renders none (libvirt chooses VFIO); a name round-trips."""
+    example = "<interface type='hostdev' managed='yes'>%s%s<mac address='52:54:00:6d:90:02'/></interface>" % (driver, HOSTDEV_SOURCE)
+    (item,) = parsed(example)
+    assert item.get("assignment") == assignment
+    (xml,) = rendered([item])
+    assert canonical(etree.fromstring(xml)) == canonical(etree.fromstring(example)), xml
+    assert ("<driver" in xml) == bool(driver)
+
+
+def test_a_hostdev_driver_libvirt_does_not_know_names_the_allowed_ones():
+    with pytest.raises(ValidationError) as failure:
+        parsed("<interface type='hostdev'><driver name='uio'/>%s</interface>" % HOSTDEV_SOURCE)
+    assert "running_config.interface[0].driver.name: uio: vm_interface represents vfio, kvm, xen for hostdev" in str(failure.value)
+
+
 def test_a_whole_domain_gives_every_interface():
     domain = "<domain type='kvm'><name>hvt-dom</name><devices>%s</devices></domain>" % "".join(EXAMPLES[:4])
     items = parsed(domain)

@@ -17,10 +17,11 @@ from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 from pyroute2.requests.link import LinkIPRouteFilter
 
 from ansible_collections.hypervisor.networking.plugins.module_utils import persist
+from ansible_collections.hypervisor.networking.plugins.module_utils.backend import libvirt as backend_libvirt
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend import sriov as backend_sriov
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend import vf_netlink
 from ansible_collections.hypervisor.networking.plugins.module_utils.engine import converge
-from ansible_collections.hypervisor.networking.plugins.module_utils.errors import ValidationError
+from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HostError, ValidationError
 from ansible_collections.hypervisor.networking.plugins.module_utils.model import sriov as m
 from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import Problems
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.sriov import SriovPoolResource
@@ -210,3 +211,113 @@ def test_the_socket_gets_the_large_receive_buffer(monkeypatch):
     monkeypatch.setattr(vf_netlink, "HAS_PYROUTE2", True)
     assert vf_netlink.VfNetlink().ipr is not None
     assert opened == [{"rcvbuf": vf_netlink.RECEIVE_BUFFER}]
+
+
+# ---- VFs named in a running libvirt domain (backend/libvirt.py running_pci_users) ----------------
+
+REFERENCE = os.environ.get("HV_LIBVIRT_INTERFACE_REFERENCE", "/work/shared/reference/libvirt-domain-interface-xml.rst.patch")
+HOSTDEV_DOMAIN = """<domain type='kvm'><name>hvt-vm1</name><devices>
+  <hostdev mode='subsystem' type='pci' managed='yes'>
+    <source><address domain='0x0000' bus='0x01' slot='0x10' function='0x1'/></source>
+  </hostdev>
+  <hostdev mode='subsystem' type='usb'><source><vendor id='0x1234'/><product id='0xbeef'/></source></hostdev>
+  <interface type='hostdev'><source><address type='pci' domain='0x0000' bus='0x01' slot='0x10' function='0x3'/></source></interface>
+  <interface type='network'><source network='default'/><address type='pci' domain='0x0000' bus='0x01' slot='0x10' function='0x5'/></interface>
+</devices></domain>"""
+
+
+def _reference_hostdev_examples():
+    """The hostdev elements of libvirt's interface documentation, as the .rst has them (the patch's
+    '+' and the mail's line wrapping undone, the '...' elisions dropped)."""
+    if not os.path.exists(REFERENCE):
+        pytest.skip("the libvirt reference document is not on this machine (HV_LIBVIRT_INTERFACE_REFERENCE)")
+    with open(REFERENCE, encoding="utf-8") as handle:
+        text = handle.read()
+    start = text.index("+++ b/docs/formatdomain-devices-interface.rst")
+    text = text[start:text.index("diff --git", start)]
+    text = "\n".join(line[1:] if line.startswith("+") else line for line in text.splitlines())
+    found = re.findall(r"<interface type='hostdev' managed=.*?</interface>|<hostdev mode=.*?</hostdev>", text, re.S)
+    return [example.replace("\n...", "") for example in found]
+
+
+def test_the_pci_addresses_of_the_reference_s_hostdev_examples():
+    """<interface type='hostdev'> passes its <source> PCI address through; <hostdev mode='capabilities'
+    type='net'> (a host interface given to a container) and <hostdev type='usb'> pass no PCI device."""
+    examples = _reference_hostdev_examples()
+    assert len(examples) == 2
+    domain = "<domain type='kvm'><name>hvt-ref</name><devices>%s</devices></domain>" % "".join(examples)
+    assert backend_libvirt.hostdev_pci_addresses(domain) == ["0000:00:07.0"]
+    assert backend_libvirt.hostdev_pci_addresses(HOSTDEV_DOMAIN) == ["0000:01:10.1", "0000:01:10.3"], \
+        "a guest PCI <address> of another device is not a host device"
+    assert backend_libvirt.hostdev_pci_addresses("<domain") == []
+
+
+class FakeDomain:
+    def __init__(self, name, xml, vanished=False):
+        self._name, self._xml, self._vanished = name, xml, vanished
+
+    def name(self):
+        return self._name
+
+    def XMLDesc(self, flags):  # noqa: N802  pylint: disable=invalid-name  (libvirt's name)
+        assert flags == 0, "the live definition: what the running domain holds"
+        if self._vanished:
+            raise FakeLibvirtError(backend_libvirt.ERR_NO_DOMAIN)
+        return self._xml
+
+
+class FakeLibvirtError(Exception):
+    def __init__(self, code):
+        super().__init__("domain not found")
+        self.code = code
+
+    def get_error_code(self):
+        return self.code
+
+
+class FakeConnection:
+    """Stands in for a libvirt connection (listAllDomains, XMLDesc) only because no SR-IOV VF exists
+    here: a real libvirtd cannot start a domain with a hostdev of a device that does not exist."""
+
+    def __init__(self, domains):
+        self.domains = domains
+        self.flags = []
+
+    def listAllDomains(self, flags):  # noqa: N802  pylint: disable=invalid-name  (libvirt's name)
+        self.flags.append(flags)
+        return self.domains
+
+
+def test_pci_users_names_every_running_domain_per_device_and_skips_one_that_stopped():
+    conn = FakeConnection([FakeDomain("hvt-vm2", HOSTDEV_DOMAIN.replace("hvt-vm1", "hvt-vm2")), FakeDomain("hvt-vm1", HOSTDEV_DOMAIN),
+                           FakeDomain("hvt-gone", HOSTDEV_DOMAIN, vanished=True)])
+    users = backend_libvirt.pci_users(conn, FakeLibvirtError)
+    assert users == {"0000:01:10.1": ["hvt-vm1", "hvt-vm2"], "0000:01:10.3": ["hvt-vm1", "hvt-vm2"]}
+    assert conn.flags == [backend_libvirt.ACTIVE_DOMAINS], "one listing, of the running domains only"
+
+
+def test_running_pci_users_through_libvirt_s_own_test_driver():
+    """libvirt's built-in test driver (test:///default, in this process, no daemon) runs a domain
+    with both hostdev forms: the real binding, listAllDomains and XMLDesc."""
+    libvirt = pytest.importorskip("libvirt")
+    conn = libvirt.open("test:///default")
+    xml = HOSTDEV_DOMAIN.replace("type='kvm'>", "type='test'><memory>65536</memory><os><type>hvm</type></os>")
+    domain = conn.createXML(xml.replace("hvt-vm1", "hvt-sriov-unit"), 0)
+    try:
+        users = backend_libvirt.running_pci_users("test:///default")
+        assert users["0000:01:10.1"] == ["hvt-sriov-unit"] and users["0000:01:10.3"] == ["hvt-sriov-unit"]
+    finally:
+        domain.destroy()
+        conn.close()
+    assert "0000:01:10.1" not in backend_libvirt.running_pci_users("test:///default"), "a stopped domain uses nothing"
+
+
+def test_no_binding_or_no_daemon_is_skipped_silently(monkeypatch, tmp_path):
+    pytest.importorskip("libvirt")
+    assert backend_libvirt.running_pci_users("qemu+unix:///system?socket=%s/absent.sock" % tmp_path) == {}
+
+    def missing():
+        raise HostError("backend libvirt needs libvirt's Python binding")
+
+    monkeypatch.setattr(backend_libvirt, "load_binding", missing)
+    assert backend_libvirt.running_pci_users("test:///default") == {}

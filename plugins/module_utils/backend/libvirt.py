@@ -34,6 +34,8 @@ AFFECT_CONFIG = 2
 XML_INACTIVE = 1
 ERR_NO_NETWORK = 43  # VIR_ERR_NO_NETWORK
 ACTIVE_NETWORKS = 2  # VIR_CONNECT_LIST_NETWORKS_ACTIVE
+ACTIVE_DOMAINS = 1  # VIR_CONNECT_LIST_DOMAINS_ACTIVE
+ERR_NO_DOMAIN = 42  # VIR_ERR_NO_DOMAIN
 
 
 def load_binding():
@@ -181,6 +183,61 @@ def active_bridge_settings(uri, bridge):
         return None
     finally:
         host.close()
+
+
+def running_pci_users(uri):
+    """{PCI address: [names of the running domains that have it]}, from every running domain's
+    <hostdev type='pci'> and <interface type='hostdev'>; {} when the binding is missing or no
+    libvirtd answers at `uri` (callers use it to explain, never to decide alone). Read-only."""
+    try:
+        host = LibvirtHost(uri, read_only=True)
+    except HostError:
+        return {}
+    try:
+        return pci_users(host.conn, host.libvirt.libvirtError)
+    except host.libvirt.libvirtError:
+        return {}
+    finally:
+        host.close()
+
+
+def pci_users(conn, libvirt_error=Exception):
+    """running_pci_users on an open connection: one listAllDomains(active), one XMLDesc per domain."""
+    users = {}
+    for domain in conn.listAllDomains(ACTIVE_DOMAINS):
+        try:
+            name, xml = domain.name(), domain.XMLDesc(0)
+        except libvirt_error as exc:
+            if getattr(exc, "get_error_code", lambda: None)() == ERR_NO_DOMAIN:
+                continue  # stopped while we read: it uses nothing any more
+            raise
+        for address in hostdev_pci_addresses(xml):
+            users.setdefault(address, [])
+            if name not in users[address]:
+                users[address].append(name)
+    return {address: sorted(names) for address, names in users.items()}
+
+
+def hostdev_pci_addresses(xml):
+    """The PCI addresses ('0000:01:10.2') a domain's XML passes through: <hostdev mode='subsystem'
+    type='pci'> and <interface type='hostdev'> sources (libvirt writes the numbers in hex, 0x...)."""
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError:
+        return []
+    sources = [hostdev.find("source/address") for hostdev in root.iter("hostdev")
+               if hostdev.get("mode", "subsystem") == "subsystem" and hostdev.get("type") == "pci"]
+    sources += [interface.find("source/address") for interface in root.iter("interface") if interface.get("type") == "hostdev"]
+    addresses = []
+    for address in sources:
+        if address is None or address.get("type", "pci") != "pci":
+            continue
+        try:
+            numbers = [int(address.get(key, "0"), 0) for key in ("domain", "bus", "slot", "function")]
+        except ValueError:
+            continue
+        addresses.append("%04x:%02x:%02x.%x" % tuple(numbers))
+    return addresses
 
 
 def _bridge_name(xml):

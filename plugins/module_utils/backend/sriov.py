@@ -8,6 +8,7 @@ NetworkManager away from VFs. The snapshot is the sysfs one plus::
     {"sriov": {PF address: {"netdev": str or None, "vfs": [netlink VF attributes by index],
                             "eswitch_mode": str or None}},
      "addresses": {ifname: [addresses]},   # VFs holding an address are in use
+     "domains": {PCI address: [names]},    # ... and VFs a running libvirt domain passes through
      "nm_running": bool,
      "udev_rules": {PF address: rule text}}
 """
@@ -19,6 +20,7 @@ import os
 import shutil
 import subprocess
 
+from ansible_collections.hypervisor.networking.plugins.module_utils.backend import libvirt as backend_libvirt
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend import sysfs
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend.vf_netlink import VfNetlink
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HostError
@@ -51,9 +53,11 @@ def udev_rule(pf_address, vf_addresses):
 
 
 class SriovBackend(sysfs.Sysfs):
-    def __init__(self, root=None, timeout=60, vf_netlink=None, udev_rules_dir=None, nm_run_dir=None):
+    def __init__(self, root=None, timeout=60, vf_netlink=None, udev_rules_dir=None, nm_run_dir=None, uri=None, ask_libvirt=True):
         super().__init__(root)
         self.timeout = timeout
+        # the libvirtd asked which running domain uses a VF (not asked when ask_libvirt is false)
+        self.uri = (uri or backend_libvirt.DEFAULT_URI) if ask_libvirt else None
         self.netlink = vf_netlink or VfNetlink()
         self.udev_rules_dir = udev_rules_dir or UDEV_RULES_DIR
         self.nm_run_dir = nm_run_dir or NM_RUN_DIR
@@ -77,6 +81,8 @@ class SriovBackend(sysfs.Sysfs):
         snapshot["sriov"] = pfs
         in_use_candidates = any(pf["numvfs"] for pf in (d["sriov"] for d in snapshot["pci"].values()) if pf)
         snapshot["addresses"] = self.netlink.addresses() if in_use_candidates else {}
+        # the binding is imported only here, and only with VFs: hosts without libvirt skip it silently
+        snapshot["domains"] = backend_libvirt.running_pci_users(self.uri) if in_use_candidates and self.uri else {}
         snapshot["nm_running"] = os.path.isdir(self.nm_run_dir)
         snapshot["udev_rules"] = self.read_udev_rules()
         snapshot["libvirt"] = self.libvirt.read() if self.libvirt is not None else None

@@ -36,10 +36,12 @@ BRIDGE_PORT_FLAGS = ("isolated", "learning", "flood")
 # vhostuser: a dpdkvhostuserclient port on an OVS netdev bridge; QEMU (as `owner`) listens on `socket`
 VHOSTUSER_FIELDS = ("name", "kind", "bridge", "socket", "owner", "mtu", "guest", "socket_mode", "reconnect", "target",
                     "trust_guest_rx_filters", "kubevirt") + el.HOST_KEYS
+# how libvirt hands a hostdev NIC's PCI device to the guest (<driver name>): VFIO, or legacy KVM or Xen assignment
+HOSTDEV_ASSIGNMENTS = ("vfio", "kvm", "xen")
 # fields of one libvirt type only: (field, the kinds or libvirt types that take it)
 SOURCE_FIELDS = (
     ("network", ("network",)), ("portgroup", ("network",)), ("socket_mode", ("vhostuser",)), ("reconnect", ("vhostuser",)),
-    ("managed", ("hostdev",)), ("pci_address", ("hostdev",)), ("device", ("vdpa",)),
+    ("managed", ("hostdev",)), ("assignment", ("hostdev",)), ("pci_address", ("hostdev",)), ("device", ("vdpa",)),
     ("source_address", SOCKET_KINDS), ("source_port", SOCKET_KINDS), ("local_address", ("udp",)), ("local_port", ("udp",)),
 )
 # required by a libvirt type
@@ -99,6 +101,7 @@ class VmInterface:
     socket_mode: Optional[str] = None
     reconnect: Optional[dict] = None
     managed: Optional[bool] = None
+    assignment: Optional[str] = None  # hostdev: libvirt's <driver name>; unset, libvirt chooses (VFIO)
     pci_address: Optional[str] = None
     device: Optional[str] = None
     source_address: Optional[str] = None
@@ -213,6 +216,7 @@ def from_config(item, path, problems):
         socket_mode=f.check_choice(problems, path + ".socket_mode", item.get("socket_mode"), SOCKET_MODES),
         reconnect=el.check(problems, path + ".reconnect", el.RECONNECT, item.get("reconnect")),
         managed=f.check_bool(problems, path + ".managed", item.get("managed")),
+        assignment=f.check_choice(problems, path + ".assignment", item.get("assignment"), HOSTDEV_ASSIGNMENTS),
         pci_address=_check_pci_address(problems, path + ".pci_address", item.get("pci_address")),
         device=_check_text(problems, path + ".device", item.get("device")),
         source_address=_check_ip(problems, path + ".source_address", item.get("source_address")),

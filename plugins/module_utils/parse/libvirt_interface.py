@@ -129,7 +129,7 @@ def _core(child, where, kind, libvirt_type, item, guest, problems):
     elif tag == "port":
         item["isolated"] = _flag(problems, where + ".isolated", attrs.pop("isolated", None))
     elif tag == "driver":
-        _driver(child, where, kind, guest, attrs, problems)
+        _driver(child, where, kind, item, guest, attrs, problems)
         attrs = {}
     else:
         _source(child, where, libvirt_type, item, attrs, problems)
@@ -140,12 +140,17 @@ def _core(child, where, kind, libvirt_type, item, guest, problems):
         problems.add(where, "<%s> has child elements vm_interface does not represent" % tag)
 
 
-def _driver(child, where, kind, guest, attrs, problems):
+def _driver(child, where, kind, item, guest, attrs, problems):
     name = attrs.pop("name", None)
-    if name in ("vhost", "qemu") and kind != "hostdev":
+    if kind == "hostdev" and name is not None:
+        if name in m.HOSTDEV_ASSIGNMENTS:
+            item["assignment"] = name
+        else:
+            problems.add(where + ".name", "%s: vm_interface represents %s for hostdev" % (name, ", ".join(m.HOSTDEV_ASSIGNMENTS)))
+    elif name in ("vhost", "qemu"):
         guest["vhost"] = name == "vhost"
-    elif name is not None and not (name == "vfio" and kind == "hostdev"):
-        problems.add(where + ".name", "%s: vm_interface represents vhost and qemu (vfio for hostdev)" % name)
+    elif name is not None:
+        problems.add(where + ".name", "%s: vm_interface represents vhost and qemu (%s for hostdev)" % (name, ", ".join(m.HOSTDEV_ASSIGNMENTS)))
     if "queues" in attrs:
         guest["queues"] = _int(problems, where + ".queues", attrs.pop("queues"))
     if "rx_queue_size" in attrs:

@@ -104,7 +104,8 @@ def _source(etree, interface, model, libvirt_type):
 def _driver(etree, interface, model, guest, queues, guest_model, unsupported):
     attrs = {}
     if model.effective_kind == "hostdev":
-        attrs["name"] = "vfio"  # a VF handed to the guest through VFIO
+        if model.assignment:  # unset: no <driver name>, libvirt chooses (VFIO)
+            attrs["name"] = model.assignment
     elif guest.vhost is not None and model.effective_kind != "vhostuser":
         attrs["name"] = DRIVER_NAMES[guest.vhost]
     if queues > 1:

@@ -69,7 +69,9 @@ class SriovPoolResource(SysfsResource):
         timeout = DEFAULT_TIMEOUT if timeout is None else timeout
         if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
             raise ValidationError(["timeout: must be a whole number of seconds, 1 or more (got %r)" % (timeout,)])
-        backend = backend_sriov.SriovBackend(params.get("sysfs_root"), timeout=timeout)
+        # never at boot: libvirtd may not run yet, and asking its socket could start it before the network
+        backend = backend_sriov.SriovBackend(params.get("sysfs_root"), timeout=timeout, uri=params.get("uri"),
+                                             ask_libvirt=not params.get("boot_restore"))
         if _names_libvirt_network(params, self.kind, self.name_field):
             try:  # the binding only when a pool names a network: hosts without libvirt keep their VFs
                 backend.libvirt = LibvirtHost(params.get("uri") or DEFAULT_URI)
@@ -417,23 +419,25 @@ def _names_libvirt_network(params, kind, name_field):
 
 
 def vfs_in_use(pf_address, snapshot):
-    """[(index, VF address, why)] of the PF's VFs a VM or the host is using: bound to vfio-pci, or holding an address."""
+    """[(index, VF address, why)] of the PF's VFs a VM or the host is using: bound to vfio-pci,
+    holding an address, or passed through by a running libvirt domain (when libvirtd answered)."""
     in_use = []
     for index, vf in enumerate(snapshot["pci"][pf_address]["sriov"]["vfs"]):
         device = snapshot["pci"].get(vf) or {}
-        if device.get("driver") == VFIO:
-            in_use.append((index, vf, "bound to vfio-pci"))
-            continue
-        held = ["%s holds %s" % (netdev, ", ".join(snapshot["addresses"][netdev]))
+        why = ["bound to vfio-pci"] if device.get("driver") == VFIO else []
+        why += ["%s holds %s" % (netdev, ", ".join(snapshot["addresses"][netdev]))
                 for netdev in device.get("netdevs") or [] if snapshot["addresses"].get(netdev)]
-        if held:
-            in_use.append((index, vf, "; ".join(held)))
+        domains = snapshot.get("domains", {}).get(vf)
+        if domains:
+            why.append("in the running libvirt domain%s %s" % ("s" if len(domains) > 1 else "", ", ".join(domains)))
+        if why:
+            in_use.append((index, vf, ", ".join(why)))
     return in_use
 
 
 def _in_use_text(in_use):
     if not in_use:
-        return "No VF is in use now (none bound to vfio-pci or holding an address)."
+        return "No VF is in use now (none bound to vfio-pci, holding an address or in a running libvirt domain)."
     return "VFs in use: %s." % "; ".join("VF %d (%s) %s" % entry for entry in in_use)
 
 
