@@ -157,6 +157,18 @@ class AnsibleRunner:
 
 
 @pytest.fixture
+def store(tmp_path, monkeypatch):
+    """Saved state under tmp (a namespace-style store: no unit, no bundle outside tmp), for
+    modules run in-process against an emulated host (sysfs_emulator)."""
+    from ansible_collections.hypervisor.networking.plugins.module_utils import persist  # pylint: disable=import-outside-toplevel
+    real = persist.Store
+    root = str(tmp_path / "state")
+    tmp_layout = persist.Layout("emulated", persistent_root=root, runtime_root=root + "/run", legacy_root=root + "/legacy")
+    monkeypatch.setattr(persist, "Store", lambda layout=None: real(layout or tmp_layout))
+    return tmp_path / "state"
+
+
+@pytest.fixture
 def netns_factory():
     """Create namespaces on demand; all are destroyed at teardown."""
     created = []

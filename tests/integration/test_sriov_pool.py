@@ -42,16 +42,6 @@ VF0 = "0000:01:10.0"  # PF0's VF 0 (sriov_offset 128, stride 1)
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    """Saved state under tmp (a namespace-style store: no unit, no bundle outside tmp)."""
-    real = persist.Store
-    root = str(tmp_path / "state")
-    tmp_layout = persist.Layout("emulated", persistent_root=root, runtime_root=root + "/run", legacy_root=root + "/legacy")
-    monkeypatch.setattr(persist, "Store", lambda layout=None: real(layout or tmp_layout))
-    return tmp_path / "state"
-
-
-@pytest.fixture
 def new_host(tmp_path, monkeypatch, store):  # pylint: disable=redefined-outer-name,unused-argument
     """A factory of emulated hosts: enp1s0f0 (PF0, 64 VFs, ice/iavf), enp1s0f1 (PF1, 16 VFs),
     eno1 without SR-IOV; ice, iavf and vfio-pci loaded."""

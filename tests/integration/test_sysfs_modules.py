@@ -29,16 +29,6 @@ NIC0, NIC1, MGMT = "0000:01:00.0", "0000:01:00.1", "0000:02:00.0"
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    """Saved state under tmp (a namespace-style store: no unit, no bundle outside tmp)."""
-    real = persist.Store
-    root = str(tmp_path / "state")
-    tmp_layout = persist.Layout("emulated", persistent_root=root, runtime_root=root + "/run", legacy_root=root + "/legacy")
-    monkeypatch.setattr(persist, "Store", lambda layout=None: real(layout or tmp_layout))
-    return tmp_path / "state"
-
-
-@pytest.fixture
 def new_host(tmp_path, monkeypatch, store):  # pylint: disable=redefined-outer-name,unused-argument
     """A factory of emulated hosts: 2 MiB and 1 GiB pools (room for 600 and 0 pages), two NICs
     (one bound to ixgbe, one unbound), a management NIC under eth0 -> bond0 -> br-mgmt."""
