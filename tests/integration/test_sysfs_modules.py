@@ -17,7 +17,6 @@ import sys
 
 import pytest
 
-from ansible_collections.hypervisor.networking.plugins.module_utils import persist
 from ansible_collections.hypervisor.networking.plugins.module_utils.engine import converge
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import ApplyError, HvnetError, ValidationError
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.sysfs import HugepagesResource, PciDriverResource
