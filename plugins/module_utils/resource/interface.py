@@ -44,7 +44,8 @@ class InterfaceResource(LinkResource):
 
     def open_backend(self, params):
         # kind vhostuser lives in OVSDB: the kernel backend plus ovs-vsctl
-        return WithOvsdb(Netlink(), params.get("database"), params.get("vhost_socket_dir"))
+        # taps and macvtaps use no addresses or routes: a read of links alone needs no pyroute2
+        return WithOvsdb(Netlink(links_only=True), params.get("database"), params.get("vhost_socket_dir"))
 
     @staticmethod
     def defaults(model):
