@@ -111,12 +111,12 @@ class Netlink:
     # ---- links ---------------------------------------------------------------------
     def _index(self, name):
         if name not in self._indexes:
-            # one ioctl (SIOCGIFINDEX) in this process's namespace, where the netlink socket is;
-            # pyroute2's link_lookup costs a netlink request and its decoding, per new tap
-            try:
-                self._indexes[name] = socket.if_nametoindex(name)
-            except OSError:
-                raise HostError("interface %s does not exist" % name) from None
+            # a netlink request, not if_nametoindex(): with it a new tap's carrier change is
+            # processed before the call returns, so the host is settled when the module exits
+            found = self.ipr.link_lookup(ifname=name)
+            if not found:
+                raise HostError("interface %s does not exist" % name)
+            self._indexes[name] = found[0]
         return self._indexes[name]
 
     def _create(self, kind, **kwargs):
