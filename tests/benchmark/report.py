@@ -312,7 +312,7 @@ REMAINING = """## What the remaining cost is made of
   that marks it (the alias, set right after the tap is made so that no unmarked tap can be left
   behind), the read-back that verifies every object (which is also what `after` shows), and the
   saved intent written for boot-time restore. Port flags that are the kernel's defaults for a new
-  port are not set again, and a new link's index is one ioctl, not a netlink lookup.
+  port are not set again.
 - **OVS ports** go in one `ovs-vsctl` transaction like the floor; on top of it the module reads
   OVSDB before, waits (bounded) for ovs-vswitchd to report each interface, reads it once more to
   verify, and saves the intent for boot-time restore (from a virtualenv it also checks, with one `python3 -c`,
