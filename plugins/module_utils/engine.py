@@ -188,13 +188,14 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
             predicted[name] = overlay(current[name], model) if name in current else model
         after = {name: _shown(resource, model, snapshot) for name, model in predicted.items()}
     else:
+        verified = []  # the verification's read of the host, which `after` shows too
         if plan.actions:
             # an empty plan is this very snapshot compared field by field: reading it again proves nothing
-            plan.verifications.append(lambda: _verify(resource, backend, desired, removals))
+            plan.verifications.append(lambda: verified.append(_verify(resource, backend, desired, removals)))
         plan.execute()
         after = before
         if host_changes:
-            after_snapshot = backend.read()
+            after_snapshot = verified[0] if verified else backend.read()
             after_current = resource.current(after_snapshot, _split_saved(resource, store.load(resource.kind, resource.name_field))[0] or saved, ())
             after = {name: _shown(resource, model, after_snapshot) for name, model in after_current.items()}
     touched = sorted(set(removals) | set(desired))
@@ -260,8 +261,8 @@ def _saved_intent(resource, state, given, desired, current, saved, removals, sna
     else:
         result = {name: item for name, item in saved.items() if name not in removals}
     for name, model in current.items():
-        if name not in removals:
-            result.setdefault(name, resource.to_config(model))
+        if name not in removals and name not in result:
+            result[name] = resource.to_config(model)
     for model in given:
         if model.name not in desired:
             continue
@@ -279,7 +280,8 @@ def _saved_intent(resource, state, given, desired, current, saved, removals, sna
 
 
 def _verify(resource, backend, desired, removals):
-    """Read the host again: every object must now be as desired (nmstate's verify step)."""
+    """Read the host again: every object must now be as desired (nmstate's verify step).
+    Returns that read."""
     snapshot = backend.read()
     current = resource.current(snapshot, {}, ())
     problems = []
@@ -294,6 +296,7 @@ def _verify(resource, backend, desired, removals):
             problems.append("%s did not reach the desired state (still to do: %s)" % (name, "; ".join(check.commands)))
     if problems:
         raise HvnetError("verification after apply failed: " + "; ".join(problems))
+    return snapshot
 
 
 def restore_all(kinds_in_order, resource_for):

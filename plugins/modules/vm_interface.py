@@ -469,14 +469,16 @@ changed:
   returned: always
   type: bool
 commands:
-  description: The plan, one change a line in iproute2 terms (in check mode, what would be done).
+  description:
+    - The plan, one change a line in iproute2 terms (in check mode, what would be done).
+    - A tap that joins a bridge gets a C(bridge link set) line only for the port flags that differ from a new port's
+      (isolated off, learning on, flood on).
   returned: with a state that changes the host
   type: list
   elements: str
   sample:
     - ip tuntap add name ich0 mode tap vnet_hdr multi_queue user 1000
     - ip link set ich0 mtu 1500 address fe:a1:c2:00:00:01 alias 'hypervisor.networking/vm_interface' master ich-int up
-    - bridge link set dev ich0 isolated off learning on flood on
 before:
   description: The interfaces this collection owned before the call, as config items.
   returned: with a state that changes the host

@@ -9,6 +9,7 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.plan import 
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.interface import InterfaceResource
 from ansible_collections.hypervisor.networking.plugins.module_utils.resource.network import NetworkResource
 from ansible_collections.hypervisor.networking.plugins.module_utils.engine import converge
+from ansible_collections.hypervisor.networking.plugins.module_utils.entry import resource_for
 
 TAP_MARK = "hypervisor.networking/vm_interface"
 
@@ -42,7 +43,13 @@ def test_new_tap_on_bridge_plans_create_attach_and_flags():
     commands = plan_for(InterfaceResource(), {"name": "t0", "bridge": "br0", "guest": {"queues": 2}}, snap)
     assert commands[0].startswith("ip tuntap add name t0 mode tap vnet_hdr multi_queue")
     assert "mtu 9000" in commands[1] and "master br0" in commands[1]  # the tap follows the bridge MTU
-    assert commands[2] == "bridge link set dev t0 isolated off learning on flood on"
+    assert len(commands) == 2  # the port flags are a new port's: no bridge link set
+
+
+def test_new_tap_sets_only_the_port_flags_a_new_port_lacks():
+    snap = snapshot(link("br0", kind="bridge"))
+    commands = plan_for(InterfaceResource(), {"name": "t0", "bridge": "br0", "isolated": True, "flood": False}, snap)
+    assert commands[-1] == "bridge link set dev t0 isolated on flood off"
 
 
 def tap(name="t0", multi_queue=True, master="br0", **kw):
@@ -70,8 +77,18 @@ def test_mtu_change_is_in_place():
 
 def test_libvirt_mac_table_manager_turns_learning_off():
     bridge = link("br0", kind="bridge", alias="hypervisor.networking/vm_network mac_table_manager=libvirt name=n")
-    commands = plan_for(InterfaceResource(), {"name": "t0", "bridge": "br0"}, snapshot(bridge))
-    assert commands[-1] == "bridge link set dev t0 isolated off learning off flood off"
+    # the module's resource: it knows the vm_network resources that own bridges
+    commands = plan_for(resource_for("vm_interface"), {"name": "t0", "bridge": "br0"}, snapshot(bridge))
+    assert commands[-1] == "bridge link set dev t0 learning off flood off"
+
+
+def test_tap_moved_to_another_bridge_sets_the_flags_against_a_new_port():
+    moved = tap()
+    moved["brport"] = {"isolated": True, "learning": False, "flood": True}
+    snap = snapshot(link("br0", kind="bridge"), link("br1", kind="bridge"), moved)
+    commands = plan_for(InterfaceResource(), {"name": "t0", "bridge": "br1", "isolated": True, "learning": False}, snap, merged=True)
+    assert "master br1" in commands[0]
+    assert commands[1] == "bridge link set dev t0 isolated on learning off"
 
 
 def test_unmarked_link_is_not_ours():

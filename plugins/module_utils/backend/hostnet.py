@@ -20,7 +20,7 @@ import os
 import socket
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend.dnsmasq import Dnsmasq
-from ansible_collections.hypervisor.networking.plugins.module_utils.backend.netlink import Netlink, NetlinkError
+from ansible_collections.hypervisor.networking.plugins.module_utils.backend.netlink import Netlink
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend.nftables import Nftables
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend.sysctl import Sysctl
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend.tc import Tc
@@ -103,7 +103,7 @@ class NetworkHost(Netlink):
     def delete_network_route(self, route, dev):
         try:
             self.ipr.route("del", **_route_args(self, route, dev))
-        except NetlinkError as exc:
+        except self.netlink_error as exc:
             if exc.code != errno.ESRCH:
                 raise
 

@@ -10,20 +10,17 @@
 from __future__ import annotations
 
 import errno
+import importlib.util
 import ipaddress
 import socket
 
 from ansible_collections.hypervisor.networking.plugins.module_utils.backend import linkdump, tuntap
 from ansible_collections.hypervisor.networking.plugins.module_utils.errors import HostError
 
-try:
-    from pyroute2 import IPRoute
-    from pyroute2.netlink.exceptions import NetlinkError
-    HAS_PYROUTE2 = True
-except ImportError:  # reported by the module through missing_required_lib
-    IPRoute = None
-    NetlinkError = OSError
-    HAS_PYROUTE2 = False
+# pyroute2 is imported when a call first needs it: importing the package takes 0.1 s, which a
+# call that only reads links (vm_interface with nothing to change) can do without.
+# Reported by the modules through missing_required_lib.
+HAS_PYROUTE2 = importlib.util.find_spec("pyroute2") is not None
 
 IFA_F_NODAD = 0x02
 IFA_F_PERMANENT = 0x80
@@ -39,28 +36,49 @@ def _family_name(family):
 
 
 class Netlink:
-    """One rtnetlink socket for the life of a module call."""
+    """One rtnetlink socket for the life of a module call, opened on first use.
 
-    def __init__(self):
+    `links_only`: read() leaves out addresses and routes, for resources that use neither;
+    links and FDB entries come from raw dumps, so such a read needs no pyroute2 at all.
+    """
+
+    def __init__(self, links_only=False):
         if not HAS_PYROUTE2:
             raise HostError("the Python library pyroute2 is required on the managed host")
-        self.ipr = IPRoute()
+        self.links_only = links_only
+        self._ipr = None
         # name -> index of the links this call looked up or made, so that the several requests
         # for one new tap do not each ask the kernel first; filled only while applying
         # (the host is locked), dropped with the link.
         self._indexes = {}
 
+    @property
+    def ipr(self):
+        if self._ipr is None:
+            from pyroute2 import IPRoute  # pylint: disable=import-outside-toplevel
+            self._ipr = IPRoute()
+        return self._ipr
+
+    @property
+    def netlink_error(self):
+        """pyroute2's NetlinkError, for except clauses (evaluated only once a request failed)."""
+        from pyroute2.netlink.exceptions import NetlinkError  # pylint: disable=import-outside-toplevel
+        return NetlinkError
+
     def close(self):
-        self.ipr.close()
+        if self._ipr is not None:
+            self._ipr.close()
 
     # ---- reading -------------------------------------------------------------------
     def read(self):
-        """Return {'links': {name: link}, 'addresses': {name: [..]}, 'routes': [..]}."""
+        """Return {'links': {name: link}, 'addresses': {name: [..]}, 'routes': [..]} (only 'links' when links_only)."""
         links = linkdump.dump_links()
         names = {link["index"]: name for name, link in links.items()}
         for ifindex, mac in linkdump.dump_static_fdb():
             if names.get(ifindex) in links:
                 links[names[ifindex]].setdefault("fdb_static", []).append(mac)
+        if self.links_only:
+            return {"links": links}
         addresses = {name: [] for name in links}
         for msg in self.ipr.get_addr():
             name = names.get(msg["index"])
@@ -93,6 +111,8 @@ class Netlink:
     # ---- links ---------------------------------------------------------------------
     def _index(self, name):
         if name not in self._indexes:
+            # a netlink request, not if_nametoindex(): with it a new tap's carrier change is
+            # processed before the call returns, so the host is settled when the module exits
             found = self.ipr.link_lookup(ifname=name)
             if not found:
                 raise HostError("interface %s does not exist" % name)
@@ -102,7 +122,7 @@ class Netlink:
     def _create(self, kind, **kwargs):
         try:
             self.ipr.link("add", kind=kind, **kwargs)
-        except NetlinkError as exc:
+        except self.netlink_error as exc:
             if exc.code == errno.EOPNOTSUPP:
                 raise HostError("this kernel cannot create %s devices (no %s support)" % (kind, KERNEL_FEATURE.get(kind, kind))) from exc
             raise
@@ -197,6 +217,6 @@ class Netlink:
         kwargs = self._route_args(route, dev)
         try:
             self.ipr.route("del", **kwargs)
-        except NetlinkError as exc:
+        except self.netlink_error as exc:
             if exc.code != errno.ESRCH:  # already gone with its address
                 raise

@@ -443,6 +443,10 @@ class WithOvsdb:
         if not shutil.which("ovs-vsctl"):
             snapshot["ovs_error"] = "Open vSwitch is not installed (ovs-vsctl not found)"
             return snapshot
+        if not ovsdb_present({"database": self.ovs.database}):
+            # no socket, no database: spare starting an ovs-vsctl that can only say so
+            snapshot["ovs_error"] = "its database is not running (no socket %s; option database)" % self.ovs.database
+            return snapshot
         try:
             snapshot["ovs"] = self.ovs.read()
         except HvnetError as exc:

@@ -23,6 +23,8 @@ from ansible_collections.hypervisor.networking.plugins.module_utils.resource.com
 
 TAP_MAX_MTU = 65521  # tun's ceiling (64 KiB minus headers)
 DEFAULT_MTU = 1500
+# the flags the kernel gives every new bridge port (new_nbp()): setting them again is a no-op
+NEW_PORT_FLAGS = {"isolated": False, "learning": True, "flood": True}
 
 
 class InterfaceResource(LinkResource):
@@ -42,7 +44,8 @@ class InterfaceResource(LinkResource):
 
     def open_backend(self, params):
         # kind vhostuser lives in OVSDB: the kernel backend plus ovs-vsctl
-        return WithOvsdb(Netlink(), params.get("database"), params.get("vhost_socket_dir"))
+        # taps and macvtaps use no addresses or routes: a read of links alone needs no pyroute2
+        return WithOvsdb(Netlink(links_only=True), params.get("database"), params.get("vhost_socket_dir"))
 
     @staticmethod
     def defaults(model):
@@ -241,8 +244,9 @@ class InterfaceResource(LinkResource):
         attrs["state"] = model.link_state
         plan.add(ip_link_set_command(name, **attrs), lambda: nl.set_link(name, **attrs))
         if model.kind == "tap" and model.bridge:
-            flags = {"isolated": model.isolated, "learning": model.learning, "flood": model.flood}
-            plan.add(_bridge_link_command(name, flags), lambda: nl.set_bridge_port(name, **flags))
+            flags = _port_flags_to_set(model, NEW_PORT_FLAGS)
+            if flags:
+                plan.add(_bridge_link_command(name, flags), lambda: nl.set_bridge_port(name, **flags))
             _plan_static_fdb(plan, nl, name, _static_fdb(model), set())
 
     def _plan_delete(self, plan, nl, cur, reason=""):
@@ -282,11 +286,8 @@ class InterfaceResource(LinkResource):
             # partial: the kernel applies attributes one by one; the undo puts every old value back
             plan.add(ip_link_set_command(name, **new), lambda: nl.set_link(name, **new), lambda: nl.set_link(name, **old), partial=True)
         if want.kind == "tap" and want.bridge:
-            flags = {}
-            for key in ("isolated", "learning", "flood"):
-                wanted = getattr(want, key)
-                if wanted is not None and (new.get("master") or wanted != getattr(cur, key)):
-                    flags[key] = wanted
+            # a port that (re)joins a bridge starts with the kernel's flags, whatever it had before
+            flags = _port_flags_to_set(want, NEW_PORT_FLAGS if new.get("master") else {key: getattr(cur, key) for key in NEW_PORT_FLAGS})
             if flags:
                 old_flags = {key: getattr(cur, key) for key in flags if getattr(cur, key) is not None}
                 plan.add(_bridge_link_command(name, flags), lambda: nl.set_bridge_port(name, **flags),
@@ -380,6 +381,16 @@ def _id_text(number, kind):
 
 def _none_text(value):
     return "none" if value is None else str(value)
+
+
+def _port_flags_to_set(model, have):
+    """The bridge port flags the model sets (not None) that differ from `have`."""
+    flags = {}
+    for key in NEW_PORT_FLAGS:
+        wanted = getattr(model, key)
+        if wanted is not None and wanted != have.get(key):
+            flags[key] = wanted
+    return flags
 
 
 def _bridge_link_command(name, flags):
