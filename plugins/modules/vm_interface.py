@@ -307,7 +307,7 @@ options:
             description:
               - Entries per virtio queue, a power of two from 64 to 32768 (libvirt's C(rx_queue_size)).
               - With V(vhostuser), libvirt's C(tx_queue_size) is rendered equal to it unless
-                O(config[].guest.driver.tx_queue_size) is given (QEMU takes a tx queue size only with vhost-user).
+                O(config[].guest.driver) gives C(tx_queue_size) (QEMU takes a tx queue size only with vhost-user).
             type: int
           ip:
             description: Guest address as address/prefix.

@@ -353,7 +353,8 @@ def test_saved_pools_come_back_at_boot_before_networks(new_host, monkeypatch, ca
     rebooted = _rebooted(first, new_host, monkeypatch)
     assert restore_main(["early"]) == 0
     assert rebooted.numvfs(PF0) == 4
-    assert rebooted.udev_rule(PF0) == first.udev_rule(PF0) is not None, "NetworkManager, starting later, must find the rule"
+    rule = first.udev_rule(PF0)
+    assert rule is not None and rebooted.udev_rule(PF0) == rule, "NetworkManager, starting later, must find the rule"
     assert [rebooted.driver(vf) for vf in rebooted.vf_addresses(PF0)] == ["vfio-pci", "vfio-pci", "iavf", "iavf"]
     assert rebooted.vf_table["enp1s0f0"][0]["mac"] == "52:54:00:00:01:00" and rebooted.vf_table["enp1s0f0"][3]["qos"] == 5
     assert "sriov_pool: 1 object(s)" in capsys.readouterr().out

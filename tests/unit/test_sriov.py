@@ -259,7 +259,7 @@ class FakeDomain:
     def name(self):
         return self._name
 
-    def XMLDesc(self, flags):  # noqa: N802  pylint: disable=invalid-name  (libvirt's name)
+    def XMLDesc(self, flags):  # noqa: N802  pylint: disable=invalid-name
         assert flags == 0, "the live definition: what the running domain holds"
         if self._vanished:
             raise FakeLibvirtError(backend_libvirt.ERR_NO_DOMAIN)
@@ -283,7 +283,7 @@ class FakeConnection:
         self.domains = domains
         self.flags = []
 
-    def listAllDomains(self, flags):  # noqa: N802  pylint: disable=invalid-name  (libvirt's name)
+    def listAllDomains(self, flags):  # noqa: N802  pylint: disable=invalid-name
         self.flags.append(flags)
         return self.domains
 
