@@ -182,9 +182,8 @@ def write(results, docs_dir):
     out.append("**This run:** %s, `%s`, %s repetition(s) per figure (medians), %s. Load average before: %s, after: %s." % (
         meta.get("date"), meta.get("command"), meta.get("reps"), meta.get("machine"),
         " ".join("%.1f" % v for v in meta.get("load_before", [])), " ".join("%.1f" % v for v in meta.get("load_after", []))))
-    out.append("The machine had 2 cores shared with other developers' test runs: absolute figures are noisy, the")
-    out.append("ratios within one run are what holds. The lead re-runs the command on a quiet machine after merging")
-    out.append("(and with the libvirt backend of `vm_network` in place, see *Not measured in this run*).")
+    out.append("Run it on a quiet machine. On 2 cores absolute figures still move from run to run (the load")
+    out.append("averages above say how quiet it was); the ratios within one run are what holds.")
     out.append("")
     out.append("## What is measured, exactly")
     out.append("")

@@ -390,8 +390,11 @@ def test_saved_intent_carries_the_backend(clean, netns_factory):  # pylint: disa
     )
     params = {"state": "merged", "config": [nat("hvtlv-saved", "hvtlvsaved", 0)], "backend": "libvirt", "uri": URI}
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    out = subprocess.run(ns.argv(sys.executable, "-c", code, json.dumps(params)), capture_output=True, text=True, env=env,
-                         check=False, timeout=60)
+    try:
+        out = subprocess.run(ns.argv(sys.executable, "-c", code, json.dumps(params)), capture_output=True, text=True, env=env,
+                             check=False, timeout=60)
+    finally:
+        nh.remove_state_dir(ns)  # the namespace's saved intent and restore bundle (the network goes with `clean`)
     assert out.returncode == 0, out.stderr
     intent_text, _marker, restore = out.stdout.partition("RESTORE")
     saved = json.JSONDecoder().raw_decode(intent_text[intent_text.index("{"):])[0]
