@@ -128,6 +128,9 @@ def _converge_on_host(resource, backend, params, state, given, check_mode):
     store = persist.Store()
     saved, saved_elsewhere = _split_saved(resource, store.load(resource.kind, resource.name_field))
     snapshot = backend.read()
+    if params.get("boot_restore"):
+        # the restore runs before libvirtd (its units say so): asking a daemon ordered after it would hang the boot
+        snapshot["boot_restore"] = True
     given = [resource.identify(model, snapshot) for model in given]
     # adopt only ever lets a call take over and change an object, never remove one.
     adopt = {model.name for model in given} if params.get("adopt") and state in ("merged", "replaced", "overridden") else set()

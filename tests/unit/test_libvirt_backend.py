@@ -141,6 +141,40 @@ def test_a_tap_follows_the_network_that_owns_its_bridge_whatever_the_backend(mon
     assert LibvirtNetworkResource.bridge_settings("virbr7", links) is None
 
 
+def test_the_boot_restore_never_asks_libvirtd_about_a_bridge(monkeypatch):
+    """The restore runs before libvirtd (its unit says so): connecting to libvirtd's socket there
+    would start libvirtd, which waits for the restore, and the boot would hang."""
+    from ansible_collections.hypervisor.networking.plugins.module_utils.entry import resource_for as rf
+    from ansible_collections.hypervisor.networking.plugins.module_utils.model.fields import Problems as P
+    interface = rf("vm_interface")
+    monkeypatch.setattr(lv, "current_netns_name", lambda: "")
+    monkeypatch.setattr(lv, "active_bridge_settings", lambda uri, bridge: pytest.fail("libvirtd asked during the boot restore"))
+
+    class FakeStore:
+        def load(self, kind, key="name"):
+            return {}
+
+    class Stop(Exception):
+        pass
+
+    class FakeBackend:
+        def read(self):
+            return {"links": {"br1": {"name": "br1", "kind": "bridge", "mtu": 1500}}, "addresses": {}, "routes": []}
+
+    learned = []
+
+    def identify(model, snapshot):  # the engine's first use of the snapshot: complete() it as planning does, then stop
+        learned.append(interface.complete(model, snapshot).learning)
+        raise Stop()
+    monkeypatch.setattr(persist, "Store", FakeStore)
+    monkeypatch.setattr(interface, "identify", identify)
+    model = interface.from_config({"name": "t0", "kind": "tap", "bridge": "br1"}, "config[0]", P())
+    with pytest.raises(Stop):
+        engine._converge_on_host(interface, FakeBackend(), {"boot_restore": True}, "replaced", [model], False)
+    assert learned == [True]  # no running libvirt network before libvirtd: the kernel's default
+    assert LibvirtNetworkResource.bridge_settings("br1", FakeBackend().read()["links"], boot_restore=True) is None
+
+
 def test_a_name_saved_under_the_other_backend_is_refused(monkeypatch):
     import contextlib
 

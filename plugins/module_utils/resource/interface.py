@@ -109,7 +109,8 @@ class InterfaceResource(LinkResource):
         vm_network backend (entry.py sets bridge_owners); {} for a bridge no network of ours owns."""
         cache = snapshot.setdefault("bridge_settings", {})
         if bridge not in cache:
-            answers = (owner.bridge_settings(bridge, snapshot["links"]) for owner in self.bridge_owners)
+            answers = (owner.bridge_settings(bridge, snapshot["links"], boot_restore=snapshot.get("boot_restore", False))
+                       for owner in self.bridge_owners)
             cache[bridge] = next((answer for answer in answers if answer is not None), {})
         return cache[bridge]
 

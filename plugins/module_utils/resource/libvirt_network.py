@@ -62,14 +62,16 @@ class LibvirtNetworkResource(NetworkResource):
     owner = OWNER  # the module whose mark this resource writes and whose marked networks it manages
 
     @staticmethod
-    def bridge_settings(bridge, links):
+    def bridge_settings(bridge, links, boot_restore=False):
         """How the running libvirt network on `bridge` treats its ports ({mac_table_manager}), or None.
 
         Only asked for a bridge of the host's namespace without a kernel mark: a local libvirtd
         makes its bridges in its own namespace, the host's (libvirt's bridges carry no mark of
-        ours; their network's definition says it). The local default URI is asked, read-only."""
+        ours; their network's definition says it). The local default URI is asked, read-only.
+        Never in the boot-time restore: it runs before libvirtd, so no libvirt network runs yet,
+        and connecting to libvirtd's socket would start libvirtd, which waits for the restore."""
         link = (links or {}).get(bridge)
-        if link is None or parse_mark(link.get("alias")) or current_netns_name():
+        if link is None or boot_restore or parse_mark(link.get("alias")) or current_netns_name():
             return None
         found = active_bridge_settings(DEFAULT_URI, bridge)
         if found is None:

@@ -60,7 +60,7 @@ class NetworkResource(LinkResource):
         return model.bridge_name
 
     @staticmethod
-    def bridge_settings(bridge, links):
+    def bridge_settings(bridge, links, boot_restore=False):
         """How the network on `bridge` treats its ports ({mac_table_manager}), when this backend
         made it (its mark in the alias); None for any other bridge. vm_interface asks every backend."""
         mark = parse_mark(((links or {}).get(bridge) or {}).get("alias"))
