@@ -58,6 +58,12 @@ def test_every_value_problem_in_one_message_with_its_field():
         assert expected in message, message
 
 
+def test_a_range_beyond_the_largest_vf_count_is_refused_at_once():
+    # the range is checked before any loop over its VFs: a typo of many digits is an error, not a hang
+    message = _problems([{"pf": "enp1s0f0", "num_vfs": 4, "vf_groups": [{"range": "0-40000000000", "vlan": 5}]}])
+    assert "config[0].vf_groups[0].range: '0-40000000000' reaches beyond VF 65534" in message, message
+
+
 def test_whole_pool_checks_name_the_field_the_value_came_from():
     message = _problems([{
         "pci_address": "0000:01:00.0", "num_vfs": 4,

@@ -110,6 +110,10 @@ def check_range(problems, path, value):
     if not match or (match.group(2) is not None and int(match.group(2)) < int(match.group(1))):
         problems.add(path, "%s is not a VF range; expected N or N-M with N <= M, such as 0-3" % f.quoted(value))
         return None
+    if int(match.group(2) or match.group(1)) > MAX_VFS - 1:  # checked here: later checks loop over the range's VFs
+        problems.add(path, "%s reaches beyond VF %d, the last a PF can have (VF indexes are 0 to %d)"
+                     % (f.quoted(value), MAX_VFS - 1, MAX_VFS - 1))
+        return None
     return value
 
 
