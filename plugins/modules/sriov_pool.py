@@ -101,7 +101,8 @@ options:
       driver:
         description:
           - The driver every VF is bound to, such as V(vfio-pci) for passthrough and DPDK. Omitted, each VF keeps (or
-            gets back) its own kernel driver (C(iavf), C(ixgbevf), C(mlx5_core)...).
+            gets back) its own kernel driver (C(iavf), C(ixgbevf), C(mlx5_core)...) - the one the kernel's probe binds, or
+            none when that driver is not loaded or C(sriov_drivers_autoprobe) is off.
           - O(config[].vf_groups[].driver) and O(config[].vfs[].driver) override it per VF.
         type: str
       eswitch_mode:

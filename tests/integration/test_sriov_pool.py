@@ -123,6 +123,22 @@ def test_create_verify_idempotent_check_mode_and_delete(host):  # pylint: disabl
     assert not _run(host, [], state="deleted")["changed"]
 
 
+def test_vfs_without_a_loaded_vf_driver_stay_unbound_and_a_second_run_changes_nothing(tmp_path, monkeypatch, store):  # pylint: disable=unused-argument
+    # a hypervisor that blacklists the VF driver (iavf) or turns sriov_drivers_autoprobe off: no
+    # driver takes the VFs, and "its own driver" (the default) is then no driver at all
+    bare = SysfsEmulator(tmp_path / "sys", devices={PF0: {"driver": "ice", "netdevs": ["enp1s0f0"], "sriov": {"total": 8}}},
+                         drivers=["ice", "vfio-pci"]).install_sriov(monkeypatch)
+    try:
+        for state in ("merged", "replaced"):
+            first = _run(bare, [{"pf": "enp1s0f0", "num_vfs": 2}], state=state)
+            assert [bare.driver(vf) for vf in bare.vf_addresses(PF0)] == [None, None]
+            settled = _state(bare)
+            again = _run(bare, [{"pf": "enp1s0f0", "num_vfs": 2}], state=state)
+            assert (first["changed"], again["changed"], again["commands"]) == (state == "merged", False, []) and _state(bare) == settled
+    finally:
+        bare.close()
+
+
 def test_replaced_sets_back_what_is_not_given_merged_leaves_it(host):  # pylint: disable=redefined-outer-name
     _run(host, [POOL])
     merged = _run(host, [{"pf": "enp1s0f0", "vfs": [{"index": 1, "link_state": "disable"}]}])

@@ -309,7 +309,9 @@ class SriovPoolResource(SysfsResource):
             plan.add("%s VF %d (%s): driver %s (driver_override %s; drivers_probe)" % (label, index, vf, driver, driver),
                      lambda: backend.bind(vf, override, target), lambda: None)  # the count's undo removes the VF
             return
-        if device["driver_override"] == override and (device["driver"] == driver or (override is None and device["driver"])):
+        # without an override, whatever the kernel's probe chose is the VF's own driver, also none
+        # (its driver blacklisted, or sriov_drivers_autoprobe off): probing again changes nothing
+        if device["driver_override"] == override and (device["driver"] == driver or override is None):
             return
         old_override, old_driver = device["driver_override"], device["driver"]
         plan.add("%s VF %d (%s): driver %s -> %s" % (label, index, vf, old_driver or "none", "its own" if override is None else driver),
