@@ -280,6 +280,36 @@ def test_an_attribute_the_driver_ignores_fails_and_rolls_back(new_host):  # pyli
     assert _state(host) == before, "VF 0's VLAN was set back"
 
 
+def test_a_failed_count_change_gives_the_old_vfs_back_their_drivers_and_attributes(host):  # pylint: disable=redefined-outer-name
+    # the VFs a count change removes come back fresh from the kernel: the rollback sets their
+    # drivers and attributes (MAC, VLAN, trust, rates) back as they were
+    _run(host, [POOL])
+    before = _state(host)
+    host.fail_at(3)  # the 4th write of the call: after 4 -> 0 and 0 -> 6, in the VFs' driver bindings
+    with pytest.raises(HvnetError):
+        _run(host, [dict(POOL, num_vfs=6, allow_vf_reset=True)])
+    host.fail_at(None)
+    assert _state(host) == before
+
+
+def test_a_failure_after_overridden_removed_a_pool_gives_its_vfs_back_as_they_were(new_host):  # pylint: disable=redefined-outer-name
+    setup = [{"pf": "enp1s0f0", "num_vfs": 2, "vfs": [{"index": 1, "mac": "52:54:00:00:01:01", "vlan": 9, "trust": True}]}]
+    request = [{"pf": "enp1s0f1", "num_vfs": 2, "driver": "vfio-pci"}]
+    probe = new_host()
+    _run(probe, setup)
+    probe.fail_at(None)
+    _run(probe, request, state="overridden")
+    assert probe.numvfs(PF0) == 0
+    host = new_host()  # pylint: disable=redefined-outer-name
+    _run(host, setup)
+    before = _state(host)
+    host.fail_at(len(probe.writes) - 1)  # the call's last write: enp1s0f0's VFs are gone by then
+    with pytest.raises(HvnetError):
+        _run(host, request, state="overridden")
+    host.fail_at(None)
+    assert _state(host) == before
+
+
 @pytest.mark.parametrize("case", ["create", "change", "reset", "eswitch"])
 def test_a_failed_write_at_every_point_leaves_the_host_as_it_was(new_host, store, case):  # pylint: disable=redefined-outer-name
     """Each write of the call (sysfs, netlink VF, devlink) fails in turn: the host ends as it was."""

@@ -231,9 +231,10 @@ class SriovPoolResource(SysfsResource):
         vf_addresses = _new_vf_addresses(address, sriov, want) if recreate else sriov["vfs"]
         self._plan_udev_rule(plan, backend, address, label, vf_addresses if want else [], snapshot)
         if recreate and have:
+            old_vfs = _old_vfs(address, snapshot)
             plan.add("%s: sriov_numvfs %d -> 0 (removes every VF)" % (label, have),
                      *self_undoing(lambda: backend.set_numvfs(address, 0, backend.timeout),
-                                   lambda: backend.set_numvfs(address, have, backend.timeout)))
+                                   lambda: _give_back(backend, address, pf["netdev"], old_vfs)))
         if desired.eswitch_mode is not None and desired.eswitch_mode != old_mode:
             mode = desired.eswitch_mode
             plan.add("%s: devlink eswitch mode %s -> %s" % (label, old_mode, mode),
@@ -336,9 +337,10 @@ class SriovPoolResource(SysfsResource):
             self._plan_network_removal(plan, backend, current.libvirt_network, snapshot)
         self._plan_udev_rule(plan, backend, address, label, [], snapshot)
         if have:
+            old_vfs, pf_netdev = _old_vfs(address, snapshot), snapshot["sriov"][address]["netdev"]
             plan.add("%s: sriov_numvfs %d -> 0 (removes every VF)" % (label, have),
                      *self_undoing(lambda: backend.set_numvfs(address, 0, backend.timeout),
-                                   lambda: backend.set_numvfs(address, have, backend.timeout)))
+                                   lambda: _give_back(backend, address, pf_netdev, old_vfs)))
 
     # ---- reporting -------------------------------------------------------------------------
     def host_facts(self, model, snapshot):
@@ -464,6 +466,28 @@ def _vf_changes(model, snapshot):
         wanted = _wanted(values)
         result.append((values, wanted, host, {key: value for key, value in wanted.items() if host.get(key) != value}))
     return result
+
+
+def _old_vfs(address, snapshot):
+    """[(VF address, driver_override, driver, attributes)] of the PF's VFs as they are now."""
+    pf = snapshot["sriov"][address]
+    result = []
+    for index, vf in enumerate(snapshot["pci"][address]["sriov"]["vfs"]):
+        device = snapshot["pci"].get(vf) or {}
+        attributes = {key: value for key, value in _vf_state(pf, index).items() if key in VF_KEYS and value != UNSET_MAC}
+        result.append((vf, device.get("driver_override"), device.get("driver"), attributes))
+    return result
+
+
+def _give_back(backend, address, pf_netdev, old_vfs):
+    """Undo of removing the VFs: the old count again, and, since the kernel makes the VFs afresh,
+    each VF's driver binding and attributes (MAC, VLAN, trust, rates...) as they were."""
+    backend.set_numvfs(address, len(old_vfs), backend.timeout)
+    for index, (vf, override, driver, attributes) in enumerate(old_vfs):
+        if override is not None or driver is None:  # a fresh VF has no override and its own driver
+            backend.bind(vf, override, driver)
+        if pf_netdev and attributes:
+            backend.set_vf_attributes(pf_netdev, index, attributes)
 
 
 def _new_vf_addresses(address, sriov, count):
